@@ -1,0 +1,164 @@
+import {
+  idempotencyKeyOf,
+  type ChangeType,
+  type KubeEvent,
+  type ObjectRef,
+  type SourceApi,
+} from './kube-event.js';
+
+/** A raw object that cannot be turned into a KubeEvent. Carries the reason for the dead-letter record. */
+export class NormalizeError extends Error {
+  constructor(
+    message: string,
+    readonly raw: unknown,
+  ) {
+    super(message);
+    this.name = 'NormalizeError';
+  }
+}
+
+type Raw = Record<string, unknown>;
+
+function isRecord(value: unknown): value is Raw {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function str(value: unknown): string | null {
+  return typeof value === 'string' && value.length > 0 ? value : null;
+}
+
+function num(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+/** Accepts RFC 3339 strings (JSON from the API or a recording) and Date objects (client-node's typed objects). */
+function time(value: unknown, field: string, raw: unknown): number | null {
+  if (value === undefined || value === null || value === '') return null;
+  if (value instanceof Date) {
+    const ms = value.getTime();
+    if (Number.isNaN(ms)) throw new NormalizeError(`${field} is an invalid Date`, raw);
+    return ms;
+  }
+  if (typeof value === 'string') {
+    const ms = Date.parse(value);
+    if (Number.isNaN(ms)) throw new NormalizeError(`${field} is not an RFC 3339 time: ${JSON.stringify(value)}`, raw);
+    return ms;
+  }
+  throw new NormalizeError(`${field} must be a time string, got ${typeof value}`, raw);
+}
+
+function objectRef(value: unknown): ObjectRef | null {
+  if (!isRecord(value)) return null;
+  return {
+    apiVersion: str(value['apiVersion']),
+    kind: str(value['kind']),
+    namespace: str(value['namespace']),
+    name: str(value['name']),
+    uid: str(value['uid']),
+    fieldPath: str(value['fieldPath']),
+  };
+}
+
+function detectApi(raw: Raw): SourceApi {
+  const apiVersion = str(raw['apiVersion']);
+  if (apiVersion === 'events.k8s.io/v1' || apiVersion === 'events.k8s.io/v1beta1') return 'events.k8s.io/v1';
+  if (apiVersion === 'v1') return 'core/v1';
+  // typed objects from client-node may lack apiVersion/kind: tell them apart by their fields
+  if ('regarding' in raw || 'note' in raw || 'deprecatedCount' in raw) return 'events.k8s.io/v1';
+  return 'core/v1';
+}
+
+export interface NormalizeOptions {
+  cluster: string;
+}
+
+/**
+ * Maps a core/v1 Event or an events.k8s.io/v1 Event (both views of the same stored object) to
+ * one KubeEvent. Mapping (DESIGN.md): regarding = involvedObject, note = message,
+ * series.count / deprecatedCount = count, eventTime / series.lastObservedTime /
+ * deprecatedLastTimestamp = time, reportingController = source.component.
+ *
+ * Throws NormalizeError when the object lacks what identifies an event (metadata.uid, name,
+ * resourceVersion, the regarding object, any usable time).
+ */
+export function normalizeEvent(raw: unknown, change: ChangeType, options: NormalizeOptions): KubeEvent {
+  if (!isRecord(raw)) throw new NormalizeError('event is not an object', raw);
+  const metadata = raw['metadata'];
+  if (!isRecord(metadata)) throw new NormalizeError('event has no metadata', raw);
+  const uid = str(metadata['uid']);
+  const name = str(metadata['name']);
+  const resourceVersion = str(metadata['resourceVersion']);
+  if (!uid) throw new NormalizeError('metadata.uid is missing', raw);
+  if (!name) throw new NormalizeError('metadata.name is missing', raw);
+  if (!resourceVersion) throw new NormalizeError('metadata.resourceVersion is missing', raw);
+  const namespace = str(metadata['namespace']);
+  const created = time(metadata['creationTimestamp'], 'metadata.creationTimestamp', raw);
+
+  const api = detectApi(raw);
+  const series = isRecord(raw['series']) ? raw['series'] : null;
+  const seriesCount = series ? num(series['count']) : null;
+  const seriesLast = series ? time(series['lastObservedTime'], 'series.lastObservedTime', raw) : null;
+  const eventTime = time(raw['eventTime'], 'eventTime', raw);
+
+  let regarding: ObjectRef | null;
+  let message: string;
+  let reportingController: string | null;
+  let reportingInstance: string | null;
+  let firstTimestamp: number | null;
+  let deprecatedLast: number | null;
+  let legacyCount: number | null;
+
+  if (api === 'events.k8s.io/v1') {
+    regarding = objectRef(raw['regarding']);
+    message = typeof raw['note'] === 'string' ? raw['note'] : '';
+    const source = isRecord(raw['deprecatedSource']) ? raw['deprecatedSource'] : null;
+    reportingController = str(raw['reportingController']) ?? (source ? str(source['component']) : null);
+    reportingInstance = str(raw['reportingInstance']) ?? (source ? str(source['host']) : null);
+    firstTimestamp = time(raw['deprecatedFirstTimestamp'], 'deprecatedFirstTimestamp', raw);
+    deprecatedLast = time(raw['deprecatedLastTimestamp'], 'deprecatedLastTimestamp', raw);
+    legacyCount = num(raw['deprecatedCount']);
+  } else {
+    regarding = objectRef(raw['involvedObject']);
+    message = typeof raw['message'] === 'string' ? raw['message'] : '';
+    const source = isRecord(raw['source']) ? raw['source'] : null;
+    reportingController = str(raw['reportingComponent']) ?? (source ? str(source['component']) : null);
+    reportingInstance = str(raw['reportingInstance']) ?? (source ? str(source['host']) : null);
+    firstTimestamp = time(raw['firstTimestamp'], 'firstTimestamp', raw);
+    deprecatedLast = time(raw['lastTimestamp'], 'lastTimestamp', raw);
+    legacyCount = num(raw['count']);
+  }
+  if (!regarding) {
+    throw new NormalizeError(api === 'core/v1' ? 'involvedObject is missing' : 'regarding is missing', raw);
+  }
+
+  const lastTimestamp = seriesLast ?? deprecatedLast ?? eventTime ?? firstTimestamp ?? created;
+  if (lastTimestamp === null) {
+    throw new NormalizeError('event has no time (series.lastObservedTime, lastTimestamp, eventTime, firstTimestamp, creationTimestamp all empty)', raw);
+  }
+  const count = Math.max(1, Math.trunc(seriesCount ?? legacyCount ?? 1));
+
+  return {
+    uid,
+    name,
+    namespace,
+    resourceVersion,
+    change,
+    type: str(raw['type']) ?? 'Normal',
+    reason: str(raw['reason']) ?? '',
+    message,
+    action: str(raw['action']),
+    regarding,
+    related: objectRef(raw['related']),
+    reportingController,
+    reportingInstance,
+    firstTimestamp: firstTimestamp ?? eventTime ?? created,
+    lastTimestamp,
+    eventTime,
+    count,
+    cluster: options.cluster,
+    idempotencyKey: idempotencyKeyOf(uid, count),
+    sourceApi: api,
+    enrichment: null,
+    classification: null,
+  };
+}
