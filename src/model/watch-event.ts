@@ -6,6 +6,18 @@ export interface ObjectChange<T> {
   object: T;
   /** resourceVersion of `object` (metadata.resourceVersion), kept here so ordering code needn't dig. */
   resourceVersion: string;
+  /**
+   * True when the change comes from a (re)list rather than a watch event. Listed objects are not in
+   * resourceVersion order, so such a change is not a resume point: the SYNCED marker that ends the
+   * list is. Absent (undefined) for watch events and recordings.
+   */
+  fromList?: boolean;
+  /**
+   * True for a DELETED inferred by a relist (the object vanished while the watch was down): its
+   * `object` is a tombstone (apiVersion, kind, metadata name/namespace/uid/resourceVersion) and its
+   * resourceVersion is the relist's, not the deletion's (which was never seen).
+   */
+  inferred?: boolean;
 }
 
 /** The initial list (or a relist) has been fully emitted: caches built from the stream are complete. */
@@ -28,6 +40,13 @@ export interface GapMarker {
   /** Time of the last change seen before the gap, epoch ms, when known. */
   fromTime: number | null;
   reason: string;
+  /**
+   * 'checkpoint-expired': the caller's resume point was older than the API's history (changes
+   * before `toResourceVersion` may be lost); 'watch-expired': a running watch got 410 Gone and the
+   * relist showed changes, whose intermediate versions (and objects created and deleted in the gap)
+   * were not seen. Optional for compatibility with recordings.
+   */
+  cause?: 'checkpoint-expired' | 'watch-expired';
 }
 
 export type WatchEvent<T> = ObjectChange<T> | SyncedMarker | GapMarker;
