@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { packageVersion } from '../runtime/paths.js';
+import { LOG_LEVELS } from '../runtime/logger.js';
+import { CliError, EXIT } from './exit-codes.js';
+import { runCommand } from './run-command.js';
+
+const program = new Command();
+
+program
+  .name('kubevents')
+  .description('Turns the Kubernetes event stream into reliable, enriched, deduplicated signals (Avro on Kafka, alerts).')
+  .version(packageVersion(), '-V, --version')
+  .showHelpAfterError('(run with --help for usage)')
+  // before the subcommands: they copy the program's settings when created
+  .exitOverride()
+  .addHelpText(
+    'after',
+    `
+Exit codes:
+  0    success
+  1    the run failed after starting (source, sink or broker failure)
+  2    bad usage, invalid configuration or unreadable input (nothing was started)
+  130  interrupted before a clean shutdown finished`,
+  );
+
+program
+  .command('run')
+  .description('Run the pipelines: read events from a source, process them, write records to the sinks.')
+  .addOption(
+    new Option('--source <spec>', 'where events come from: "replay:FILE" (JSON Lines watch events or `kubectl get events -o json`) or "kube" (a live cluster)').default(
+      undefined,
+      'replay of the bundled recording',
+    ),
+  )
+  .option('--out <dir>', 'directory for Avro container files (one per topic)', 'out')
+  .option('--speed <factor>', 'replay pace: 0 = as fast as possible, 1 = recorded pace, 10 = ten times faster', '0')
+  .option('--cluster <name>', 'cluster name stamped on every record', 'default')
+  .option('--kubeconfig <file>', 'kubeconfig for --source kube (default: $KUBECONFIG, ~/.kube/config, or in-cluster)')
+  .option('--context <name>', 'kubeconfig context for --source kube')
+  .option('--namespace <ns...>', 'watch only these namespaces (default: all)')
+  .option('--print-events', 'also print every event on stdout (JSON Lines, or one readable line each on a terminal)', false)
+  .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS as string[]).default('info'))
+  .action(async (options) => {
+    process.exitCode = await runCommand(options);
+  });
+
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // help and version exit 0; usage errors were already printed by commander
+    process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  } else if (error instanceof CliError) {
+    process.stderr.write(`kubevents: ${error.message}\n`);
+    process.exitCode = error.exitCode;
+  } else {
+    process.stderr.write(`kubevents: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = EXIT.failure;
+  }
+}

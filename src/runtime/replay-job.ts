@@ -1,0 +1,149 @@
+import { concatMap, filter, from, ignoreElements, map, merge, Observable, share, tap } from 'rxjs';
+import type { Logger } from 'pino';
+import { loadSchema, type LoadedSchema } from '../avro/schemas.js';
+import type { Alert } from '../model/alert.js';
+import type { Incident } from '../model/incident.js';
+import type { KubeEvent } from '../model/kube-event.js';
+import { deadLetterOf } from '../model/records.js';
+import { defaultProcessing } from '../pipeline/default-processing.js';
+import { eventOccurrences, type DeadLetter, type EventItem, type EventSourceItem } from '../sources/event-source.js';
+import { ObjectCache } from '../sources/object-cache.js';
+import { replayFile, type MalformedRecord, type ReplayProgress, type ReplaySpeed } from '../sources/replay.js';
+import { AvroFileSink } from '../sinks/avro-file-sink.js';
+import { formatAlertLine } from '../sinks/alert-line.js';
+import type { RunStats } from './run-stats.js';
+
+export const DEFAULT_TOPICS = {
+  events: 'k8s.events',
+  alerts: 'k8s.alerts',
+  incidents: 'k8s.incidents',
+  deadLetters: 'k8s.deadletter',
+} as const;
+
+export interface ReplayJobOptions {
+  file: string;
+  speed: ReplaySpeed;
+  outDir: string;
+  cluster: string;
+  logger: Logger;
+  stats: RunStats;
+  /** Called for each alert and incident (console alerts). */
+  onAlert?: (line: string) => void;
+  /** Called for each event when --print-events is on. */
+  onEvent?: (event: KubeEvent) => Promise<void> | void;
+  onProgress?: (progress: ReplayProgress) => void;
+}
+
+interface Output {
+  topic: string;
+  schema: LoadedSchema;
+  record: unknown;
+}
+
+/**
+ * The embedded job: a recording replayed through the default processing into Avro container
+ * files and console alerts. Context objects in the recording (Pods, Nodes, ...) fill the object
+ * cache in stream order, so enrichment sees the cluster as it was at each event.
+ */
+export interface RunningJob {
+  /** Resolves when the recording is fully processed and written; rejects on failure. */
+  done: Promise<void>;
+  /** Stops reading; `done` then resolves with what was processed so far. */
+  stop(): void;
+  sink: AvroFileSink;
+}
+
+export function runReplayJob(options: ReplayJobOptions): RunningJob {
+  const { logger, stats } = options;
+  const sink = new AvroFileSink(options.outDir);
+  const cache = new ObjectCache({ logger });
+  const onMalformed = (m: MalformedRecord) => {
+    stats.malformed += 1;
+    logger.warn({ file: m.file, line: m.line, reason: m.reason }, `${m.file}:${m.line}: skipped: ${m.reason}`);
+  };
+  const replay = replayFile(options.file, {
+    speed: options.speed,
+    onMalformed,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+
+  const items$: Observable<EventSourceItem> = replay.changes$.pipe(
+    // context objects update the cache before any later event is processed
+    tap((change) => {
+      if (change.resource !== 'events') cache.apply(change.event, change.kind);
+    }),
+    filter((change) => change.resource === 'events'),
+    map((change) => change.event),
+    eventOccurrences({ cluster: options.cluster, logger }),
+    share(),
+  );
+  const events$ = items$.pipe(
+    filter((i): i is EventItem => i.type === 'EVENT'),
+    map((i) => i.event),
+  );
+  const deadLetters$ = items$.pipe(
+    filter((i): i is Extract<EventSourceItem, { type: 'DEAD_LETTER' }> => i.type === 'DEAD_LETTER'),
+    map((i) => i.deadLetter),
+  );
+  const outputs = defaultProcessing(events$, { lookup: cache, logger });
+
+  const eventSchema = loadSchema('KubeEvent');
+  const alertSchema = loadSchema('Alert');
+  const incidentSchema = loadSchema('Incident');
+  const deadLetterSchema = loadSchema('DeadLetter');
+
+  const records$: Observable<Output> = merge(
+    outputs.events$.pipe(
+      tap((e) => stats.recordEvent(e)),
+      concatMap(async (e) => {
+        await options.onEvent?.(e);
+        return { topic: DEFAULT_TOPICS.events, schema: eventSchema, record: e };
+      }),
+    ),
+    outputs.alerts$.pipe(
+      tap((a: Alert) => {
+        stats.alerts += 1;
+        options.onAlert?.(formatAlertLine(a));
+      }),
+      map((a) => ({ topic: DEFAULT_TOPICS.alerts, schema: alertSchema, record: a })),
+    ),
+    outputs.incidents$.pipe(
+      tap((i: Incident) => {
+        stats.incidents += 1;
+        options.onAlert?.(`INCIDENT ${i.status} [${i.severity}] ${i.subject}: ${i.rootCause} (${i.memberCount} events)`);
+      }),
+      map((i) => ({ topic: DEFAULT_TOPICS.incidents, schema: incidentSchema, record: i })),
+    ),
+    deadLetters$.pipe(
+      tap(() => (stats.deadLetters += 1)),
+      map((d: DeadLetter) => ({
+        topic: DEFAULT_TOPICS.deadLetters,
+        schema: deadLetterSchema,
+        record: deadLetterOf({
+          reason: d.reason,
+          source: `${options.file} events@${d.resourceVersion}`,
+          payload: d.raw,
+          error: d.reason,
+          stage: 'normalize',
+          cluster: options.cluster,
+          time: d.detectedAt,
+        }),
+      })),
+    ),
+  );
+
+  let stop = () => {};
+  const done = new Promise<void>((resolve, reject) => {
+    const subscription = records$
+      .pipe(
+        concatMap((o) => from(sink.write(o.topic, o.schema, o.record))),
+        ignoreElements(),
+      )
+      .subscribe({ error: reject, complete: resolve });
+    stop = () => {
+      subscription.unsubscribe();
+      resolve();
+    };
+  });
+  return { done, stop: () => stop(), sink };
+}
