@@ -1,0 +1,495 @@
+/**
+ * Event time for the stateful operators (dedupe, rate, spike, correlate, group).
+ *
+ * Every stateful operator is driven by event time only, so replaying a recorded stream at full
+ * speed yields exactly the output of replaying it at recorded pace:
+ *
+ * - the watermark is `max event time seen - allowedLateness` (never moves back);
+ * - an event is buffered until the watermark reaches its time, then processed; buffered events
+ *   and per-key timers are processed together in event-time order (timers first on ties, then
+ *   idle-state expiry, then events in arrival order), so the operator logic sees one ordered
+ *   timeline whatever the arrival order within the allowed lateness;
+ * - an event older than the watermark is late: it is counted
+ *   (`kubevents_operator_late_events_total`) and, by `latePolicy`, either processed as if it
+ *   happened at the watermark (`clamp`, the default: never lose an event silently) or dropped
+ *   (`drop`);
+ * - when the source completes the watermark goes to +Infinity: every buffered event and every
+ *   timer fires (with `flushing` set so operators stop periodic re-notification), then the output
+ *   completes. An error is passed on at once, without flushing;
+ * - for live streams with quiet periods, `idleAdvance` (off by default, keep it off in replays)
+ *   advances the watermark by the processing time elapsed since the last event once no event
+ *   arrived for `idleAdvance` ms, so alerts still resolve;
+ * - state is bounded: idle per-key state expires after `idleTtl` of event time (keys with a pending
+ *   timer are kept), at most `maxKeys` keys are held (the least recently touched one is evicted,
+ *   counted in `kubevents_operator_state_evictions_total` and logged), and nothing (state,
+ *   timers, the idle-advance heartbeat) outlives the subscription.
+ */
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { Observable, asyncScheduler, type OperatorFunction, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
+import { defaultOperatorLogger, operatorMetrics } from './metrics.js';
+
+export const LATE_POLICIES = ['clamp', 'drop'] as const;
+/** What to do with an event older than the watermark: process it at the watermark, or drop it. */
+export type LatePolicy = (typeof LATE_POLICIES)[number];
+
+export interface EventTimeOptions {
+  /** How far behind the newest event time an event may arrive and still be processed in order, ms. Default 0. */
+  allowedLateness?: number;
+  /** Late events (behind the watermark): `clamp` (default) processes them at the watermark, `drop` drops them. Both are counted. */
+  latePolicy?: LatePolicy;
+  /**
+   * Live streams only: once no event arrived for this many ms of processing time, advance the
+   * watermark by the processing time elapsed since the last event. null (default) = off, which a
+   * replay needs to give identical output at any speed.
+   */
+  idleAdvance?: number | null;
+  /** Scheduler for the idleAdvance heartbeat (processing time). Default asyncScheduler. */
+  scheduler?: SchedulerLike;
+}
+
+export interface StateOptions {
+  /** Stage name for metric labels and log lines. Default: the operator's name. */
+  name?: string;
+  /** Maximum keys held; beyond it the least recently touched key is evicted. */
+  maxKeys?: number;
+  /** Per-key state untouched for this long (event time, ms) is dropped; keys with a pending timer are kept. */
+  idleTtl?: number;
+  /** prom-client registry for the operator metrics. Default defaultOperatorRegistry. */
+  registry?: Registry;
+  /** pino logger for eviction and late-event lines. Default defaultOperatorLogger. */
+  logger?: Logger;
+}
+
+export type StageOptions = EventTimeOptions & StateOptions;
+
+export type EvictionReason = 'cap' | 'idle';
+
+/** What an operator's logic sees while processing one event or timer. */
+export interface StageContext<R, S> {
+  /** Event time being processed (the event's time, the timer's time, or the watermark for a clamped late event). Never decreases. */
+  readonly now: number;
+  readonly watermark: number;
+  /** The source completed and the watermark is +Infinity: do not schedule periodic work any more. */
+  readonly flushing: boolean;
+  emit(record: R): void;
+  readonly state: KeyedState<S>;
+  /** Sets the one timer of `key` (replacing any); fires when the watermark reaches `time` (at least now). */
+  setTimer(key: string, time: number): void;
+  clearTimer(key: string): void;
+  timerOf(key: string): number | undefined;
+  readonly logger: Logger;
+}
+
+export interface StageLogic<T, R, S> {
+  onEvent(value: T, ctx: StageContext<R, S>): void;
+  onTimer?(key: string, ctx: StageContext<R, S>): void;
+  /** Called before a key's state is dropped (its timer is already cleared). May emit. */
+  onEvict?(key: string, state: S, reason: EvictionReason, ctx: StageContext<R, S>): void;
+}
+
+/** A binary min-heap ordered by `less`. */
+export class MinHeap<E> {
+  private readonly items: E[] = [];
+  constructor(private readonly less: (a: E, b: E) => boolean) {}
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  peek(): E | undefined {
+    return this.items[0];
+  }
+
+  push(item: E): void {
+    const a = this.items;
+    a.push(item);
+    let i = a.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.less(a[i]!, a[parent]!)) break;
+      [a[i], a[parent]] = [a[parent]!, a[i]!];
+      i = parent;
+    }
+  }
+
+  pop(): E | undefined {
+    const a = this.items;
+    if (a.length === 0) return undefined;
+    const top = a[0];
+    const last = a.pop()!;
+    if (a.length > 0) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && this.less(a[l]!, a[m]!)) m = l;
+        if (r < a.length && this.less(a[r]!, a[m]!)) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m]!, a[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+
+  /** Keeps the items satisfying `keep` (re-heapifies). */
+  retain(keep: (e: E) => boolean): void {
+    const kept = this.items.filter(keep);
+    this.items.length = 0;
+    for (const e of kept) this.push(e);
+  }
+
+  clear(): void {
+    this.items.length = 0;
+  }
+}
+
+interface Entry<S> {
+  value: S;
+  touched: number;
+}
+
+/**
+ * Per-key state in least-recently-touched order, with a key cap. `set` and `touch` mark a key as
+ * used at the current event time; `get` does not.
+ */
+export class KeyedState<S> {
+  private readonly map = new Map<string, Entry<S>>();
+
+  constructor(
+    private readonly clock: () => number,
+    private readonly maxKeys: number,
+    private readonly onCap: (key: string, value: S) => void,
+    private readonly onSizeChange: (delta: number) => void,
+  ) {}
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
+
+  get(key: string): S | undefined {
+    return this.map.get(key)?.value;
+  }
+
+  /** Stores `value` for `key` and marks it used; a new key beyond maxKeys evicts the least recently touched one first. */
+  set(key: string, value: S): void {
+    const existing = this.map.get(key);
+    if (existing) {
+      this.map.delete(key);
+      existing.value = value;
+      existing.touched = this.clock();
+      this.map.set(key, existing);
+      return;
+    }
+    while (this.map.size >= this.maxKeys && this.map.size > 0) {
+      const [oldestKey, oldest] = this.map.entries().next().value as [string, Entry<S>];
+      this.map.delete(oldestKey);
+      this.onSizeChange(-1);
+      this.onCap(oldestKey, oldest.value);
+    }
+    this.map.set(key, { value, touched: this.clock() });
+    this.onSizeChange(1);
+  }
+
+  touch(key: string): void {
+    const existing = this.map.get(key);
+    if (existing) this.set(key, existing.value);
+  }
+
+  delete(key: string): boolean {
+    const deleted = this.map.delete(key);
+    if (deleted) this.onSizeChange(-1);
+    return deleted;
+  }
+
+  keys(): IterableIterator<string> {
+    return this.map.keys();
+  }
+
+  entries(): Array<[string, S]> {
+    return [...this.map].map(([k, e]) => [k, e.value]);
+  }
+
+  /** @internal the least recently touched entry. */
+  oldest(): [string, number] | undefined {
+    const first = this.map.entries().next();
+    return first.done ? undefined : [first.value[0], first.value[1].touched];
+  }
+
+  clear(): void {
+    const n = this.map.size;
+    this.map.clear();
+    if (n > 0) this.onSizeChange(-n);
+  }
+}
+
+interface TimerItem {
+  time: number;
+  seq: number;
+  key: string;
+}
+
+interface BufferedItem<T> {
+  time: number;
+  seq: number;
+  value: T;
+}
+
+const byTimeThenSeq = (a: { time: number; seq: number }, b: { time: number; seq: number }): boolean =>
+  a.time < b.time || (a.time === b.time && a.seq < b.seq);
+
+export interface StageDefinition<T> {
+  /** Operator kind for metrics and logs, e.g. `rate`. */
+  operator: string;
+  /** Event time of a value. */
+  timestamp: (value: T) => number;
+  options: StageOptions;
+  /** Defaults when the options leave them out. */
+  defaultMaxKeys: number;
+  defaultIdleTtl: number;
+}
+
+function nonNegative(name: string, value: number | null | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (typeof v !== 'number' || Number.isNaN(v) || v < 0) throw new RangeError(`${name} must be a non-negative number of ms, got ${String(value)}`);
+  return v;
+}
+
+/** Validates a positive duration option (ms). */
+export function positive(name: string, value: number | undefined, fallback?: number): number {
+  const v = value ?? fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new RangeError(`${name} must be a positive number, got ${String(value)}`);
+  return v;
+}
+
+const CAP_LOG_INTERVAL = 60_000;
+
+/**
+ * Builds an event-time operator from per-subscription logic (see the module doc). Each
+ * subscription gets its own logic, state, timers and heartbeat, all released on unsubscribe.
+ */
+export function eventTimeStage<T, R, S>(
+  def: StageDefinition<T>,
+  createLogic: () => StageLogic<T, R, S>,
+): OperatorFunction<T, R> {
+  const { operator, options } = def;
+  const stage = options.name ?? operator;
+  const lateness = nonNegative('allowedLateness', options.allowedLateness, 0);
+  const latePolicy: LatePolicy = options.latePolicy ?? 'clamp';
+  if (!LATE_POLICIES.includes(latePolicy)) throw new RangeError(`latePolicy must be one of ${LATE_POLICIES.join(', ')}, got ${String(latePolicy)}`);
+  const idleAdvance = options.idleAdvance ?? null;
+  if (idleAdvance !== null) positive('idleAdvance', idleAdvance);
+  const maxKeys = positive('maxKeys', options.maxKeys, def.defaultMaxKeys);
+  const idleTtl = positive('idleTtl', options.idleTtl, def.defaultIdleTtl);
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const metrics = operatorMetrics(options.registry);
+  const baseLogger = options.logger ?? defaultOperatorLogger;
+  const labels = { operator, stage };
+
+  return (source) =>
+    new Observable<R>((subscriber) => {
+      const logger = baseLogger.child({ operator, stage });
+      const logic = createLogic();
+      let now = -Infinity;
+      let watermark = -Infinity;
+      let maxSeen = -Infinity;
+      let flushing = false;
+      let seq = 0;
+      let lastArrival = 0;
+      let capEvictions = 0;
+      let capSinceLog = 0;
+      let lastCapLog = -Infinity;
+      const timers = new Map<string, TimerItem>();
+      const timerHeap = new MinHeap<TimerItem>(byTimeThenSeq);
+      const buffer = new MinHeap<BufferedItem<T>>(byTimeThenSeq);
+
+      const evict = (key: string, value: S, reason: EvictionReason): void => {
+        clearTimer(key);
+        metrics.evictions.inc({ ...labels, reason });
+        if (reason === 'cap') {
+          capEvictions++;
+          capSinceLog++;
+          if (capEvictions === 1 || now - lastCapLog >= CAP_LOG_INTERVAL) {
+            logger.warn({ key, maxKeys, evicted: capSinceLog, evictedTotal: capEvictions }, 'operator state at maxKeys: evicted least recently used key');
+            lastCapLog = now;
+            capSinceLog = 0;
+          }
+        } else {
+          logger.debug({ key, idleTtl }, 'operator state expired (idle)');
+        }
+        logic.onEvict?.(key, value, reason, ctx);
+      };
+
+      const state = new KeyedState<S>(
+        () => now,
+        maxKeys,
+        (key, value) => evict(key, value, 'cap'),
+        (delta) => metrics.keys.inc(labels, delta),
+      );
+
+      function clearTimer(key: string): void {
+        timers.delete(key);
+      }
+
+      const ctx: StageContext<R, S> = {
+        get now() {
+          return now;
+        },
+        get watermark() {
+          return watermark;
+        },
+        get flushing() {
+          return flushing;
+        },
+        emit(record: R) {
+          metrics.emitted.inc(labels);
+          subscriber.next(record);
+        },
+        state,
+        setTimer(key: string, time: number) {
+          const item = { time: Math.max(time, now), seq: seq++, key };
+          timers.set(key, item);
+          timerHeap.push(item);
+          // stale heap entries (replaced or cleared timers) are dropped lazily; keep them bounded
+          if (timerHeap.size > 64 && timerHeap.size > 4 * timers.size) {
+            timerHeap.retain((t) => timers.get(t.key) === t);
+          }
+        },
+        clearTimer,
+        timerOf(key: string) {
+          return timers.get(key)?.time;
+        },
+        logger,
+      };
+
+      const peekTimer = (): TimerItem | undefined => {
+        for (;;) {
+          const top = timerHeap.peek();
+          if (!top || timers.get(top.key) === top) return top;
+          timerHeap.pop();
+        }
+      };
+
+      /** Processes everything due up to `target` in event-time order. */
+      const advanceTo = (target: number): void => {
+        if (target > watermark) watermark = target;
+        while (!subscriber.closed) {
+          const timer = peekTimer();
+          const event = buffer.peek();
+          const oldest = flushing ? undefined : state.oldest();
+          const expiry = oldest ? oldest[1] + idleTtl : Infinity;
+          const timerTime = timer && timer.time <= watermark ? timer.time : Infinity;
+          const expiryTime = expiry <= watermark ? expiry : Infinity;
+          const eventTime = event && event.time <= watermark ? event.time : Infinity;
+          const first = Math.min(timerTime, expiryTime, eventTime);
+          if (first === Infinity) break;
+          if (first > now) now = first;
+          if (timer && timerTime === first) {
+            timerHeap.pop();
+            timers.delete(timer.key);
+            logic.onTimer?.(timer.key, ctx);
+          } else if (oldest && expiryTime === first) {
+            const [key] = oldest;
+            if (timers.has(key)) {
+              state.touch(key); // something is scheduled for it: not idle
+            } else {
+              const value = state.get(key) as S;
+              state.delete(key);
+              evict(key, value, 'idle');
+            }
+          } else {
+            buffer.pop();
+            logic.onEvent(event!.value, ctx);
+          }
+        }
+      };
+
+      const fail = (error: unknown): void => subscriber.error(error);
+
+      let heartbeat: Subscription | undefined;
+      if (idleAdvance !== null) {
+        heartbeat = scheduler.schedule(function tick(this: SchedulerAction<undefined>) {
+          try {
+            const idle = scheduler.now() - lastArrival;
+            if (maxSeen > -Infinity && idle >= idleAdvance) advanceTo(maxSeen + idle - lateness);
+          } catch (error) {
+            fail(error);
+            return;
+          }
+          if (!subscriber.closed) this.schedule(undefined, idleAdvance);
+        }, idleAdvance);
+      }
+
+      const subscription = source.subscribe({
+        next(value) {
+          try {
+            lastArrival = scheduler.now();
+            let time = def.timestamp(value);
+            if (typeof time !== 'number' || Number.isNaN(time)) throw new TypeError(`${operator}: event time is not a number: ${String(time)}`);
+            if (time < watermark) {
+              metrics.lateEvents.inc({ ...labels, policy: latePolicy });
+              logger.debug({ eventTime: time, watermark, policy: latePolicy }, 'late event');
+              if (latePolicy === 'drop') return;
+              time = watermark;
+            }
+            if (time > maxSeen) maxSeen = time;
+            buffer.push({ time, seq: seq++, value });
+            advanceTo(Math.max(watermark, maxSeen - lateness));
+          } catch (error) {
+            fail(error);
+          }
+        },
+        error: fail,
+        complete() {
+          try {
+            flushing = true;
+            advanceTo(Infinity);
+            subscriber.complete();
+          } catch (error) {
+            fail(error);
+          }
+        },
+      });
+
+      return () => {
+        subscription.unsubscribe();
+        heartbeat?.unsubscribe();
+        timers.clear();
+        timerHeap.clear();
+        buffer.clear();
+        state.clear();
+      };
+    });
+}
+
+/**
+ * Whether an event is an occurrence. A DELETED change is the API dropping the Event object
+ * (TTL expiry, an hour after its last occurrence), not something that happened: the stateful
+ * operators ignore it before it reaches their watermark.
+ */
+export function isOccurrence(e: { change: string }): boolean {
+  return e.change !== 'DELETED';
+}
+
+/** Formats a duration in ms the way people write it: 90000 -> 1m30s. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return String(ms);
+  if (ms < 1000) return `${ms}ms`;
+  let s = Math.round(ms / 1000);
+  const parts: string[] = [];
+  const h = Math.floor(s / 3600);
+  if (h) parts.push(`${h}h`);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  if (m) parts.push(`${m}m`);
+  s -= m * 60;
+  if (s) parts.push(`${s}s`);
+  return parts.join('');
+}
