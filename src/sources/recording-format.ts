@@ -373,7 +373,7 @@ function parseList(text: string, file: string): ParsedRecording {
     const source = { file, line };
     const result = isRecord(item)
       ? toRecord('ADDED', item, null, source, defaults)
-      : malformed(`items[${index}] is not a JSON object`);
+      : malformed('not a JSON object');
     if (result.kind === 'record') records.push(result.record);
     else if (result.kind === 'malformed') {
       bad.push({ file, line, reason: `items[${index}]: ${result.reason}`, text: cut(lines[line - 1] ?? '') });
