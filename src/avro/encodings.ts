@@ -1,0 +1,240 @@
+/**
+ * How a record's value is laid out on a Kafka topic. Two encodings, chosen per sink:
+ *
+ * - `confluent`: the Confluent wire format (magic byte 0, 4-byte big-endian schema id, Avro binary),
+ *   ids from a Schema Registry under the subject `<topic>-value` (TopicNameStrategy). What Kafka
+ *   Connect's AvroConverter, ksqlDB (VALUE_FORMAT='AVRO') and Flink's `avro-confluent` format read.
+ * - `avro-binary`: the plain Avro binary encoding of the record, for setups without a registry. The
+ *   writer schema is identified by the `kubevents.schema.fingerprint` header: the SHA-256 (hex) of
+ *   the schema's Parsing Canonical Form, i.e. Java's
+ *   `SchemaNormalization.parsingFingerprint("SHA-256", schema)`; the .avsc files ship in the package.
+ *   Flink's plain `avro` format reads it given the .avsc (as long as the schema has not changed).
+ *
+ * Both set the same headers (HEADERS below); the decoder reads either.
+ */
+import avro from 'avsc';
+import { decodeConfluentFrame, encodeConfluentFrame, CONFLUENT_MAGIC_BYTE } from './wire-format.js';
+import { valueSubject, type SchemaIdRegistry } from './registry.js';
+import { loadSchema, type LoadedSchema } from './schemas.js';
+import { loadCurrentSchemas, loadHistory } from './history.js';
+
+export type Encoding = 'confluent' | 'avro-binary';
+export const ENCODINGS: readonly Encoding[] = ['confluent', 'avro-binary'];
+
+/** Record header names set by kubevents (values are UTF-8 strings). */
+export const HEADERS = {
+  /** confluent | avro-binary */
+  encoding: 'kubevents.encoding',
+  /** Full Avro name of the record schema, e.g. io.kubevents.v1.KubeEvent */
+  schemaName: 'kubevents.schema.name',
+  /** SHA-256 (hex) of the writer schema's Parsing Canonical Form */
+  fingerprint: 'kubevents.schema.fingerprint',
+  /** Schema Registry subject (confluent only) */
+  subject: 'kubevents.schema.subject',
+  /** Schema Registry id, decimal (confluent only; also in the value's bytes 1-4) */
+  schemaId: 'kubevents.schema.id',
+  cluster: 'kubevents.cluster',
+  pipeline: 'kubevents.pipeline',
+  /** Stable identity of the occurrence: upsert / de-duplicate on it */
+  idempotencyKey: 'kubevents.idempotency-key',
+  /** Record kind: KubeEvent, Alert, Incident, Gap, DeadLetter */
+  kind: 'kubevents.kind',
+} as const;
+
+export interface EncodedValue {
+  value: Buffer;
+  headers: Record<string, string>;
+}
+
+/** A value that does not match its schema; `paths` are the offending field paths. */
+export class EncodeError extends Error {
+  constructor(
+    readonly kind: string,
+    readonly paths: string[],
+    cause?: unknown,
+  ) {
+    super(`${kind} record does not match its Avro schema${paths.length ? ` at ${paths.join(', ')}` : ''}`, { cause });
+    this.name = 'EncodeError';
+  }
+}
+
+export function fullName(schema: LoadedSchema): string {
+  return schema.type.name ?? schema.kind;
+}
+
+/** Avro binary of `value`, or an EncodeError naming the invalid fields. */
+export function toAvroBinary(schema: LoadedSchema, value: unknown): Buffer {
+  try {
+    return schema.type.toBuffer(value);
+  } catch (error) {
+    const paths: string[] = [];
+    schema.type.isValid(value, { errorHook: (path: string[]) => paths.push(path.join('.') || '(root)') });
+    throw new EncodeError(schema.kind, paths, error);
+  }
+}
+
+export interface RecordEncoder {
+  readonly encoding: Encoding;
+  /** Resolves whatever the first encode would (registry ids), so misconfiguration fails at start. */
+  prepare(schema: LoadedSchema, topic: string): Promise<void>;
+  encode(schema: LoadedSchema, topic: string, value: unknown): Promise<EncodedValue>;
+}
+
+function baseHeaders(encoding: Encoding, schema: LoadedSchema): Record<string, string> {
+  return {
+    [HEADERS.encoding]: encoding,
+    [HEADERS.schemaName]: fullName(schema),
+    [HEADERS.fingerprint]: schema.fingerprint,
+  };
+}
+
+export class AvroBinaryEncoder implements RecordEncoder {
+  readonly encoding = 'avro-binary' as const;
+
+  async prepare(): Promise<void> {}
+
+  async encode(schema: LoadedSchema, _topic: string, value: unknown): Promise<EncodedValue> {
+    return { value: toAvroBinary(schema, value), headers: baseHeaders(this.encoding, schema) };
+  }
+}
+
+export class ConfluentEncoder implements RecordEncoder {
+  readonly encoding = 'confluent' as const;
+  /** ids already resolved, to skip the promise machinery on the hot path */
+  private readonly known = new Map<string, number>();
+
+  constructor(
+    private readonly registry: SchemaIdRegistry,
+    private readonly subjectOf: (topic: string, schema: LoadedSchema) => string = (topic) => valueSubject(topic),
+  ) {}
+
+  async prepare(schema: LoadedSchema, topic: string): Promise<void> {
+    await this.idFor(schema, topic);
+  }
+
+  private async idFor(schema: LoadedSchema, topic: string): Promise<{ id: number; subject: string }> {
+    const subject = this.subjectOf(topic, schema);
+    const cacheKey = `${subject}\u0000${schema.fingerprint}`;
+    let id = this.known.get(cacheKey);
+    if (id === undefined) {
+      id = await this.registry.idFor(subject, schema);
+      this.known.set(cacheKey, id);
+    }
+    return { id, subject };
+  }
+
+  async encode(schema: LoadedSchema, topic: string, value: unknown): Promise<EncodedValue> {
+    const body = toAvroBinary(schema, value); // validate before touching the registry
+    const { id, subject } = await this.idFor(schema, topic);
+    return {
+      value: encodeConfluentFrame(id, body),
+      headers: { ...baseHeaders(this.encoding, schema), [HEADERS.subject]: subject, [HEADERS.schemaId]: String(id) },
+    };
+  }
+}
+
+export interface DecodedRecord<T = unknown> {
+  /** Record kind (the schema's simple name), e.g. KubeEvent */
+  kind: string;
+  value: T;
+  encoding: Encoding;
+  /** SHA-256 of the writer schema's canonical form */
+  writerFingerprint: string;
+  /** confluent only */
+  schemaId?: number;
+}
+
+export interface RecordDecoderOptions {
+  /** Needed to decode the confluent encoding. */
+  registry?: SchemaIdRegistry;
+  /** Writer schemas known without a registry (default: the current schemas and schemas/history). */
+  writers?: readonly LoadedSchema[];
+  /** Reader schema for a kind (default: schemas/<kind>.avsc). */
+  readerFor?: (kind: string) => LoadedSchema;
+}
+
+interface ReadPlan {
+  kind: string;
+  reader: avro.Type;
+  resolver: avro.Resolver | undefined;
+  fingerprint: string;
+}
+
+function simpleName(name: string | undefined): string {
+  if (!name) throw new Error('writer schema is not a named record');
+  return name.slice(name.lastIndexOf('.') + 1);
+}
+
+/**
+ * Decodes values written by either encoder into the current (reader) schema of their kind, via
+ * Avro schema resolution when the writer used an older version. For consumers of kubevents topics
+ * (the alert sinks) and for tests.
+ */
+export class RecordDecoder {
+  private readonly registry: SchemaIdRegistry | undefined;
+  private readonly readerFor: (kind: string) => LoadedSchema;
+  private readonly byFingerprint = new Map<string, LoadedSchema>();
+  private readonly plansByFingerprint = new Map<string, ReadPlan>();
+  private readonly plansById = new Map<number, Promise<ReadPlan>>();
+
+  constructor(options: RecordDecoderOptions = {}) {
+    this.registry = options.registry;
+    this.readerFor = options.readerFor ?? ((kind) => loadSchema(kind));
+    const writers = options.writers ?? [...loadCurrentSchemas(), ...loadHistory()];
+    for (const w of writers) this.byFingerprint.set(w.fingerprint, w);
+  }
+
+  private plan(writer: avro.Type, fingerprint: string): ReadPlan {
+    const kind = simpleName(writer.name);
+    const reader = this.readerFor(kind);
+    const resolver = reader.fingerprint === fingerprint ? undefined : reader.type.createResolver(writer);
+    return { kind, reader: reader.type, resolver, fingerprint };
+  }
+
+  private planForFingerprint(fingerprint: string): ReadPlan {
+    let plan = this.plansByFingerprint.get(fingerprint);
+    if (!plan) {
+      const writer = this.byFingerprint.get(fingerprint);
+      if (!writer) throw new Error(`unknown writer schema fingerprint ${fingerprint} (not a current or historic kubevents schema)`);
+      plan = this.plan(writer.type, fingerprint);
+      this.plansByFingerprint.set(fingerprint, plan);
+    }
+    return plan;
+  }
+
+  private planForId(id: number): Promise<ReadPlan> {
+    let plan = this.plansById.get(id);
+    if (!plan) {
+      const registry = this.registry;
+      if (!registry) return Promise.reject(new Error('confluent-encoded value but the decoder has no schema registry'));
+      const created = registry.writerType(id).then((writer) => this.plan(writer, writer.fingerprint('sha256').toString('hex')));
+      this.plansById.set(id, created);
+      created.catch(() => this.plansById.delete(id));
+      plan = created;
+    }
+    return plan;
+  }
+
+  /** Which encoding a value uses: the header when present, else a Confluent frame if a registry is configured. */
+  encodingOf(value: Buffer, headers: Record<string, string> = {}): Encoding {
+    const declared = headers[HEADERS.encoding];
+    if (declared === 'confluent' || declared === 'avro-binary') return declared;
+    if (declared !== undefined) throw new Error(`unknown ${HEADERS.encoding} header '${declared}'`);
+    if (headers[HEADERS.fingerprint]) return 'avro-binary';
+    if (this.registry && value.length >= 5 && value[0] === CONFLUENT_MAGIC_BYTE) return 'confluent';
+    throw new Error(`cannot tell the encoding: no ${HEADERS.encoding} or ${HEADERS.fingerprint} header`);
+  }
+
+  async decode<T = unknown>(value: Buffer, headers: Record<string, string> = {}): Promise<DecodedRecord<T>> {
+    const encoding = this.encodingOf(value, headers);
+    if (encoding === 'confluent') {
+      const { schemaId, payload } = decodeConfluentFrame(value);
+      const plan = await this.planForId(schemaId);
+      return { kind: plan.kind, value: plan.reader.fromBuffer(payload, plan.resolver) as T, encoding, writerFingerprint: plan.fingerprint, schemaId };
+    }
+    const fingerprint = headers[HEADERS.fingerprint];
+    if (!fingerprint) throw new Error(`avro-binary value without a ${HEADERS.fingerprint} header`);
+    const plan = this.planForFingerprint(fingerprint);
+    return { kind: plan.kind, value: plan.reader.fromBuffer(value, plan.resolver) as T, encoding, writerFingerprint: fingerprint };
+  }
+}
