@@ -1,0 +1,685 @@
+/**
+ * The runtime configuration of `kubevents run` and `kubevents alerts`: one YAML file (optional)
+ * plus environment overrides, checked by one zod schema.
+ *
+ * Precedence: built-in defaults < the file (`--config FILE` or $KUBEVENTS_CONFIG) < KUBEVENTS_*
+ * environment variables (ENV_OVERRIDES below; README "Configuration" lists them).
+ *
+ * Secrets (the Kafka SASL password, the Schema Registry password) are never read from the file:
+ * an inline `password:` is refused, pointing at its line. They come from an environment variable
+ * (KUBEVENTS_KAFKA_SASL_PASSWORD, KUBEVENTS_SCHEMA_REGISTRY_PASSWORD, e.g. from a Kubernetes
+ * Secret via `secretKeyRef`) or from a file named in the config (`passwordFile:`, e.g. a mounted
+ * Secret). `kubevents config print` shows them as "[redacted]".
+ *
+ * Errors name where the bad value came from: `FILE:LINE:COLUMN` (mapped from the zod issue path
+ * to the YAML node through the `yaml` package's node ranges and LineCounter), or the environment
+ * variable; with a hint when there is a likely fix (a misspelt key, a list written as a string, a
+ * secret written inline).
+ */
+import { readFileSync } from 'node:fs';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, stringify, type Document, type Node } from 'yaml';
+import { z } from 'zod';
+import { DEFAULT_TOPICS } from '../sinks/kafka-sink.js';
+import { SASL_MECHANISMS, type KafkaClientConfig, type SaslMechanism } from '../kafka/client.js';
+import { DEFAULT_CHECKPOINT_TOPIC } from '../runtime/checkpoint-kafka.js';
+import type { LevelWithSilent } from 'pino';
+import { LOG_LEVELS } from '../runtime/logger.js';
+import type { SchemaRegistryConfig } from '../avro/registry.js';
+
+// ---------------------------------------------------------------------------------------------
+// the schema
+// ---------------------------------------------------------------------------------------------
+
+const BROKER = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):(\d{1,5})$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+const nonEmpty = z.string().trim().min(1, 'must not be empty');
+const filePath = nonEmpty;
+const seconds = z.number().int('must be a whole number of seconds').positive('must be > 0');
+
+const tlsSchema = z.strictObject({
+  /** TLS to the brokers (default true when a tls section is present). */
+  enabled: z.boolean().default(true),
+  caFile: filePath.optional(),
+  certFile: filePath.optional(),
+  keyFile: filePath.optional(),
+  rejectUnauthorized: z.boolean().default(true),
+  servername: nonEmpty.optional(),
+});
+
+const saslSchema = z.strictObject({
+  mechanism: z.enum(SASL_MECHANISMS as [SaslMechanism, ...SaslMechanism[]]),
+  username: nonEmpty,
+  /** only ever set from the environment (KUBEVENTS_KAFKA_SASL_PASSWORD); refused in the file */
+  password: z.string().min(1).optional(),
+  passwordFile: filePath.optional(),
+});
+
+const kafkaSchema = z.strictObject({
+  brokers: z
+    .array(z.string().trim().regex(BROKER, 'must be host:port, e.g. kafka-0.kafka:9092'))
+    .min(1, 'needs at least one broker'),
+  clientId: nonEmpty.default('kubevents'),
+  tls: tlsSchema.optional(),
+  sasl: saslSchema.optional(),
+  connectionTimeoutMs: z.number().int().positive().optional(),
+  requestTimeoutMs: z.number().int().positive().optional(),
+});
+
+const topicsSchema = z.strictObject({
+  events: nonEmpty.default(DEFAULT_TOPICS.KubeEvent),
+  alerts: nonEmpty.default(DEFAULT_TOPICS.Alert),
+  incidents: nonEmpty.default(DEFAULT_TOPICS.Incident),
+  gaps: nonEmpty.default(DEFAULT_TOPICS.Gap),
+  deadLetters: nonEmpty.default(DEFAULT_TOPICS.DeadLetter),
+});
+
+const schemaRegistrySchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. http://schema-registry:8081' }),
+  username: nonEmpty.optional(),
+  /** only ever set from the environment (KUBEVENTS_SCHEMA_REGISTRY_PASSWORD); refused in the file */
+  password: z.string().min(1).optional(),
+  passwordFile: filePath.optional(),
+  autoRegister: z.boolean().default(true),
+});
+
+const checkpointSchema = z.strictObject({
+  /** kafka: a compacted topic (needs `kafka`); file: a directory (needs a writable volume). Default: kafka when a kafka section is set, else file. */
+  store: z.enum(['kafka', 'file']).optional(),
+  topic: nonEmpty.default(DEFAULT_CHECKPOINT_TOPIC),
+  path: filePath.default('/var/lib/kubevents/checkpoints'),
+  intervalMs: z.number().int().positive().default(1000),
+});
+
+const metricsSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  address: nonEmpty.default('0.0.0.0'),
+  port: z.number().int().min(0).max(65535).default(9090),
+});
+
+const leaderElectionSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    leaseName: nonEmpty.regex(DNS_SUBDOMAIN, 'must be a DNS subdomain name (lowercase letters, digits, - and .)').default('kubevents'),
+    /** default: $POD_NAMESPACE (downward API), else "kubevents" */
+    leaseNamespace: nonEmpty.regex(DNS_LABEL, 'must be a DNS label (lowercase letters, digits and -)').optional(),
+    /** default: $POD_NAME (downward API) or the hostname, plus a random suffix */
+    identity: nonEmpty.optional(),
+    leaseDurationSeconds: seconds.default(15),
+    renewDeadlineSeconds: seconds.default(10),
+    retryPeriodSeconds: seconds.default(2),
+  })
+  .superRefine((le, ctx) => {
+    if (le.leaseDurationSeconds <= le.renewDeadlineSeconds) {
+      ctx.addIssue({ code: 'custom', path: ['leaseDurationSeconds'], message: `must be greater than renewDeadlineSeconds (${le.renewDeadlineSeconds})` });
+    }
+    if (le.renewDeadlineSeconds <= le.retryPeriodSeconds * 1.2) {
+      ctx.addIssue({ code: 'custom', path: ['renewDeadlineSeconds'], message: `must be greater than retryPeriodSeconds * 1.2 (${le.retryPeriodSeconds * 1.2})` });
+    }
+  });
+
+const sourceSchema = z.strictObject({
+  kube: z
+    .strictObject({
+      /** default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account */
+      kubeconfig: filePath.optional(),
+      context: nonEmpty.optional(),
+      /** empty: all namespaces */
+      namespaces: z.array(nonEmpty.regex(DNS_LABEL, 'must be a namespace name')).default([]),
+      inCluster: z.boolean().default(false),
+    })
+    .prefault({}),
+});
+
+export const runtimeConfigSchema = z
+  .strictObject({
+    /** cluster name stamped on every record */
+    cluster: nonEmpty.default('default'),
+    logLevel: z.enum(LOG_LEVELS as [LevelWithSilent, ...LevelWithSilent[]]).default('info'),
+    source: sourceSchema.prefault({}),
+    /** absent: no Kafka (records go to files / stdout) */
+    kafka: kafkaSchema.optional(),
+    topics: topicsSchema.prefault({}),
+    encoding: z.enum(['confluent', 'avro-binary']).default('confluent'),
+    schemaRegistry: schemaRegistrySchema.optional(),
+    checkpoint: checkpointSchema.prefault({}),
+    metrics: metricsSchema.prefault({}),
+    leaderElection: leaderElectionSchema.prefault({}),
+    /** pipeline files or folders (like `run --pipelines`); default: the bundled pipelines/default.yaml */
+    pipelines: z.array(filePath).min(1, 'needs at least one file or folder (or leave it out for the bundled default)').optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.kafka && c.encoding === 'confluent' && !c.schemaRegistry) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['schemaRegistry'],
+        message: 'encoding "confluent" needs schemaRegistry.url (or set encoding: avro-binary)',
+      });
+    }
+    if (c.checkpoint.store === 'kafka' && !c.kafka) {
+      ctx.addIssue({ code: 'custom', path: ['checkpoint', 'store'], message: 'store "kafka" needs a kafka section (or use store: file)' });
+    }
+    const sasl = c.kafka?.sasl;
+    if (sasl && sasl.password === undefined && sasl.passwordFile === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kafka', 'sasl'],
+        message: 'no SASL password: set KUBEVENTS_KAFKA_SASL_PASSWORD or kafka.sasl.passwordFile',
+      });
+    }
+    if (sasl && sasl.password !== undefined && sasl.passwordFile !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['kafka', 'sasl', 'passwordFile'], message: 'both KUBEVENTS_KAFKA_SASL_PASSWORD and passwordFile are set: keep one' });
+    }
+    const tls = c.kafka?.tls;
+    if (tls && Boolean(tls.certFile) !== Boolean(tls.keyFile)) {
+      ctx.addIssue({ code: 'custom', path: ['kafka', 'tls', tls.certFile ? 'keyFile' : 'certFile'], message: 'certFile and keyFile go together (client certificate authentication)' });
+    }
+    const sr = c.schemaRegistry;
+    if (sr && sr.password !== undefined && sr.passwordFile !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['schemaRegistry', 'passwordFile'], message: 'both KUBEVENTS_SCHEMA_REGISTRY_PASSWORD and passwordFile are set: keep one' });
+    }
+    if (sr && (sr.password !== undefined || sr.passwordFile !== undefined) && !sr.username) {
+      ctx.addIssue({ code: 'custom', path: ['schemaRegistry', 'username'], message: 'a Schema Registry password needs a username' });
+    }
+  })
+  .transform((c) => ({ ...c, checkpoint: { ...c.checkpoint, store: c.checkpoint.store ?? (c.kafka ? ('kafka' as const) : ('file' as const)) } }));
+
+export type RuntimeConfigInput = z.input<typeof runtimeConfigSchema>;
+/** The effective configuration; secrets resolved (password set when a passwordFile was given). */
+export type RuntimeConfig = z.output<typeof runtimeConfigSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// environment overrides
+// ---------------------------------------------------------------------------------------------
+
+export type EnvKind = 'string' | 'list' | 'boolean' | 'integer';
+
+export interface EnvOverride {
+  env: string;
+  path: readonly string[];
+  kind: EnvKind;
+  secret?: boolean;
+}
+
+const o = (env: string, path: string, kind: EnvKind = 'string', secret = false): EnvOverride => ({ env, path: path.split('.'), kind, secret });
+
+/**
+ * Every environment variable the configuration reads, and the setting it overrides. Lists are
+ * comma-separated (`KUBEVENTS_KAFKA_BROKERS=a:9092,b:9092`), booleans true/false (also 1/0,
+ * yes/no), integers plain digits.
+ */
+export const ENV_OVERRIDES: readonly EnvOverride[] = [
+  o('KUBEVENTS_CLUSTER', 'cluster'),
+  o('KUBEVENTS_LOG_LEVEL', 'logLevel'),
+  o('KUBEVENTS_KUBECONFIG', 'source.kube.kubeconfig'),
+  o('KUBEVENTS_KUBE_CONTEXT', 'source.kube.context'),
+  o('KUBEVENTS_NAMESPACES', 'source.kube.namespaces', 'list'),
+  o('KUBEVENTS_KUBE_IN_CLUSTER', 'source.kube.inCluster', 'boolean'),
+  o('KUBEVENTS_KAFKA_BROKERS', 'kafka.brokers', 'list'),
+  o('KUBEVENTS_KAFKA_CLIENT_ID', 'kafka.clientId'),
+  o('KUBEVENTS_KAFKA_TLS_ENABLED', 'kafka.tls.enabled', 'boolean'),
+  o('KUBEVENTS_KAFKA_TLS_CA_FILE', 'kafka.tls.caFile'),
+  o('KUBEVENTS_KAFKA_TLS_CERT_FILE', 'kafka.tls.certFile'),
+  o('KUBEVENTS_KAFKA_TLS_KEY_FILE', 'kafka.tls.keyFile'),
+  o('KUBEVENTS_KAFKA_TLS_REJECT_UNAUTHORIZED', 'kafka.tls.rejectUnauthorized', 'boolean'),
+  o('KUBEVENTS_KAFKA_SASL_MECHANISM', 'kafka.sasl.mechanism'),
+  o('KUBEVENTS_KAFKA_SASL_USERNAME', 'kafka.sasl.username'),
+  o('KUBEVENTS_KAFKA_SASL_PASSWORD', 'kafka.sasl.password', 'string', true),
+  o('KUBEVENTS_KAFKA_SASL_PASSWORD_FILE', 'kafka.sasl.passwordFile'),
+  o('KUBEVENTS_TOPIC_EVENTS', 'topics.events'),
+  o('KUBEVENTS_TOPIC_ALERTS', 'topics.alerts'),
+  o('KUBEVENTS_TOPIC_INCIDENTS', 'topics.incidents'),
+  o('KUBEVENTS_TOPIC_GAPS', 'topics.gaps'),
+  o('KUBEVENTS_TOPIC_DEAD_LETTERS', 'topics.deadLetters'),
+  o('KUBEVENTS_ENCODING', 'encoding'),
+  o('KUBEVENTS_SCHEMA_REGISTRY_URL', 'schemaRegistry.url'),
+  o('KUBEVENTS_SCHEMA_REGISTRY_USERNAME', 'schemaRegistry.username'),
+  o('KUBEVENTS_SCHEMA_REGISTRY_PASSWORD', 'schemaRegistry.password', 'string', true),
+  o('KUBEVENTS_SCHEMA_REGISTRY_PASSWORD_FILE', 'schemaRegistry.passwordFile'),
+  o('KUBEVENTS_CHECKPOINT_STORE', 'checkpoint.store'),
+  o('KUBEVENTS_CHECKPOINT_TOPIC', 'checkpoint.topic'),
+  o('KUBEVENTS_CHECKPOINT_PATH', 'checkpoint.path'),
+  o('KUBEVENTS_METRICS_ENABLED', 'metrics.enabled', 'boolean'),
+  o('KUBEVENTS_METRICS_ADDRESS', 'metrics.address'),
+  o('KUBEVENTS_METRICS_PORT', 'metrics.port', 'integer'),
+  o('KUBEVENTS_LEADER_ELECTION_ENABLED', 'leaderElection.enabled', 'boolean'),
+  o('KUBEVENTS_LEADER_ELECTION_LEASE_NAME', 'leaderElection.leaseName'),
+  o('KUBEVENTS_LEADER_ELECTION_LEASE_NAMESPACE', 'leaderElection.leaseNamespace'),
+  o('KUBEVENTS_LEADER_ELECTION_IDENTITY', 'leaderElection.identity'),
+  o('KUBEVENTS_LEADER_ELECTION_LEASE_DURATION_SECONDS', 'leaderElection.leaseDurationSeconds', 'integer'),
+  o('KUBEVENTS_LEADER_ELECTION_RENEW_DEADLINE_SECONDS', 'leaderElection.renewDeadlineSeconds', 'integer'),
+  o('KUBEVENTS_LEADER_ELECTION_RETRY_PERIOD_SECONDS', 'leaderElection.retryPeriodSeconds', 'integer'),
+  o('KUBEVENTS_PIPELINES', 'pipelines', 'list'),
+];
+
+/** KUBEVENTS_* variables that are not configuration overrides (not warned about). */
+const OTHER_ENV = new Set(['KUBEVENTS_CONFIG']);
+const OTHER_ENV_PREFIXES = ['KUBEVENTS_TESTENV_'];
+
+/** Paths of secret values: refused in the file, redacted when printed. */
+export const SECRET_PATHS: readonly (readonly string[])[] = ENV_OVERRIDES.filter((e) => e.secret).map((e) => e.path);
+
+/**
+ * pino redact paths for a RuntimeConfig logged as `{ config }`, as its parts (`{ kafka }`,
+ * `{ schemaRegistry }`) or as the log object itself. pino's `*` matches one level only, so nested
+ * secrets are listed by path. src/runtime/logger.ts REDACT_PATHS should include these; better
+ * still, log `redactConfig(config)`.
+ */
+export const CONFIG_REDACT_PATHS: readonly string[] = [
+  'config.kafka.sasl.password',
+  'config.schemaRegistry.password',
+  'kafka.sasl.password',
+  'schemaRegistry.password',
+  'sasl.password',
+  '*.sasl.password',
+  '*.schemaRegistry.password',
+];
+
+// ---------------------------------------------------------------------------------------------
+// errors
+// ---------------------------------------------------------------------------------------------
+
+export interface ConfigIssue {
+  /** 'FILE:LINE:COL', 'env KUBEVENTS_X' or 'default' */
+  where: string;
+  /** dotted path of the setting, '' for the whole document */
+  path: string;
+  message: string;
+  hint?: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: readonly ConfigIssue[]) {
+    super(formatIssues(issues));
+    this.name = 'ConfigError';
+  }
+}
+
+export function formatIssues(issues: readonly ConfigIssue[]): string {
+  const lines = [`invalid configuration (${issues.length} problem${issues.length === 1 ? '' : 's'}):`];
+  for (const i of issues) {
+    lines.push(`  ${i.where}: ${i.path ? `${i.path}: ` : ''}${i.message}`);
+    if (i.hint) lines.push(`    hint: ${i.hint}`);
+  }
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// loading
+// ---------------------------------------------------------------------------------------------
+
+export interface LoadConfigOptions {
+  /** YAML file; null/undefined: defaults and environment only. */
+  file?: string | null;
+  /** default process.env */
+  env?: NodeJS.ProcessEnv;
+  /** file reader (tests); default readFileSync utf8 */
+  readFile?: (path: string) => string;
+}
+
+export interface LoadedConfig {
+  config: RuntimeConfig;
+  /** the file read, if any */
+  file: string | null;
+  /** environment variables that overrode settings */
+  envApplied: readonly EnvOverride[];
+  /** non-fatal findings (unknown KUBEVENTS_* variables, ...) */
+  warnings: readonly string[];
+}
+
+type Path = readonly PropertyKey[];
+
+function dotted(path: Path): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+}
+
+function startsWith(path: Path, prefix: Path): boolean {
+  return prefix.length <= path.length && prefix.every((p, i) => p === path[i]);
+}
+
+function levenshtein(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The schema inside optional / default / prefault / pipe (transform) wrappers. */
+function unwrap(schema: unknown): unknown {
+  let s = schema;
+  for (let guard = 0; guard < 10; guard++) {
+    const def = (s as { _zod?: { def?: { type?: string; innerType?: unknown; in?: unknown } } })._zod?.def;
+    if (def?.innerType) s = def.innerType;
+    else if (def?.type === 'pipe' && def.in) s = def.in;
+    else break;
+  }
+  return s;
+}
+
+/** The keys a strict object schema at `path` knows (for "did you mean"). */
+function knownKeys(path: Path): string[] {
+  let schema: unknown = runtimeConfigSchema;
+  for (const p of path) {
+    const shape = (unwrap(schema) as { shape?: Record<string, unknown> }).shape;
+    if (!shape || typeof p !== 'string' || !shape[p]) return [];
+    schema = shape[p];
+  }
+  const shape = (unwrap(schema) as { shape?: Record<string, unknown> }).shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+function suggestion(key: string, path: Path): string | undefined {
+  const candidates = knownKeys(path).filter((k) => !SECRET_PATHS.some((sp) => startsWith([...path, k], sp) && sp.length === path.length + 1));
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const k of candidates) {
+    const distance = levenshtein(key, k);
+    if (distance < bestDistance) {
+      best = k;
+      bestDistance = distance;
+    }
+  }
+  if (best && bestDistance <= Math.max(2, Math.floor(key.length / 3))) return `did you mean "${best}"?`;
+  return candidates.length ? `known keys here: ${candidates.join(', ')}` : undefined;
+}
+
+class Locator {
+  constructor(
+    private readonly file: string,
+    private readonly doc: Document | null,
+    private readonly lines: LineCounter,
+  ) {}
+
+  private at(offset: number): string {
+    const { line, col } = this.lines.linePos(offset);
+    return `${this.file}:${line}:${col}`;
+  }
+
+  /** Location of the value at `path`, or of its nearest existing ancestor. */
+  value(path: Path): string | null {
+    if (!this.doc) return null;
+    for (let n = path.length; n >= 0; n--) {
+      const node = this.doc.getIn(path.slice(0, n) as unknown[], true) as Node | undefined;
+      if (node && typeof node === 'object' && 'range' in node && node.range) return this.at(node.range[0]);
+      if (n === 0 && this.doc.contents?.range) return this.at(this.doc.contents.range[0]);
+    }
+    return `${this.file}:1:1`;
+  }
+
+  /** Location of the key `key` in the map at `path`. */
+  key(path: Path, key: string): string | null {
+    if (!this.doc) return null;
+    const map = path.length ? this.doc.getIn(path as unknown[], true) : this.doc.contents;
+    if (isMap(map)) {
+      for (const item of map.items) {
+        if (isPair(item) && isScalar(item.key) && String(item.key.value) === key && item.key.range) return this.at(item.key.range[0]);
+      }
+    }
+    return this.value(path);
+  }
+}
+
+function envValue(override: EnvOverride, raw: string): { value?: unknown; error?: string } {
+  const text = raw.trim();
+  switch (override.kind) {
+    case 'string':
+      return { value: raw };
+    case 'list':
+      return {
+        value: text
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0),
+      };
+    case 'boolean':
+      if (/^(true|1|yes|on)$/i.test(text)) return { value: true };
+      if (/^(false|0|no|off)$/i.test(text)) return { value: false };
+      return { error: 'expected true or false' };
+    case 'integer':
+      if (/^-?\d+$/.test(text)) return { value: Number(text) };
+      return { error: 'expected an integer' };
+  }
+}
+
+function setIn(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (!next || typeof next !== 'object' || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function getIn(target: unknown, path: Path): unknown {
+  let node = target;
+  for (const key of path) {
+    if (!node || typeof node !== 'object') return undefined;
+    node = (node as Record<PropertyKey, unknown>)[key as string];
+  }
+  return node;
+}
+
+function envFor(path: Path): EnvOverride | undefined {
+  return ENV_OVERRIDES.find((e) => e.path.length === path.length && startsWith(path, e.path));
+}
+
+function hintFor(issue: z.core.$ZodIssue, path: Path, value: unknown): string | undefined {
+  if (issue.code === 'invalid_type' && issue.expected === 'array' && typeof value === 'string') {
+    return `write a YAML list, e.g. [${value
+      .split(',')
+      .map((s) => s.trim())
+      .join(', ')}]`;
+  }
+  if (issue.code === 'invalid_type' && value === undefined) {
+    const env = envFor(path);
+    return env ? `required; or set ${env.env}` : 'required';
+  }
+  const env = envFor(path);
+  if (issue.code === 'invalid_type' && env && (env.kind === 'integer' || env.kind === 'boolean') && typeof value === 'string') {
+    return `write it without quotes`;
+  }
+  return undefined;
+}
+
+/**
+ * Reads the file (if any), applies KUBEVENTS_* overrides, validates, resolves password files.
+ * Throws ConfigError listing every problem found.
+ */
+export function loadRuntimeConfig(options: LoadConfigOptions = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  const read = options.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+  const file = options.file ?? null;
+  const issues: ConfigIssue[] = [];
+  const warnings: string[] = [];
+  let raw: Record<string, unknown> = {};
+  let locator: Locator | null = null;
+
+  if (file) {
+    let text: string;
+    try {
+      text = read(file);
+    } catch (error) {
+      throw new ConfigError([{ where: file, path: '', message: `cannot read the configuration file: ${(error as Error).message}` }]);
+    }
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+    if (doc.errors.length > 0) {
+      throw new ConfigError(
+        doc.errors.map((e) => {
+          const { line, col } = lineCounter.linePos(e.pos[0]);
+          return { where: `${file}:${line}:${col}`, path: '', message: `YAML syntax error: ${e.message.split('\n')[0]}`, hint: e.code === 'DUPLICATE_KEY' ? 'each key may appear once per mapping' : undefined };
+        }),
+      );
+    }
+    locator = new Locator(file, doc, lineCounter);
+    const contents: unknown = doc.toJS({ maxAliasCount: 100 });
+    if (contents === null || contents === undefined) {
+      raw = {};
+    } else if (typeof contents !== 'object' || Array.isArray(contents) || isSeq(doc.contents)) {
+      throw new ConfigError([{ where: locator.value([]) ?? file, path: '', message: 'the configuration must be a YAML mapping (key: value lines)' }]);
+    } else {
+      raw = contents as Record<string, unknown>;
+    }
+    // secrets never inline
+    for (const path of SECRET_PATHS) {
+      if (getIn(raw, path) !== undefined) {
+        const envName = ENV_OVERRIDES.find((e) => e.path === path)!.env;
+        issues.push({
+          where: locator.key(path.slice(0, -1), path[path.length - 1]!) ?? file,
+          path: dotted(path),
+          message: 'secrets are not accepted in the configuration file',
+          hint: `remove it; set ${envName} (e.g. from a Kubernetes Secret) or ${dotted([...path.slice(0, -1), 'passwordFile'])}: /path/to/a/mounted/secret`,
+        });
+      }
+    }
+  }
+
+  // environment overrides
+  const envApplied: EnvOverride[] = [];
+  for (const override of ENV_OVERRIDES) {
+    const value = env[override.env];
+    if (value === undefined || value === '') continue;
+    const parsed = envValue(override, value);
+    if (parsed.error) {
+      issues.push({ where: `env ${override.env}`, path: override.path.join('.'), message: `${override.secret ? '(value hidden)' : JSON.stringify(value)}: ${parsed.error}` });
+      continue;
+    }
+    setIn(raw, override.path, parsed.value);
+    envApplied.push(override);
+  }
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith('KUBEVENTS_') || OTHER_ENV.has(name) || OTHER_ENV_PREFIXES.some((p) => name.startsWith(p))) continue;
+    if (!ENV_OVERRIDES.some((e) => e.env === name)) warnings.push(`unknown environment variable ${name} ignored (see kubevents config --help for the list)`);
+  }
+
+  const where = (path: Path, key?: string): string => {
+    const override = envApplied.find((e) => startsWith(path, e.path) || (key !== undefined && startsWith([...path, key], e.path)));
+    if (override) return `env ${override.env}`;
+    return (key !== undefined ? locator?.key(path, key) : locator?.value(path)) ?? (file ? file : 'default');
+  };
+
+  const result = runtimeConfigSchema.safeParse(raw);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const path = issue.path;
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) {
+          const full = [...path, key];
+          if (SECRET_PATHS.some((p) => startsWith(full, p) && p.length === full.length)) continue;
+          issues.push({ where: where(path, key), path: dotted(full), message: 'unknown setting', hint: suggestion(key, path) });
+        }
+        continue;
+      }
+      const value = getIn(raw, path);
+      const secret = SECRET_PATHS.some((p) => startsWith(path, p));
+      issues.push({
+        where: where(path),
+        path: dotted(path),
+        message: secret ? issue.message.replace(/received .*/, 'received (hidden)') : issue.message,
+        hint: hintFor(issue, path, value),
+      });
+    }
+  }
+  if (issues.length > 0 || !result.success) throw new ConfigError(issues);
+
+  const config = result.data;
+  // derived defaults from the downward API
+  if (config.leaderElection.leaseNamespace === undefined) {
+    config.leaderElection.leaseNamespace = env['POD_NAMESPACE'] || 'kubevents';
+  }
+  // password files
+  const resolveSecretFile = (holder: { password?: string; passwordFile?: string } | undefined, path: readonly string[]) => {
+    if (!holder?.passwordFile) return;
+    try {
+      const text = read(holder.passwordFile).replace(/\r?\n$/, '');
+      if (!text) throw new Error('the file is empty');
+      holder.password = text;
+    } catch (error) {
+      issues.push({ where: where([...path, 'passwordFile']), path: dotted([...path, 'passwordFile']), message: `cannot read the password file ${holder.passwordFile}: ${(error as Error).message}` });
+    }
+  };
+  resolveSecretFile(config.kafka?.sasl, ['kafka', 'sasl']);
+  resolveSecretFile(config.schemaRegistry, ['schemaRegistry']);
+  if (issues.length > 0) throw new ConfigError(issues);
+  return { config, file, envApplied, warnings };
+}
+
+// ---------------------------------------------------------------------------------------------
+// output and mapping to the modules' own option shapes
+// ---------------------------------------------------------------------------------------------
+
+export const REDACTED = '[redacted]';
+
+/** A deep copy with every secret value replaced by "[redacted]". */
+export function redactConfig(config: RuntimeConfig): RuntimeConfig {
+  const copy = structuredClone(config) as RuntimeConfig;
+  for (const path of SECRET_PATHS) {
+    const parent = getIn(copy, path.slice(0, -1));
+    const key = path[path.length - 1]!;
+    if (parent && typeof parent === 'object' && (parent as Record<string, unknown>)[key] !== undefined) {
+      (parent as Record<string, unknown>)[key] = REDACTED;
+    }
+  }
+  return copy;
+}
+
+/** The effective configuration as YAML, secrets redacted, with where overrides came from. */
+export function formatConfigYaml(loaded: LoadedConfig): string {
+  const header = [`# effective kubevents configuration${loaded.file ? ` (file: ${loaded.file})` : ' (no file: defaults and environment)'}`];
+  for (const e of loaded.envApplied) header.push(`# ${e.path.join('.')} from ${e.env}`);
+  return `${header.join('\n')}\n${stringify(redactConfig(loaded.config), { lineWidth: 0 })}`;
+}
+
+/** The Kafka client settings (src/kafka/client.ts) of a configuration; undefined without kafka. */
+export function kafkaClientConfigOf(config: RuntimeConfig): KafkaClientConfig | undefined {
+  const k = config.kafka;
+  if (!k) return undefined;
+  const tls = k.tls && k.tls.enabled ? { rejectUnauthorized: k.tls.rejectUnauthorized, caFile: k.tls.caFile, certFile: k.tls.certFile, keyFile: k.tls.keyFile, servername: k.tls.servername } : undefined;
+  return {
+    brokers: k.brokers,
+    clientId: k.clientId,
+    ...(tls ? { tls } : {}),
+    ...(k.sasl ? { sasl: { mechanism: k.sasl.mechanism, username: k.sasl.username, password: k.sasl.password ?? '' } } : {}),
+    ...(k.connectionTimeoutMs ? { connectionTimeoutMs: k.connectionTimeoutMs } : {}),
+    ...(k.requestTimeoutMs ? { requestTimeoutMs: k.requestTimeoutMs } : {}),
+  };
+}
+
+/** The Schema Registry settings (src/avro/registry.ts); undefined when not configured. */
+export function schemaRegistryConfigOf(config: RuntimeConfig): SchemaRegistryConfig | undefined {
+  const sr = config.schemaRegistry;
+  if (!sr) return undefined;
+  return { url: sr.url, username: sr.username, password: sr.password, autoRegister: sr.autoRegister, clientId: config.kafka?.clientId };
+}
+
+/** The Kafka sink's topic map (src/sinks/kafka-sink.ts SinkTopics). */
+export function sinkTopicsOf(config: RuntimeConfig): typeof DEFAULT_TOPICS {
+  const t = config.topics;
+  return { KubeEvent: t.events, Alert: t.alerts, Incident: t.incidents, Gap: t.gaps, DeadLetter: t.deadLetters };
+}
+
+/** LeaderElector options (src/runtime/leader-election.ts) of a configuration, in ms. */
+export function leaderElectionOptionsOf(config: RuntimeConfig): {
+  name: string;
+  namespace: string;
+  identity?: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+} {
+  const le = config.leaderElection;
+  return {
+    name: le.leaseName,
+    namespace: le.leaseNamespace ?? 'kubevents',
+    ...(le.identity ? { identity: le.identity } : {}),
+    leaseDurationMs: le.leaseDurationSeconds * 1000,
+    renewDeadlineMs: le.renewDeadlineSeconds * 1000,
+    retryPeriodMs: le.retryPeriodSeconds * 1000,
+  };
+}
