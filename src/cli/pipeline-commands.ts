@@ -1,0 +1,112 @@
+/**
+ * `kubevents validate [PATH...]` and `kubevents explain [PATH...]`, plus what `run` needs to load
+ * pipelines (`--pipelines`, loadPipelinesForRun). Wire with registerPipelineCommands(program).
+ */
+import { Option, type Command } from 'commander';
+import type { Logger } from 'pino';
+import { formatDiagnostic, formatDiagnosticWithSource, type Diagnostic } from '../pipeline/errors.js';
+import { explainGraph } from '../pipeline/graph.js';
+import { defaultPipelinePaths, loadPipelines, type LoadedPipeline, type LoadResult } from '../pipeline/load.js';
+import { CliError, EXIT } from './exit-codes.js';
+
+/** The paths `run`, `validate` and `explain` use: the ones given, else the bundled pipelines/default.yaml. */
+export function resolvePipelinePaths(paths: readonly string[] | undefined): string[] {
+  return paths && paths.length > 0 ? [...paths] : defaultPipelinePaths();
+}
+
+/** `--pipelines <path...>` for `run`: files or folders; default the bundled pipelines/default.yaml. */
+export function pipelinesOption(): Option {
+  return new Option('--pipelines <path...>', 'pipeline files or folders (every *.yaml / *.yml in a folder); SIGHUP reloads them').default(
+    undefined,
+    'the bundled pipelines/default.yaml',
+  );
+}
+
+interface Out {
+  write(text: string): unknown;
+}
+
+function printDiagnostics(result: LoadResult, out: Out, withSource: boolean): void {
+  for (const d of result.diagnostics) out.write(`${withSource ? formatDiagnosticWithSource(d, result.sources.get(d.file)) : formatDiagnostic(d)}\n`);
+}
+
+function counts(diagnostics: readonly Diagnostic[]): { errors: number; warnings: number } {
+  return {
+    errors: diagnostics.filter((d) => d.severity === 'error').length,
+    warnings: diagnostics.filter((d) => d.severity === 'warning').length,
+  };
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+export interface ValidateOptions {
+  source?: boolean;
+  strict?: boolean;
+}
+
+/** Prints every problem of the files; returns the exit code (0 valid, 2 invalid). */
+export async function validateCommand(paths: readonly string[], options: ValidateOptions = {}, out: Out = process.stdout): Promise<number> {
+  const result = await loadPipelines(resolvePipelinePaths(paths));
+  printDiagnostics(result, out, options.source !== false);
+  const { errors, warnings } = counts(result.diagnostics);
+  const failed = errors > 0 || (options.strict === true && warnings > 0);
+  const summary = `${plural(result.files.length, 'file')}, ${plural(result.pipelines.length, 'valid pipeline')}: ${plural(errors, 'error')}, ${plural(warnings, 'warning')}`;
+  out.write(`${failed ? 'invalid' : 'ok'}: ${summary}\n`);
+  return failed ? EXIT.usage : EXIT.ok;
+}
+
+/** Prints the compiled graph of every pipeline of the files; returns the exit code. */
+export async function explainCommand(paths: readonly string[], out: Out = process.stdout, err: Out = process.stderr): Promise<number> {
+  const result = await loadPipelines(resolvePipelinePaths(paths));
+  printDiagnostics(result, err, true);
+  if (!result.ok) {
+    err.write(`invalid: ${plural(counts(result.diagnostics).errors, 'error')}; nothing to explain\n`);
+    return EXIT.usage;
+  }
+  out.write(`${result.pipelines.map((p) => explainGraph(p.graph, `${p.file}:${p.line}`)).join('\n\n')}\n`);
+  return EXIT.ok;
+}
+
+export interface PipelinesForRun {
+  pipelines: LoadedPipeline[];
+  paths: string[];
+  /** Re-reads the same paths (for PipelineRuntime's reload on SIGHUP). */
+  load: () => Promise<LoadResult>;
+}
+
+/**
+ * Loads the pipelines `run` should start. Any error: prints every diagnostic on stderr and throws
+ * a CliError with exit code 2 (nothing is started). Warnings are logged.
+ */
+export async function loadPipelinesForRun(paths: readonly string[] | undefined, logger?: Logger, err: Out = process.stderr): Promise<PipelinesForRun> {
+  const resolved = resolvePipelinePaths(paths);
+  const load = () => loadPipelines(resolved);
+  const result = await load();
+  if (!result.ok) {
+    printDiagnostics(result, err, true);
+    throw new CliError(`${plural(counts(result.diagnostics).errors, 'error')} in the pipeline files; nothing was started`, EXIT.usage);
+  }
+  for (const d of result.diagnostics) logger?.warn({ file: d.file, line: d.line, column: d.column }, formatDiagnostic(d));
+  logger?.info({ pipelines: result.pipelines.map((p) => p.name), files: result.files }, `loaded ${plural(result.pipelines.length, 'pipeline')}`);
+  return { pipelines: result.pipelines, paths: resolved, load };
+}
+
+export function registerPipelineCommands(program: Command): void {
+  program
+    .command('validate')
+    .description('Check pipeline files and folders: every error with file:line:col and a hint. Exit 0 when valid, 2 when not.')
+    .argument('[paths...]', 'pipeline files or folders (every *.yaml / *.yml in a folder); default the bundled pipelines/default.yaml')
+    .option('--no-source', 'print only the diagnostic lines, without the source excerpt')
+    .option('--strict', 'treat warnings as errors', false)
+    .action(async (paths: string[], options: ValidateOptions) => {
+      process.exitCode = await validateCommand(paths, options);
+    });
+
+  program
+    .command('explain')
+    .description('Print the compiled graph of pipeline files: stages in order with the records they take and make, forks, sinks, effective options with defaults filled in.')
+    .argument('[paths...]', 'pipeline files or folders; default the bundled pipelines/default.yaml')
+    .action(async (paths: string[]) => {
+      process.exitCode = await explainCommand(paths);
+    });
+}
