@@ -4,6 +4,8 @@ import { packageVersion } from '../runtime/paths.js';
 import { LOG_LEVELS } from '../runtime/logger.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { runCommand } from './run-command.js';
+import { pipelinesOption, registerPipelineCommands } from './pipeline-commands.js';
+import { registerConfigCommand } from './config-command.js';
 
 const program = new Command();
 
@@ -33,6 +35,7 @@ program
       'replay of the bundled recording',
     ),
   )
+  .addOption(pipelinesOption())
   .option('--out <dir>', 'directory for Avro container files (one per topic)', 'out')
   .option('--speed <factor>', 'replay pace: 0 = as fast as possible, 1 = recorded pace, 10 = ten times faster', '0')
   .option('--cluster <name>', 'cluster name stamped on every record', 'default')
@@ -41,10 +44,21 @@ program
   .option('--namespace <ns...>', 'watch only these namespaces (default: all)')
   .option('--print-events', 'also print every event on stdout (JSON Lines, or one readable line each on a terminal)', false)
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS as string[]).default('info'))
+  // --source kube: Kafka and checkpoints (a --config file and KUBEVENTS_* variables give the rest)
+  .addOption(new Option('--config <file>', 'runtime configuration (YAML) for --source kube: Kafka, topics, encoding, checkpoints').env('KUBEVENTS_CONFIG'))
+  .option('--kafka-brokers <list>', 'publish to Kafka, comma-separated host:port (without brokers --source kube writes Avro files under --out)')
+  .addOption(new Option('--encoding <encoding>', 'Kafka record encoding (default: confluent, which needs --schema-registry)').choices(['confluent', 'avro-binary']))
+  .option('--schema-registry <url>', 'Schema Registry URL for --encoding confluent')
+  .option('--checkpoint-file <file>', 'keep checkpoints in this file (default: the compacted topic kubevents.checkpoints with Kafka, <out>/checkpoints.json without)')
+  .option('--create-topics', 'create missing Kafka topics at start (broker default partitions and replication)', false)
+  .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT: stop, flush and save the checkpoint within this time', '10')
   .action(async (options) => {
     process.exitCode = await runCommand(options);
   });
 
+
+registerPipelineCommands(program);
+registerConfigCommand(program);
 
 try {
   await program.parseAsync(process.argv);

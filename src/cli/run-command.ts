@@ -9,6 +9,7 @@ import { formatEventLine, StdoutSink } from '../sinks/stdout-sink.js';
 import type { KubeEvent } from '../model/kube-event.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { runKubeCommand } from './run-kube.js';
+import { loadPipelinesForRun } from './pipeline-commands.js';
 
 export interface RunOptions {
   source?: string;
@@ -19,7 +20,16 @@ export interface RunOptions {
   context?: string;
   namespace?: string[];
   printEvents: boolean;
+  pipelines?: string[];
   logLevel: LevelWithSilent;
+  // --source kube (src/cli/run-kube.ts)
+  config?: string;
+  kafkaBrokers?: string;
+  encoding?: 'confluent' | 'avro-binary';
+  schemaRegistry?: string;
+  checkpointFile?: string;
+  createTopics?: boolean;
+  shutdownTimeout?: string;
 }
 
 export const BUNDLED_RECORDING = 'test/fixtures/recorded-cluster.jsonl';
@@ -72,6 +82,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
   if (source.kind === 'kube') return runKubeCommand(options, logger);
 
   const speed = parseSpeed(options.speed);
+  const { pipelines } = await loadPipelinesForRun(options.pipelines, logger);
   const stats = new RunStats();
   const printer = options.printEvents ? new StdoutSink<KubeEvent>(formatEventLine) : null;
   const alertOut = printer?.isHuman === false ? process.stderr : process.stdout;
@@ -83,9 +94,10 @@ export async function runCommand(options: RunOptions): Promise<number> {
     cluster: options.cluster,
     logger,
     stats,
+    pipelines,
     onProgress: progressReporter(logger),
     onAlert: (line) => alertOut.write(`${line}\n`),
-    ...(printer ? { onEvent: (e: KubeEvent) => printer.write(e) } : {}),
+    ...(printer ? { onEvent: (e: KubeEvent) => void printer.write(e) } : {}),
   });
 
   let interrupted = false;

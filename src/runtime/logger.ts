@@ -18,6 +18,8 @@ export const REDACT_PATHS = [
   '*.sasl.password',
   'config.kafka.sasl.password',
   'kafka.sasl.password',
+  'config.schemaRegistry.password',
+  '*.schemaRegistry.password',
   'headers.authorization',
   '*.headers.authorization',
 ];

@@ -1,16 +1,14 @@
-import { concatMap, filter, from, ignoreElements, map, merge, Observable, share, tap } from 'rxjs';
+import { concatMap, filter, ignoreElements, map, merge, Observable, share, tap } from 'rxjs';
 import type { Logger } from 'pino';
-import { loadSchema, type LoadedSchema } from '../avro/schemas.js';
-import type { Alert } from '../model/alert.js';
-import type { Incident } from '../model/incident.js';
+import { loadSchema } from '../avro/schemas.js';
 import type { KubeEvent } from '../model/kube-event.js';
 import { deadLetterOf } from '../model/records.js';
-import { defaultProcessing } from '../pipeline/default-processing.js';
+import type { LoadedPipeline } from '../pipeline/load.js';
+import { embeddedSinkFactories, runPipelines, writeOutputs } from '../pipeline/run-pipelines.js';
 import { eventOccurrences, type DeadLetter, type EventItem, type EventSourceItem } from '../sources/event-source.js';
 import { ObjectCache } from '../sources/object-cache.js';
 import { replayFile, type MalformedRecord, type ReplayProgress, type ReplaySpeed } from '../sources/replay.js';
 import { AvroFileSink } from '../sinks/avro-file-sink.js';
-import { formatAlertLine } from '../sinks/alert-line.js';
 import type { RunStats } from './run-stats.js';
 
 export const DEFAULT_TOPICS = {
@@ -27,22 +25,18 @@ export interface ReplayJobOptions {
   cluster: string;
   logger: Logger;
   stats: RunStats;
+  /** Loaded, valid pipelines (see loadPipelinesForRun). */
+  pipelines: readonly LoadedPipeline[];
   /** Called for each alert and incident (console alerts). */
   onAlert?: (line: string) => void;
   /** Called for each event when --print-events is on. */
-  onEvent?: (event: KubeEvent) => Promise<void> | void;
+  onEvent?: (event: KubeEvent) => void;
   onProgress?: (progress: ReplayProgress) => void;
 }
 
-interface Output {
-  topic: string;
-  schema: LoadedSchema;
-  record: unknown;
-}
-
 /**
- * The embedded job: a recording replayed through the default processing into Avro container
- * files and console alerts. Context objects in the recording (Pods, Nodes, ...) fill the object
+ * The embedded job: a recording replayed through the pipelines (default: pipelines/default.yaml)
+ * into Avro container files and console alerts. Context objects in the recording (Pods, Nodes, ...) fill the object
  * cache in stream order, so enrichment sees the cluster as it was at each event.
  */
 export interface RunningJob {
@@ -85,61 +79,54 @@ export function runReplayJob(options: ReplayJobOptions): RunningJob {
     filter((i): i is Extract<EventSourceItem, { type: 'DEAD_LETTER' }> => i.type === 'DEAD_LETTER'),
     map((i) => i.deadLetter),
   );
-  const outputs = defaultProcessing(events$, { lookup: cache, logger });
-
-  const eventSchema = loadSchema('KubeEvent');
-  const alertSchema = loadSchema('Alert');
-  const incidentSchema = loadSchema('Incident');
+  const { outputs$ } = runPipelines({
+    // synchronous on purpose: the object cache is updated in the same pass, so enrichment must
+    // see each event before the replay moves on (an async hop here would enrich from the future)
+    events$: events$.pipe(
+      tap((e) => {
+        stats.recordEvent(e);
+        options.onEvent?.(e);
+      }),
+    ),
+    lookup: cache,
+    pipelines: options.pipelines,
+    mode: 'embedded',
+    logger,
+  });
   const deadLetterSchema = loadSchema('DeadLetter');
-
-  const records$: Observable<Output> = merge(
-    outputs.events$.pipe(
-      tap((e) => stats.recordEvent(e)),
-      concatMap(async (e) => {
-        await options.onEvent?.(e);
-        return { topic: DEFAULT_TOPICS.events, schema: eventSchema, record: e };
+  const written$ = merge(
+    outputs$.pipe(
+      tap((o) => {
+        if (o.routeId !== 'console') return;
+        if (o.kind === 'Alert') stats.alerts += 1;
+        else if (o.kind === 'Incident') stats.incidents += 1;
       }),
-    ),
-    outputs.alerts$.pipe(
-      tap((a: Alert) => {
-        stats.alerts += 1;
-        options.onAlert?.(formatAlertLine(a));
-      }),
-      map((a) => ({ topic: DEFAULT_TOPICS.alerts, schema: alertSchema, record: a })),
-    ),
-    outputs.incidents$.pipe(
-      tap((i: Incident) => {
-        stats.incidents += 1;
-        options.onAlert?.(`INCIDENT ${i.status} [${i.severity}] ${i.subject}: ${i.rootCause} (${i.memberCount} events)`);
-      }),
-      map((i) => ({ topic: DEFAULT_TOPICS.incidents, schema: incidentSchema, record: i })),
+      writeOutputs(embeddedSinkFactories({ files: sink, console: (line) => options.onAlert?.(line) })),
     ),
     deadLetters$.pipe(
       tap(() => (stats.deadLetters += 1)),
-      map((d: DeadLetter) => ({
-        topic: DEFAULT_TOPICS.deadLetters,
-        schema: deadLetterSchema,
-        record: deadLetterOf({
-          reason: d.reason,
-          source: `${options.file} events@${d.resourceVersion}`,
-          payload: d.raw,
-          error: d.reason,
-          stage: 'normalize',
-          cluster: options.cluster,
-          time: d.detectedAt,
-        }),
-      })),
+      concatMap((d: DeadLetter) =>
+        sink.write(
+          DEFAULT_TOPICS.deadLetters,
+          deadLetterSchema,
+          deadLetterOf({
+            reason: d.reason,
+            source: `${options.file} events@${d.resourceVersion}`,
+            payload: d.raw,
+            error: d.reason,
+            stage: 'normalize',
+            cluster: options.cluster,
+            time: d.detectedAt,
+          }),
+        ),
+      ),
+      ignoreElements(),
     ),
   );
 
   let stop = () => {};
   const done = new Promise<void>((resolve, reject) => {
-    const subscription = records$
-      .pipe(
-        concatMap((o) => from(sink.write(o.topic, o.schema, o.record))),
-        ignoreElements(),
-      )
-      .subscribe({ error: reject, complete: resolve });
+    const subscription = written$.subscribe({ error: reject, complete: resolve });
     stop = () => {
       subscription.unsubscribe();
       resolve();
