@@ -50,12 +50,13 @@ PY
 }
 
 # free_port : print a free TCP port on 127.0.0.1, not handed out before by this shell.
-# Picks random ports in 20000-59999 (below the usual ephemeral range), checking each.
+# Picks random ports in 20000-32767, below Linux's default ephemeral range (32768-60999) so an
+# outgoing connection cannot grab the port between picking and binding; checks each.
 _LIB_PORTS_TAKEN=" "
 free_port() {
-  local i port
-  for i in $(seq 1 200); do
-    port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+  local port
+  for _ in $(seq 1 200); do
+    port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 12768 ))
     case "$_LIB_PORTS_TAKEN" in *" $port "*) continue ;; esac
     if port_is_free "$port"; then
       _LIB_PORTS_TAKEN="$_LIB_PORTS_TAKEN$port "
@@ -84,7 +85,7 @@ wait_for() {
   local deadline=$(( $(date +%s) + timeout ))
   while true; do
     if "$@" >/dev/null 2>&1; then return 0; fi
-    if [ -n "${WAIT_FOR_PID:-}" ] && ! kill -0 "$WAIT_FOR_PID" 2>/dev/null; then
+    if [ -n "${WAIT_FOR_PID:-}" ] && ! proc_alive "$WAIT_FOR_PID"; then
       printf '[%s] %s: process %s exited\n' "${LOG_TAG:-testenv}" "$desc" "$WAIT_FOR_PID" >&2
       return 1
     fi
@@ -110,27 +111,53 @@ start_bg() {
   printf '%s\n' "$pid"
 }
 
+# proc_alive PID : true when PID runs and is not a zombie (an unreaped, killed process whose
+# parent is gone still answers kill -0 when PID 1 does not reap).
+proc_alive() {
+  local pid="$1" stat
+  kill -0 "$pid" 2>/dev/null || return 1
+  [ -r "/proc/$pid/stat" ] || return 0
+  read -r stat 2>/dev/null <"/proc/$pid/stat" || return 1
+  stat="${stat##*) }"
+  [ "${stat%% *}" != "Z" ]
+}
+
+# group_alive PGID : true when a live (non-zombie) process is in process group PGID.
+group_alive() {
+  local pgid="$1" f stat
+  kill -0 -- "-$pgid" 2>/dev/null || return 1
+  [ -d /proc/self ] || return 0
+  for f in /proc/[0-9]*/stat; do
+    read -r stat 2>/dev/null <"$f" || continue
+    stat="${stat##*) }"          # fields after "(comm) ": state ppid pgrp ...
+    # shellcheck disable=SC2086
+    set -- $stat
+    [ "${3:-}" = "$pgid" ] && [ "$1" != "Z" ] && return 0
+  done
+  return 1
+}
+
 # stop_pidfile PIDFILE [GRACE_SECONDS] [SIGNAL] : stop the process group whose leader's pid is in
-# PIDFILE (SIGTERM, then SIGKILL after GRACE seconds, default 10). Idempotent; removes PIDFILE.
+# PIDFILE (SIGNAL, default TERM; then SIGKILL after GRACE seconds, default 10). Idempotent; removes
+# PIDFILE. Processes must have been started with start_bg (own process group).
 stop_pidfile() {
-  local pidfile="$1" grace="${2:-10}" sig="${3:-TERM}" pid i
+  local pidfile="$1" grace="${2:-10}" sig="${3:-TERM}" pid _
   [ -f "$pidfile" ] || return 0
   pid="$(cat "$pidfile" 2>/dev/null)"
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-    kill "-$sig" -- "-$pid" 2>/dev/null || kill "-$sig" "$pid" 2>/dev/null
-    for i in $(seq 1 $(( grace * 10 ))); do
-      kill -0 -- "-$pid" 2>/dev/null || break
+  if [ -n "$pid" ] && group_alive "$pid"; then
+    kill "-$sig" -- "-$pid" 2>/dev/null || kill "-$sig" "$pid" 2>/dev/null || true
+    for _ in $(seq 1 $(( grace * 10 ))); do
+      group_alive "$pid" || break
       sleep 0.1
     done
     kill -KILL -- "-$pid" 2>/dev/null || true
-    # reap / wait until the group is gone
-    for i in $(seq 1 50); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 50); do group_alive "$pid" || break; sleep 0.1; done
   fi
   rm -f "$pidfile"
 }
 
-# pid_alive PIDFILE : true when the pid in PIDFILE is running.
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
+# pid_alive PIDFILE : true when the pid in PIDFILE is running (not a zombie).
+pid_alive() { [ -f "$1" ] && proc_alive "$(cat "$1" 2>/dev/null)"; }
 
 # json_escape STRING : print STRING as a JSON string literal (with quotes).
 json_escape() {
@@ -146,4 +173,32 @@ tail_log() {
   printf -- '----- last %s lines of %s -----\n' "$n" "$f" >&2
   tail -n "$n" "$f" >&2
   printf -- '-----\n' >&2
+}
+
+# run_logged DESCRIPTION LOGFILE CMD [ARGS...] : run CMD with stdout+stderr appended to LOGFILE,
+# printing a progress line to stderr every ${HEARTBEAT_SECONDS:-20} s (elapsed time and the log's last
+# line), so long cold steps (downloads, builds) show they are alive. On failure prints the log's tail
+# and returns CMD's exit code.
+run_logged() {
+  local desc="$1" logfile="$2"; shift 2
+  mkdir -p "$(dirname "$logfile")"
+  local start; start=$(date +%s)
+  log "$desc ... (log: $logfile)"
+  "$@" >>"$logfile" 2>&1 &
+  local pid=$! rc=0 last=0 now
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    now=$(date +%s)
+    if [ $(( now - last )) -ge "${HEARTBEAT_SECONDS:-20}" ] && [ $(( now - start )) -ge 5 ]; then
+      last=$now
+      log "  $desc: $(( now - start ))s, $(wc -l <"$logfile" | tr -d ' ') log lines, last: $(tail -n 1 "$logfile" | cut -c1-120)"
+    fi
+  done
+  wait "$pid" || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    log "$desc FAILED (exit $rc) after $(( $(date +%s) - start ))s"
+    tail_log "$logfile" 40
+    return "$rc"
+  fi
+  log "$desc done in $(( $(date +%s) - start ))s"
 }
