@@ -6,6 +6,7 @@ import { CliError, EXIT } from './exit-codes.js';
 import { runCommand } from './run-command.js';
 import { pipelinesOption, registerPipelineCommands } from './pipeline-commands.js';
 import { registerConfigCommand } from './config-command.js';
+import { registerAlertsCommand } from './alerts-command.js';
 
 const program = new Command();
 
@@ -59,6 +60,7 @@ program
 
 registerPipelineCommands(program);
 registerConfigCommand(program);
+registerAlertsCommand(program);
 
 try {
   await program.parseAsync(process.argv);

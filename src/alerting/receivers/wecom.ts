@@ -1,0 +1,46 @@
+/**
+ * WeCom (企业微信) group robot: POST {"msgtype":"markdown","markdown":{"content":...}} to
+ * https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...
+ *
+ * - The markdown content is limited to 4096 bytes (UTF-8): longer content is cut with a marker.
+ * - Failures come back as HTTP 200 with errcode != 0; 45009 ("api freq out of limit", the robot's
+ *   20 messages a minute) and 45033 (too many concurrent calls) are retried after the throttle
+ *   backoff, -1 (busy) is retried, every other errcode is permanent.
+ * - Mentions in markdown are `<@userid>` in the content.
+ */
+import type { Notification } from '../notification.js';
+import { byteLength, truncateBytes } from '../truncate.js';
+import { describeReceiver, judgeErrcode, jsonMessage } from './common.js';
+import type { HttpRequest, HttpResponse, Receiver, RenderedMessage, Verdict, WeComConfig } from './types.js';
+
+export const WECOM_MAX_CONTENT_BYTES = 4096;
+export const WECOM_THROTTLE_CODES: ReadonlySet<number> = new Set([45009, 45033]);
+
+export class WeComReceiver implements Receiver {
+  readonly name: string;
+  readonly type = 'wecom' as const;
+
+  constructor(readonly config: WeComConfig) {
+    this.name = config.name;
+  }
+
+  render(n: Notification): RenderedMessage {
+    const mentions = this.config.mentionUserIds.map((u) => `<@${u}>`).join(' ');
+    const suffix = mentions ? `\n${mentions}` : '';
+    const rendered = this.config.text.render(n.view).trim();
+    const content = truncateBytes(rendered, WECOM_MAX_CONTENT_BYTES - byteLength(suffix)) + suffix;
+    return jsonMessage({ msgtype: 'markdown', markdown: { content } }, content.length - suffix.length !== rendered.length);
+  }
+
+  request(message: RenderedMessage): HttpRequest {
+    return { url: this.config.url, method: 'POST', headers: message.headers, body: message.body };
+  }
+
+  judge(response: HttpResponse, now: number): Verdict {
+    return judgeErrcode(response, now, 'WeCom', WECOM_THROTTLE_CODES);
+  }
+
+  describe(): string {
+    return describeReceiver(this.config);
+  }
+}
