@@ -18,12 +18,13 @@ import {
   didYouMean,
   formatDiagnosticWithSource,
   formatPath,
+  schemaAtPath,
   sortDiagnostics,
   yamlErrorDiagnostic,
   type Diagnostic,
   type PathSegment,
 } from '../pipeline/errors.js';
-import { shapeOf, unwrapSchema } from '../pipeline/schema.js';
+import { shapeOf } from '../pipeline/schema.js';
 import { AlertsConfigSchema, type AlertsConfigDocument, type ReceiverDocument, type RouteInput } from './config.js';
 import { MatcherSyntaxError, parseMatcher, type Matcher } from './matchers.js';
 import { checkTimeZone, alertNotification, incidentNotification, type NotificationView } from './notification.js';
@@ -141,39 +142,6 @@ function expectedName(expected: string): string {
   return ({ object: 'a map', array: 'a list', string: 'a string', number: 'a number', int: 'an integer', boolean: 'true or false', record: 'a map' } as Record<string, string>)[expected] ?? expected;
 }
 
-/** The schema at a path, picking the receiver variant by its `type`. */
-function schemaAt(root: z.ZodType, path: readonly PathSegment[], data: unknown): z.ZodType | null {
-  let s: z.ZodType | null = root;
-  let d = data;
-  for (const seg of path) {
-    if (!s) return null;
-    s = pick(unwrapSchema(s), d);
-    const def = s.def as { type: string; element?: z.ZodType; valueType?: z.ZodType };
-    if (def.type === 'object') s = (shapeOf(s) ?? {})[String(seg)] ?? null;
-    else if (def.type === 'array') s = def.element ?? null;
-    else if (def.type === 'record') s = def.valueType ?? null;
-    else return null;
-    d = d !== null && typeof d === 'object' ? (d as Record<PathSegment, unknown>)[seg] : undefined;
-  }
-  return s ? pick(unwrapSchema(s), d) : null;
-}
-
-function pick(s: z.ZodType, data: unknown): z.ZodType {
-  const def = s.def as { type: string; options?: readonly z.ZodType[]; discriminator?: string };
-  if (def.type !== 'union' || !def.options) return s;
-  const options = def.options.map(unwrapSchema);
-  if (def.discriminator && data !== null && typeof data === 'object') {
-    const want = (data as Record<string, unknown>)[def.discriminator];
-    const found = options.find((o) => {
-      const lit = shapeOf(o)?.[def.discriminator as string];
-      return lit && (lit.def as { values?: unknown[] }).values?.includes(want);
-    });
-    if (found) return found;
-  }
-  const kind = Array.isArray(data) ? 'array' : data !== null && typeof data === 'object' ? 'object' : typeof data;
-  return options.find((o) => o.def.type === kind) ?? s;
-}
-
 /** `receiver "ops" (dingtalk) field "url"` or `field "kafka.brokers"`. */
 function where(path: readonly PathSegment[], data: unknown): string {
   if (path[0] === 'receivers' && typeof path[1] === 'number') {
@@ -197,7 +165,7 @@ function issuesToDiagnostics(issues: readonly Issue[], data: unknown, locator: D
     const value = getIn(data, path);
     switch (issue.code) {
       case 'unrecognized_keys': {
-        const allowed = Object.keys(shapeOf(schemaAt(AlertsConfigSchema, path, data) ?? AlertsConfigSchema) ?? {});
+        const allowed = Object.keys(shapeOf(schemaAtPath(AlertsConfigSchema, path, data) ?? AlertsConfigSchema) ?? {});
         for (const key of issue.keys) {
           at(path, `unknown ${where([...path, key], data)}`, didYouMean(key, allowed) ?? (allowed.length ? `allowed: ${allowed.join(', ')}` : undefined), key);
         }

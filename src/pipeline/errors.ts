@@ -312,11 +312,19 @@ export function schemaAtPath(root: z.ZodType, path: readonly PathSegment[], data
 }
 
 function pickOption(s: z.ZodType, data: unknown): z.ZodType {
-  const def = s.def as { type: string; options?: readonly z.ZodType[] };
+  const def = s.def as { type: string; options?: readonly z.ZodType[]; discriminator?: string };
   if (def.type !== 'union' || !def.options) return s;
+  const options = def.options.map(unwrapSchema);
+  // a discriminated union: the option whose literal matches the data's discriminator
+  if (def.discriminator && data !== null && typeof data === 'object') {
+    const discriminator = def.discriminator;
+    const want = (data as Record<string, unknown>)[discriminator];
+    const found = options.find((o) => (shapeOf(o)?.[discriminator]?.def as { values?: unknown[] } | undefined)?.values?.includes(want));
+    if (found) return found;
+  }
   const want = Array.isArray(data) ? 'array' : data !== null && typeof data === 'object' ? 'object' : null;
-  const option = def.options.map(unwrapSchema).find((o) => o.def.type === want) ?? def.options.map(unwrapSchema).find((o) => o.def.type === 'object');
-  return option ? unwrapSchema(option) : s;
+  const option = options.find((o) => o.def.type === want) ?? options.find((o) => o.def.type === 'object');
+  return option ?? s;
 }
 
 /** Required keys of the object schema `s` (those without a default and not optional). */

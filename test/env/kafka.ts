@@ -12,36 +12,19 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { tailOfFile, testEnvScript } from './script-files.js';
 import type { KafkaEnv } from './types.js';
 
 const LOG_TAIL_LINES = 40;
 
-/** test/env/kafka.sh, from the sources or from a compiled copy under dist/. */
-function scriptPath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'kafka.sh'), resolve(here, '../../../test/env/kafka.sh')];
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`kafka.sh not found (looked at ${candidates.join(', ')})`);
-  return found;
-}
-
-function tail(file: string, lines: number): string {
-  try {
-    const text = readFileSync(file, 'utf8').replace(/\n$/, '');
-    return text.split('\n').slice(-lines).join('\n');
-  } catch {
-    return `(no ${file})`;
-  }
-}
 
 /** The broker's own log tail, plus the JVM's stdout/stderr when it said anything (e.g. a JVM error). */
 function logTail(runDir: string): string {
   const server = join(runDir, 'logs', 'server.log');
   const stdout = join(runDir, 'logs', 'stdout.log');
-  let text = `--- last ${LOG_TAIL_LINES} lines of ${server} ---\n${tail(server, LOG_TAIL_LINES)}`;
-  if (existsSync(stdout)) text += `\n--- last 10 lines of ${stdout} ---\n${tail(stdout, 10)}`;
+  let text = `--- last ${LOG_TAIL_LINES} lines of ${server} ---\n${tailOfFile(server, LOG_TAIL_LINES)}`;
+  if (existsSync(stdout)) text += `\n--- last 10 lines of ${stdout} ---\n${tailOfFile(stdout, 10)}`;
   return text;
 }
 
@@ -50,7 +33,7 @@ function logTail(runDir: string): string {
  * Rejects with the script's last error lines and the broker's log tail when it exits non-zero.
  */
 function runScript(command: string, runDir?: string, extraEnv: Record<string, string> = {}): Promise<string> {
-  const args = [scriptPath(), command, ...(runDir ? [runDir] : [])];
+  const args = [testEnvScript('kafka.sh'), command, ...(runDir ? [runDir] : [])];
   return new Promise((resolvePromise, reject) => {
     const child = spawn('bash', args, {
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -22,10 +22,10 @@
  * Node built-ins only.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { tailOfFile, testEnvScript } from './script-files.js';
 import type { KubeEnv } from './types.js';
 
 const LOG_TAIL_LINES = 40;
@@ -38,23 +38,6 @@ export const KUBE_COMPONENTS = [
 ] as const;
 export type KubeComponent = (typeof KUBE_COMPONENTS)[number];
 
-/** test/env/kube.sh, from the sources or from a compiled copy under dist/. */
-function scriptPath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'kube.sh'), resolve(here, '../../../test/env/kube.sh')];
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`kube.sh not found (looked at ${candidates.join(', ')})`);
-  return found;
-}
-
-function tail(file: string, lines: number): string {
-  try {
-    const text = readFileSync(file, 'utf8').replace(/\n$/, '');
-    return text.split('\n').slice(-lines).join('\n');
-  } catch {
-    return `(no ${file})`;
-  }
-}
 
 /** The component that failed to start, as recorded by kube.sh in RUN_DIR/run.env. */
 function failedComponent(runDir: string): string | undefined {
@@ -85,7 +68,7 @@ interface RunOptions {
 /** Runs `kube.sh ARGS...`; resolves with its stdout, rejects with its last stderr lines. */
 function runScript(args: string[], options: RunOptions = {}): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn('bash', [scriptPath(), ...args], {
+    const child = spawn('bash', [testEnvScript('kube.sh'), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...options.env },
     });
@@ -154,7 +137,7 @@ function describeFailure(error: unknown, runDir?: string): Error {
   }
   if (runDir && component) {
     const log = join(runDir, 'logs', `${component}.log`);
-    parts.push(`--- ${component} failed; last ${LOG_TAIL_LINES} lines of ${log} ---\n${tail(log, LOG_TAIL_LINES)}`);
+    parts.push(`--- ${component} failed; last ${LOG_TAIL_LINES} lines of ${log} ---\n${tailOfFile(log, LOG_TAIL_LINES)}`);
   }
   return new Error(parts.join('\n'), { cause: error });
 }
@@ -245,5 +228,5 @@ export async function kubeStatus(env: KubeEnv): Promise<{ healthy: boolean; repo
 /** The last `lines` lines of a component's log, for diagnostics in failing tests. */
 export function kubeLogTail(env: KubeEnv, component: KubeComponent, lines = LOG_TAIL_LINES): string {
   const file = env.logFiles[component] ?? join(env.runDir, 'logs', `${component}.log`);
-  return tail(file, lines);
+  return tailOfFile(file, lines);
 }
