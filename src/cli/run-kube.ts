@@ -10,6 +10,13 @@
  * override it: --kafka-brokers, --encoding, --schema-registry, --checkpoint-file. --cluster,
  * --kubeconfig, --context and --namespace override the file's `cluster` and `source.kube`.
  *
+ * Operations: unless `metrics.enabled: false`, serves /metrics, /healthz and /readyz on
+ * `metrics.address:port` (default 0.0.0.0:9090) from start to exit; /readyz passes once the job runs
+ * (sink connected, object caches synced), and always on a standby. With `leaderElection.enabled`
+ * the job runs only while this replica holds the Lease: on losing it the job is stopped gracefully
+ * and the process exits 1 without releasing (Kubernetes restarts it as a standby); on SIGTERM the
+ * job shuts down first, then the lease is released.
+ *
  * Exit: 0 after a clean SIGTERM/SIGINT shutdown (watch stopped, sink flushed, checkpoint saved
  * within --shutdown-timeout); 1 when the job fails; 2 for bad settings (nothing started); 130 on a
  * second signal, or when the shutdown could not flush and save in time (what was not acknowledged
@@ -18,7 +25,13 @@
 import { join } from 'node:path';
 import { ConfigError, formatIssues, kafkaClientConfigOf, loadRuntimeConfig, schemaRegistryConfigOf, sinkTopicsOf, type ConfigIssue, type LoadedConfig } from '../config/runtime-config.js';
 import type { Logger } from '../runtime/logger.js';
-import { runKubeJob, type KubeJobCheckpointStore, type KubeJobOptions, type KubeJobOutput } from '../runtime/kube-job.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Subscription } from 'rxjs';
+import { leaderElectionOptionsOf } from '../config/runtime-config.js';
+import { startHttpServer, type CheckResult, type OpsHttpServer } from '../runtime/http-server.js';
+import { runKubeJob, type KubeJob, type KubeJobCheckpointStore, type KubeJobOptions, type KubeJobOutput } from '../runtime/kube-job.js';
+import { leaderAwareCheck, LeaderElector, type LeaderElectionOptions } from '../runtime/leader-election.js';
+import { processRegistries, processRegistry } from '../runtime/metrics.js';
 import { onShutdownSignals } from '../runtime/shutdown.js';
 import { formatAlertLine } from '../sinks/alert-line.js';
 import { formatEventLine, StdoutSink } from '../sinks/stdout-sink.js';
@@ -120,51 +133,151 @@ export function kubeJobOptionsOf(options: RunOptions, loaded: LoadedConfig): Omi
 
 export async function runKubeCommand(options: RunOptions, logger: Logger): Promise<number> {
   const loaded = loadKubeRunConfig(options);
+  const config = loaded.config;
   for (const warning of loaded.warnings) logger.warn(warning);
   // settings this mode does not apply yet: say so rather than ignore them silently
   if (options.pipelines && options.pipelines.length > 0) logger.warn('--pipelines is not applied to --source kube yet: the default processing runs');
-  if (loaded.config.leaderElection.enabled) logger.warn('leaderElection is not implemented for --source kube yet: every replica publishes (duplicates by idempotencyKey); run one replica');
   const jobOptions = kubeJobOptionsOf(options, loaded);
+  let kubeConfig: KubeConfig;
   try {
     // checked before anything starts: a bad kubeconfig is bad usage (exit 2)
-    jobOptions.kube.kubeConfig = loadKubeConfig(jobOptions.kube);
+    kubeConfig = jobOptions.kube.kubeConfig = loadKubeConfig(jobOptions.kube);
   } catch (error) {
     if (error instanceof KubeConfigError) throw new CliError(error.message, EXIT.usage);
     throw error;
   }
   const printer = options.printEvents ? new StdoutSink<KubeEvent>(formatEventLine) : null;
+  const registry = processRegistry();
 
-  const job = runKubeJob({
-    ...jobOptions,
-    logger,
-    ...(printer ? { onEvent: (e: KubeEvent) => void printer.write(e) } : {}),
-    onAlert: (a) => logger.info({ alertId: a.alertId, status: a.status }, formatAlertLine(a)),
-    onIncident: (i) => logger.info({ incidentId: i.incidentId, status: i.status }, `INCIDENT ${i.status} [${i.severity}] ${i.subject}: ${i.rootCause} (${i.memberCount} events)`),
-  });
+  // leader election (Lease): the job runs only while this replica leads. The options object is
+  // kept: LeaderElector reads `releaseOnStop` when stop() runs, and a lost lease must not be released.
+  let electorOptions: LeaderElectionOptions | null = null;
+  let elector: LeaderElector | null = null;
+  if (config.leaderElection.enabled) {
+    electorOptions = { kubeConfig, ...leaderElectionOptionsOf(config), logger, registry, releaseOnStop: true };
+    try {
+      elector = new LeaderElector(electorOptions);
+    } catch (error) {
+      throw new CliError(`leaderElection: ${error instanceof Error ? error.message : String(error)}`, EXIT.usage);
+    }
+  }
 
-  const code = await new Promise<number>((resolve) => {
-    const removeSignals = onShutdownSignals(() => job.stop(), {
+  let job: KubeJob | null = null;
+  const jobReady = async (): Promise<CheckResult> => (job ? job.readiness() : { ok: false, detail: 'job not started' });
+
+  // /metrics, /healthz, /readyz (the Deployment's probes), before anything else starts
+  let server: OpsHttpServer | null = null;
+  if (config.metrics.enabled) {
+    try {
+      server = await startHttpServer({
+        address: config.metrics.address,
+        port: config.metrics.port,
+        registries: processRegistries(),
+        readinessChecks: { job: elector ? leaderAwareCheck(elector, jobReady) : jobReady },
+        logger,
+      });
+    } catch (error) {
+      throw new CliError(`cannot serve metrics on ${config.metrics.address}:${config.metrics.port}: ${error instanceof Error ? error.message : String(error)}`, EXIT.failure);
+    }
+    logger.info({ url: server.url }, 'serving /metrics, /healthz and /readyz');
+  }
+
+  const startJob = (): KubeJob =>
+    runKubeJob({
+      ...jobOptions,
       logger,
-      exit: (exitCode) => {
-        // a second signal: at once; whatever is still in flight is replayed from the checkpoint
-        if (exitCode === EXIT.interrupted) process.exit(EXIT.interrupted);
-        // the shutdown did not finish cleanly (deadline): "interrupted before a clean shutdown finished";
-        // a job that had already failed when the signal came stays a failure
-        job.done.then(
-          () => resolve(exitCode === EXIT.ok ? EXIT.ok : EXIT.interrupted),
-          () => resolve(EXIT.failure),
-        );
-      },
+      registry,
+      ...(printer ? { onEvent: (e: KubeEvent) => void printer.write(e) } : {}),
+      onAlert: (a) => logger.info({ alertId: a.alertId, status: a.status }, formatAlertLine(a)),
+      onIncident: (i) => logger.info({ incidentId: i.incidentId, status: i.status }, `INCIDENT ${i.status} [${i.severity}] ${i.subject}: ${i.rootCause} (${i.memberCount} events)`),
     });
-    job.done.then(
-      () => undefined, // stopped by a signal: onShutdownSignals resolves with the report's verdict
-      (error: unknown) => {
-        removeSignals();
-        logger.error({ reason: error instanceof Error ? error.message : String(error) }, 'run failed (the job logged the details above)');
-        resolve(EXIT.failure);
-      },
-    );
-  });
+
+  let code: number;
+  try {
+    code = await new Promise<number>((resolve) => {
+      let finished = false; // a signal, a failure or a lost lease: whichever came first decides
+      let leaderSub: Subscription | undefined;
+      const finish = (exitCode: number) => {
+        if (finished) return;
+        finished = true;
+        leaderSub?.unsubscribe();
+        resolve(exitCode);
+      };
+
+      const watchJob = (started: KubeJob) => {
+        started.done.then(
+          () => undefined, // stopped by a signal or a lost lease: that path decides the exit code
+          async (error: unknown) => {
+            if (finished || signalled) return;
+            finished = true;
+            leaderSub?.unsubscribe();
+            removeSignals();
+            logger.error({ reason: error instanceof Error ? error.message : String(error) }, 'run failed (the job logged the details above)');
+            // give the lease back at once: a standby takes over without waiting for leaseDuration
+            await elector?.stop();
+            resolve(EXIT.failure);
+          },
+        );
+      };
+
+      let signalled = false;
+      const removeSignals = onShutdownSignals(
+        async () => {
+          signalled = true;
+          // the job first (flush, checkpoints), then the lease: released only once nothing is written any more
+          const report = job ? await job.stop() : undefined;
+          await elector?.stop();
+          return report;
+        },
+        {
+          logger,
+          exit: (exitCode) => {
+            // a second signal: at once; whatever is still in flight is replayed from the checkpoint
+            if (exitCode === EXIT.interrupted) process.exit(EXIT.interrupted);
+            // the shutdown did not finish cleanly (deadline): "interrupted before a clean shutdown finished";
+            // a job that had already failed when the signal came stays a failure
+            if (!job) return finish(exitCode === EXIT.ok ? EXIT.ok : EXIT.interrupted);
+            job.done.then(
+              () => finish(exitCode === EXIT.ok ? EXIT.ok : EXIT.interrupted),
+              () => finish(EXIT.failure),
+            );
+          },
+        },
+      );
+
+      if (!elector || !electorOptions) {
+        job = startJob();
+        watchJob(job);
+        return;
+      }
+      const le = elector;
+      const leOptions = electorOptions;
+      let led = false;
+      leaderSub = le.isLeader$.subscribe((leading) => {
+        if (signalled || finished) return;
+        if (leading && !led) {
+          led = true;
+          logger.info({ lease: `${le.namespace}/${le.name}`, identity: le.identity }, 'leading: starting the job');
+          job = startJob();
+          watchJob(job);
+        } else if (!leading && led) {
+          // lost the lease (taken over, or not renewed within renewDeadline): another replica may
+          // already publish. Stop the job gracefully, do not release (it is not ours any more), and
+          // exit 1 so that Kubernetes restarts this pod as a standby.
+          finished = true;
+          leaderSub?.unsubscribe();
+          removeSignals();
+          logger.error({ lease: `${le.namespace}/${le.name}` }, 'lost the lease: stopping the job and exiting to restart as a standby');
+          leOptions.releaseOnStop = false;
+          const stopping = job ? job.stop() : Promise.resolve(undefined);
+          void Promise.allSettled([stopping, le.stop()]).then(() => resolve(EXIT.failure));
+        }
+      });
+      le.start();
+    });
+  } finally {
+    await server?.close();
+  }
   // everything was stopped and closed; should a library still hold the event loop, do not hang
   setTimeout(() => process.exit(code), 3_000).unref();
   return code;

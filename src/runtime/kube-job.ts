@@ -171,6 +171,11 @@ export interface KubeJob {
    * `shutdownTimeoutMs`. Idempotent. The report says whether everything was flushed and saved.
    */
   stop(): Promise<ShutdownReport>;
+  /**
+   * For /readyz: ok once the start-up finished (sink connected, object caches synced or their
+   * wait timed out, Event watches started) and while the job is neither stopping nor failed.
+   */
+  readiness(): { ok: boolean; detail: string };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -561,6 +566,7 @@ export function runKubeJob(options: KubeJobOptions): KubeJob {
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
 
   let stopping = false;
+  let started: { cachesSynced: boolean } | null = null;
   let shutdown: Promise<ShutdownReport> | undefined;
   let resolveDone!: () => void;
   let rejectDone!: (error: Error) => void;
@@ -749,6 +755,7 @@ export function runKubeJob(options: KubeJobOptions): KubeJob {
       feed.start();
       feed.checkpointer.start();
     }
+    started = { cachesSynced: synced !== 'timeout' };
     logger.info({ scopes: feeds.map((f) => f.resource), cluster, pipeline }, 'kube job running');
   })();
   startup.catch((error: unknown) => fail(asError(error)));
@@ -832,5 +839,10 @@ export function runKubeJob(options: KubeJobOptions): KubeJob {
   return {
     done,
     stop: () => runShutdown('stop'),
+    readiness: () => {
+      if (stopping) return { ok: false, detail: 'stopping' };
+      if (!started) return { ok: false, detail: 'starting (connecting the sink, syncing the object caches)' };
+      return { ok: true, detail: `running (${options.output.type === 'kafka' ? 'Kafka sink connected' : 'writing files'}; object caches ${started.cachesSynced ? 'synced' : 'not synced in time'})` };
+    },
   };
 }

@@ -82,7 +82,8 @@ class JobProcess {
   constructor(args: string[], env: Record<string, string>) {
     this.proc = spawn(process.execPath, [cli, 'run', '--source', 'kube', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...env },
+      // metrics on a free loopback port: the default 0.0.0.0:9090 would collide between two children
+      env: { ...process.env, KUBEVENTS_METRICS_ADDRESS: '127.0.0.1', KUBEVENTS_METRICS_PORT: '0', ...env },
     });
     children.push(this);
     this.exited = new Promise((resolve) => this.proc.once('exit', (code, signal) => resolve({ code, signal })));
