@@ -152,7 +152,8 @@ describe('KafkaSink', () => {
     const producer = new FakeProducer();
     producer.failNext = 3;
     const tracker = new CheckpointTracker('events');
-    const s = sink(producer);
+    // one batch of exactly the 3 records, whatever the machine's load (a 1 ms linger could split it)
+    const s = sink(producer, { batch: { maxRecords: 3, lingerMs: 60_000 } });
     const positions = [0, 1, 2].map((i) => tracker.open(String(i)));
     for (const [i, p] of positions.entries()) {
       await s.write(kubeEventRecord(sampleEvent(i), [p]));
