@@ -1,0 +1,161 @@
+/**
+ * In-process throughput: the generated stream through the default processing and Avro encoding,
+ * no external service. One run per process (bench/run.ts spawns it with --expose-gc), so peak RSS
+ * and heap numbers belong to this benchmark alone.
+ *
+ *   node --expose-gc dist/bench/inprocess.js [--events 1000000] [--objects 10000] [--seed 42]
+ *        [--mode pipeline|generator] [--result-file FILE]
+ *
+ * --mode generator runs only the generator (same stream), to tell its cost from the pipeline's.
+ */
+import { Subject } from 'rxjs';
+import { loadSchema, type LoadedSchema } from '../src/avro/schemas.js';
+import { toAvroBinary } from '../src/avro/encodings.js';
+import { objectKey } from '../src/model/kube-event.js';
+import type { WatchEvent } from '../src/model/watch-event.js';
+import { BENCH_START_TIME, buildWorld, EventStream } from './generator.js';
+import { calibrate, heapAfterGc, intArg, loadAverage, mb, parseArgs, peakRss, progress, round2, RssSampler, writeResult } from './lib.js';
+import { benchProcessing, warmCache } from './processing.js';
+
+const args = parseArgs(process.argv.slice(2));
+const events = intArg(args, 'events', 1_000_000);
+const objects = intArg(args, 'objects', 10_000);
+const seed = intArg(args, 'seed', 42);
+const mode = args.get('mode') ?? 'pipeline';
+if (mode !== 'pipeline' && mode !== 'generator') throw new Error(`--mode must be pipeline or generator, got ${mode}`);
+/**
+ * How much of the processing runs, to tell the stages' costs apart (each level includes the ones
+ * before it): normalize (eventOccurrences only), process (+ classify, enrich and the default
+ * FailedScheduling rate), alerting (+ dedupe -> rate), encode (+ Avro encoding: the full benchmark).
+ */
+const UPTO = ['normalize', 'process', 'alerting', 'encode'] as const;
+const upto = (args.get('upto') ?? 'encode') as (typeof UPTO)[number];
+if (!UPTO.includes(upto)) throw new Error(`--upto must be one of ${UPTO.join(', ')}, got ${upto}`);
+/** avsc: the project's toAvroBinary (Type.toBuffer); scratch: Type.encode into a reused, growing buffer (a what-if, see README). */
+const encoder = args.get('encoder') ?? 'avsc';
+if (encoder !== 'avsc' && encoder !== 'scratch') throw new Error(`--encoder must be avsc or scratch, got ${encoder}`);
+
+const loadStart = loadAverage();
+const calibrationCpuMs = calibrate();
+const rss = new RssSampler(50);
+rss.read();
+const rssAtStart = process.memoryUsage.rss();
+
+// ---- the world and the warm cache (not timed as throughput)
+let t = performance.now();
+const world = buildWorld({ objects, seed });
+const cache = warmCache(world.objects);
+const cacheObjects = world.objects.length;
+world.objects.length = 0; // the cache holds the pruned copies
+const cacheBuildMs = performance.now() - t;
+const heapAfterCache = heapAfterGc();
+const rssAfterCache = process.memoryUsage.rss();
+rss.read();
+
+const stream = new EventStream(world, { events, seed });
+const input = new Subject<WatchEvent<unknown>>();
+const eventSchema = loadSchema('KubeEvent');
+const alertSchema = loadSchema('Alert');
+let encodedEvents = 0;
+let encodedAlerts = 0;
+let encodedBytes = 0;
+let keyChars = 0;
+let sink = 0; // generator mode: keeps the objects observable so nothing is optimized away
+
+let scratch = Buffer.allocUnsafe(64 * 1024);
+const sizes = new Uint32Array(65);
+/** what-if: one encoding pass into a reused buffer, one exact-size copy out */
+function encodeScratch(schema: LoadedSchema, value: unknown): Buffer {
+  for (;;) {
+    const end = schema.type.encode(value, scratch, 0);
+    if (end >= 0) return Buffer.from(scratch.subarray(0, end));
+    scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, scratch.length - end));
+  }
+}
+const encode = encoder === 'scratch' ? encodeScratch : toAvroBinary;
+
+const processing = mode === 'pipeline' ? benchProcessing(input, cache, 'bench', { upto }) : null;
+if (processing) {
+  processing.events$.subscribe((e) => {
+    if (upto !== 'encode') return;
+    keyChars += objectKey(e).length; // the sink's partition key
+    const n = encode(eventSchema, e).length;
+    sizes[Math.min(64, n >> 7)]!++;
+    encodedBytes += n;
+    encodedEvents++;
+  });
+  processing.alerts$.subscribe((a) => {
+    if (upto !== 'encode') return;
+    encodedBytes += encode(alertSchema, a).length;
+    encodedAlerts++;
+  });
+}
+
+progress(`inprocess ${mode}: ${events.toLocaleString('en')} events on ${cacheObjects.toLocaleString('en')} objects (cache built in ${Math.round(cacheBuildMs)} ms)`);
+const warmupMark = Math.floor(events * 0.2);
+let warmupAt = 0;
+let warmupCpu = 0;
+const cpu0 = process.cpuUsage();
+t = performance.now();
+for (let i = 0; i < events; i++) {
+  const change = stream.next()!;
+  if (processing) input.next(change);
+  else sink += (change.object as { metadata: { name: string } }).metadata.name.length;
+  if ((i & 1023) === 0) {
+    rss.sample();
+    if (i >= warmupMark && warmupAt === 0) {
+      warmupAt = performance.now();
+      const c = process.cpuUsage(cpu0);
+      warmupCpu = (c.user + c.system) / 1000;
+    }
+  }
+}
+const feedEnd = performance.now();
+const cpuFeed = process.cpuUsage(cpu0);
+rss.read();
+// state retained by the pipeline after the whole stream (before flushing it)
+const heapWithState = heapAfterGc();
+const flushStart = performance.now();
+input.complete();
+const flushMs = performance.now() - flushStart;
+const heapAfterComplete = heapAfterGc();
+rss.read();
+
+const wallMs = feedEnd - t;
+const cpuMs = (cpuFeed.user + cpuFeed.system) / 1000;
+const steadyEvents = events - warmupMark;
+const result = {
+  bench: 'inprocess',
+  mode,
+  upto: mode === 'pipeline' ? upto : null,
+  encoder: mode === 'pipeline' ? encoder : null,
+  events,
+  objects: cacheObjects,
+  seed,
+  stream: { ...stream.counts, liveAtEnd: stream.live, eventTimeSpanMin: round2((stream.eventTime - BENCH_START_TIME) / 60_000) },
+  counters: processing ? { ...processing.counters, encodedEvents, encodedAlerts, encodedBytes, keyChars } : { sink },
+  /** KubeEvent records over 1 KiB: avsc 5's Type.toBuffer encodes those twice (its shared 1 KiB buffer overflows) */
+  eventRecordsOver1KiB: encodedEvents ? round2(sizes.slice(8).reduce((a, b) => a + b, 0) / encodedEvents) : null,
+  avgEventRecordBytes: encodedEvents ? Math.round(encodedBytes / (encodedEvents + encodedAlerts)) : null,
+  cacheBuildMs: Math.round(cacheBuildMs),
+  wallMs: Math.round(wallMs),
+  cpuMs: Math.round(cpuMs),
+  flushMs: Math.round(flushMs),
+  eventsPerSec: Math.round(events / (wallMs / 1000)),
+  eventsPerCpuSec: Math.round(events / (cpuMs / 1000)),
+  steadyEventsPerSec: warmupAt ? Math.round(steadyEvents / ((feedEnd - warmupAt) / 1000)) : null,
+  steadyEventsPerCpuSec: warmupAt ? Math.round(steadyEvents / ((cpuMs - warmupCpu) / 1000)) : null,
+  memoryMB: {
+    rssAtStart: mb(rssAtStart),
+    rssAfterCache: mb(rssAfterCache),
+    heapAfterCacheGc: heapAfterCache === null ? null : mb(heapAfterCache),
+    heapAfterStreamGc: heapWithState === null ? null : mb(heapWithState),
+    heapAfterCompleteGc: heapAfterComplete === null ? null : mb(heapAfterComplete),
+    peakRssSampled: mb(rss.max),
+    peakRss: mb(Math.max(peakRss(), rss.max)),
+  },
+  calibrationCpuMs,
+  loadavgStart: loadStart,
+  loadavgEnd: loadAverage(),
+};
+writeResult(args, result);
