@@ -210,7 +210,7 @@ export interface LeaderElectionOptions extends LeaderElectionTimings {
   kubeConfig?: KubeConfig;
   /** ... or a LeaseClient (tests). */
   client?: LeaseClient;
-  /** Release the lease on stop() so a standby takes over at once (default true). */
+  /** Release the lease on stop() so a standby takes over at once (default true; stop({ release }) overrides). */
   releaseOnStop?: boolean;
   logger?: Logger;
   /** kubevents_leader_* metrics (default: none). */
@@ -344,10 +344,14 @@ export class LeaderElector {
   }
 
   /**
-   * Stops campaigning: stops leading at once (isLeader$ emits false), then, when leading and
-   * releaseOnStop, releases the lease. Resolves when done; never rejects.
+   * Stops campaigning: stops leading at once (isLeader$ emits false), then, when leading, releases
+   * the lease unless `release` is false (default: the `releaseOnStop` option, itself default true).
+   * `{ release: false }` is for a lease that is not ours any more (lost or taken over): releasing it
+   * could hand a fresh record to nobody while the new holder renews. Resolves when done; never
+   * rejects. Only the first call decides: later calls return the same promise.
    */
-  stop(): Promise<void> {
+  stop(options: { release?: boolean } = {}): Promise<void> {
+    const release = options.release ?? this.options.releaseOnStop ?? true;
     this.stopping ??= (async () => {
       this.running = false;
       const wasLeader = this.isLeader;
@@ -356,7 +360,7 @@ export class LeaderElector {
       await this.loop;
       // also when an acquire succeeded while stopping: the lease names us, give it back
       const holding = wasLeader || this.observed?.holderIdentity === this.identity;
-      if (holding && (this.options.releaseOnStop ?? true)) await this.release();
+      if (holding && release) await this.release();
       this.subject.complete();
     })();
     return this.stopping;

@@ -130,6 +130,34 @@ describe('LeaderElector', () => {
     work.unsubscribe();
   });
 
+  it('stop({ release: false }) stops leading without giving the lease back (a lost lease is not ours to release)', async () => {
+    const a = elector('a'); // releaseOnStop defaults to true: the explicit option wins
+    a.start();
+    await until(() => a.isLeader, 2000, 'a to lead');
+    const stopped = a.stop({ release: false });
+    expect(a.isLeader).toBe(false); // synchronously
+    await stopped;
+    expect(server.get(NS, NAME)!.spec).toMatchObject({ holderIdentity: 'a', leaseDurationSeconds: 1 });
+    expect(server.writes.some((w) => w.spec['holderIdentity'] === '')).toBe(false);
+    // only the first call decides
+    await a.stop({ release: true });
+    expect(server.get(NS, NAME)!.spec['holderIdentity']).toBe('a');
+  });
+
+  it('stop({ release: true }) releases even with releaseOnStop: false; stop() follows releaseOnStop', async () => {
+    const a = elector('a', { releaseOnStop: false });
+    a.start();
+    await until(() => a.isLeader, 2000, 'a to lead');
+    await a.stop({ release: true });
+    expect(server.get(NS, NAME)!.spec).toMatchObject({ holderIdentity: '', leaseDurationSeconds: 1 });
+
+    const b = elector('b', { releaseOnStop: false });
+    b.start();
+    await until(() => b.isLeader, 2000, 'b to lead');
+    await b.stop();
+    expect(server.get(NS, NAME)!.spec['holderIdentity']).toBe('b');
+  });
+
   it('two candidates racing for a missing lease: exactly one leads (409 Conflict loses)', async () => {
     const registry = new Registry();
     const candidates = ['a', 'b', 'c', 'd'].map((id) => elector(id, { registry }));
