@@ -16,7 +16,7 @@ export function resolvePipelinePaths(paths: readonly string[] | undefined): stri
 
 /** `--pipelines <path...>` for `run`: files or folders; default the bundled pipelines/default.yaml. */
 export function pipelinesOption(): Option {
-  return new Option('--pipelines <path...>', 'pipeline files or folders (every *.yaml / *.yml in a folder); applied when replaying').default(
+  return new Option('--pipelines <path...>', 'pipeline files or folders (every *.yaml / *.yml in a folder); SIGHUP reloads them in the live run').default(
     undefined,
     'the bundled pipelines/default.yaml',
   );

@@ -1,6 +1,7 @@
 /**
  * `kubevents run --source kube`: the production run mode. Watches a live cluster's Events (plus the
- * object caches for enrichment), applies the processing and publishes events, alerts, incidents,
+ * object caches for enrichment), runs the pipeline files (--pipelines, else the bundled
+ * pipelines/default.yaml; SIGHUP reloads them) and publishes events, alerts, incidents,
  * gaps and dead letters to Kafka with checkpoints after acknowledgement (src/runtime/kube-job.ts);
  * without Kafka brokers, writes Avro container files under --out with a file checkpoint.
  *
@@ -30,15 +31,16 @@ import type { Subscription } from 'rxjs';
 import { leaderElectionOptionsOf } from '../config/runtime-config.js';
 import { startHttpServer, type CheckResult, type OpsHttpServer } from '../runtime/http-server.js';
 import { runKubeJob, type KubeJob, type KubeJobCheckpointStore, type KubeJobOptions, type KubeJobOutput } from '../runtime/kube-job.js';
-import { leaderAwareCheck, LeaderElector, type LeaderElectionOptions } from '../runtime/leader-election.js';
+import { leaderAwareCheck, LeaderElector } from '../runtime/leader-election.js';
 import { processRegistries, processRegistry } from '../runtime/metrics.js';
 import { onShutdownSignals } from '../runtime/shutdown.js';
-import { formatAlertLine } from '../sinks/alert-line.js';
+import { reloadOnSignal } from '../pipeline/runtime.js';
 import { formatEventLine, StdoutSink } from '../sinks/stdout-sink.js';
 import { KubeConfigError, loadKubeConfig } from '../sources/kubeconfig.js';
 import type { KubeEvent } from '../model/kube-event.js';
 import { CliError, EXIT } from './exit-codes.js';
 import type { RunOptions } from './run-command.js';
+import { loadPipelinesForRun } from './pipeline-commands.js';
 
 /** The checkpoint file inside `checkpoint.path` (a directory) or --out. */
 export const CHECKPOINT_FILE_NAME = 'checkpoints.json';
@@ -98,6 +100,8 @@ export function kubeJobOptionsOf(options: RunOptions, loaded: LoadedConfig): Omi
           topics,
           createTopics: options.createTopics ? {} : false,
         },
+        // the pipelines' file sinks
+        outDir: options.out,
       }
     : { type: 'files', outDir: options.out, topics };
 
@@ -135,8 +139,8 @@ export async function runKubeCommand(options: RunOptions, logger: Logger): Promi
   const loaded = loadKubeRunConfig(options);
   const config = loaded.config;
   for (const warning of loaded.warnings) logger.warn(warning);
-  // settings this mode does not apply yet: say so rather than ignore them silently
-  if (options.pipelines && options.pipelines.length > 0) logger.warn('--pipelines is not applied to --source kube yet: the default processing runs');
+  // the pipelines (--pipelines, else the bundled default): any invalid file is bad usage (exit 2), nothing starts
+  const { pipelines, load: loadPipelines } = await loadPipelinesForRun(options.pipelines, logger);
   const jobOptions = kubeJobOptionsOf(options, loaded);
   let kubeConfig: KubeConfig;
   try {
@@ -149,14 +153,11 @@ export async function runKubeCommand(options: RunOptions, logger: Logger): Promi
   const printer = options.printEvents ? new StdoutSink<KubeEvent>(formatEventLine) : null;
   const registry = processRegistry();
 
-  // leader election (Lease): the job runs only while this replica leads. The options object is
-  // kept: LeaderElector reads `releaseOnStop` when stop() runs, and a lost lease must not be released.
-  let electorOptions: LeaderElectionOptions | null = null;
+  // leader election (Lease): the job runs only while this replica leads
   let elector: LeaderElector | null = null;
   if (config.leaderElection.enabled) {
-    electorOptions = { kubeConfig, ...leaderElectionOptionsOf(config), logger, registry, releaseOnStop: true };
     try {
-      elector = new LeaderElector(electorOptions);
+      elector = new LeaderElector({ kubeConfig, ...leaderElectionOptionsOf(config), logger, registry, releaseOnStop: true });
     } catch (error) {
       throw new CliError(`leaderElection: ${error instanceof Error ? error.message : String(error)}`, EXIT.usage);
     }
@@ -188,9 +189,16 @@ export async function runKubeCommand(options: RunOptions, logger: Logger): Promi
       logger,
       registry,
       ...(printer ? { onEvent: (e: KubeEvent) => void printer.write(e) } : {}),
-      onAlert: (a) => logger.info({ alertId: a.alertId, status: a.status }, formatAlertLine(a)),
-      onIncident: (i) => logger.info({ incidentId: i.incidentId, status: i.status }, `INCIDENT ${i.status} [${i.severity}] ${i.subject}: ${i.rootCause} (${i.memberCount} events)`),
+      pipelines,
+      loadPipelines,
+      // the pipelines' console sinks: alert, incident and event lines in the log
+      onConsole: (line, o) => logger.info({ pipeline: o.pipeline, kind: o.kind }, line),
     });
+  // SIGHUP: re-read the pipeline files; the running job's pipelines take over the valid ones
+  const stopReloading = reloadOnSignal(
+    { reload: () => (job ? job.reload() : Promise.reject(new Error('no job is running (standby, or not started yet): nothing to reload'))) },
+    { logger },
+  );
 
   let code: number;
   try {
@@ -245,13 +253,12 @@ export async function runKubeCommand(options: RunOptions, logger: Logger): Promi
         },
       );
 
-      if (!elector || !electorOptions) {
+      if (!elector) {
         job = startJob();
         watchJob(job);
         return;
       }
       const le = elector;
-      const leOptions = electorOptions;
       let led = false;
       leaderSub = le.isLeader$.subscribe((leading) => {
         if (signalled || finished) return;
@@ -268,14 +275,14 @@ export async function runKubeCommand(options: RunOptions, logger: Logger): Promi
           leaderSub?.unsubscribe();
           removeSignals();
           logger.error({ lease: `${le.namespace}/${le.name}` }, 'lost the lease: stopping the job and exiting to restart as a standby');
-          leOptions.releaseOnStop = false;
           const stopping = job ? job.stop() : Promise.resolve(undefined);
-          void Promise.allSettled([stopping, le.stop()]).then(() => resolve(EXIT.failure));
+          void Promise.allSettled([stopping, le.stop({ release: false })]).then(() => resolve(EXIT.failure));
         }
       });
       le.start();
     });
   } finally {
+    stopReloading();
     await server?.close();
   }
   // everything was stopped and closed; should a library still hold the event loop, do not hang

@@ -267,7 +267,7 @@ function diff(before: readonly LoadedPipeline[], after: readonly LoadedPipeline[
  * Reloads on a signal (SIGHUP by default) while the returned function has not been called.
  * Failures are logged by reload(); nothing here throws.
  */
-export function reloadOnSignal(runtime: PipelineRuntime, options: { signal?: NodeJS.Signals; logger?: Logger } = {}): () => void {
+export function reloadOnSignal(runtime: Pick<PipelineRuntime, 'reload'>, options: { signal?: NodeJS.Signals; logger?: Logger } = {}): () => void {
   const signal = options.signal ?? 'SIGHUP';
   const handler = (): void => {
     options.logger?.info({ signal }, 'reloading the pipeline files');

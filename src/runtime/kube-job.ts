@@ -1,9 +1,10 @@
 /**
  * The production job behind `kubevents run --source kube`: a live cluster's Events, through the
- * processing, to Kafka (or, without a broker, to Avro container files), with checkpoints after
+ * pipelines (pipelines/*.yaml, default pipelines/default.yaml; reload() swaps them between two
+ * Events), to Kafka (or, without a broker, to Avro container files), with checkpoints after
  * acknowledgement and a graceful shutdown.
  *
- *   Event watch (one per scope) --items--> positions --> processing --> records --> sink
+ *   Event watch (one per scope) --items--> positions --> pipelines --> records --> sink
  *     (resume from the checkpoint)            |                                      | ack
  *                                             +---- CheckpointTracker <--------------+
  *                                                        | committed (periodic save)
@@ -55,8 +56,9 @@
  * - The watch does not surface bookmarks, so a scope without Events does not move its checkpoint:
  *   after a restart that follows a long quiet period, the checkpoint may be older than the API's
  *   history, and a (possibly empty) Gap record is published.
- * - Without Kafka, records go to Avro container files rolled every `rollIntervalMs`
- *   (`<out>/<topic>.<segment start>.avro`); a segment's positions are acked once its files are
+ * - Records go to the topic their pipeline sink names (`OutRecord.topic`), dead letters and gaps to
+ *   their kind's topic. Without Kafka, records go to Avro container files rolled every
+ *   `rollIntervalMs` (`<out>/<topic>.<segment start>.avro`, one file per topic and segment); a segment's positions are acked once its files are
  *   closed and fsync'd, so the checkpoint follows the files. After a crash the unfinished segment
  *   may be truncated; its records are written again into a new segment.
  */
@@ -65,12 +67,17 @@ import { BehaviorSubject, distinctUntilChanged, Subject, Subscription, type Obse
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import { loadSchema } from '../avro/schemas.js';
-import { createKafka, type KafkaClientConfig } from '../kafka/client.js';
+import { createKafka, ensureTopics, type KafkaClientConfig } from '../kafka/client.js';
 import type { Alert } from '../model/alert.js';
 import type { Incident } from '../model/incident.js';
 import type { KubeEvent } from '../model/kube-event.js';
 import { deadLetterOf, gapRecordOf, type DeadLetterRecord } from '../model/records.js';
-import { defaultProcessing } from '../pipeline/default-processing.js';
+import type { PipelineOutput } from '../pipeline/compile.js';
+import { allSinks } from '../pipeline/graph.js';
+import { defaultPipelinePaths, loadPipelines, type LoadedPipeline, type LoadResult } from '../pipeline/load.js';
+import { formatOutputLine, runPipelines, toOutRecord, watchScope, type RoutedOutput } from '../pipeline/run-pipelines.js';
+import type { PipelineRuntime, ReloadResult } from '../pipeline/runtime.js';
+import type { RecordKind } from '../avro/schemas.js';
 import { AvroFileSink, type AvroFileSummary } from '../sinks/avro-file-sink.js';
 import {
   connectKafkaSink,
@@ -84,6 +91,7 @@ import {
   type KafkaSinkConfig,
   type OutRecord,
   type SinkTopics,
+  type TopicRoute,
 } from '../sinks/kafka-sink.js';
 import { createEventSource, type DeadLetter, type EventSourceItem } from '../sources/event-source.js';
 import { createKubeSource, type KubeSource } from '../sources/kube-source.js';
@@ -120,6 +128,10 @@ export type KubeJobOutput =
       sink: Omit<KafkaSinkConfig, 'cluster' | 'pipeline'>;
       /** Verify at start that the topics exist (default true); `sink.createTopics` creates them instead. */
       checkTopics?: boolean;
+      /** Directory for the pipelines' `file` sinks (Avro container files, segments as in files mode; default "out"). */
+      outDir?: string;
+      /** Roll interval of those files (default 30 s). */
+      rollIntervalMs?: number;
     }
   | {
       type: 'files';
@@ -153,10 +165,25 @@ export interface KubeJobOptions {
   logger?: Logger;
   /** prom-client registry for the sink, checkpoint and source metrics (default: the sink's default, none for checkpoints). */
   registry?: Registry;
-  /** Called for every processed event (e.g. --print-events). */
+  /**
+   * The pipelines to run (loaded and valid, see loadPipelinesForRun); default: the bundled
+   * pipelines/default.yaml. Their `kafka` sinks publish to their topics (files without Kafka), a
+   * topic named like a kind's default topic (`k8s.events`, `k8s.alerts`, `k8s.incidents`) being
+   * the configured topic of that kind; the Event watch covers `watchScope(pipelines)` within
+   * `kube.namespaces`.
+   */
+  pipelines?: readonly LoadedPipeline[];
+  /** Re-reads the pipeline files for reload() (SIGHUP); default: the bundled default again when `pipelines` is not given. */
+  loadPipelines?: () => Promise<LoadResult>;
+  /** Called for every event record the pipelines publish (once per event, e.g. --print-events). */
   onEvent?: (event: KubeEvent) => void;
+  /** Called for every alert / incident record the pipelines emit (once per record, whatever its sinks). */
   onAlert?: (alert: Alert) => void;
   onIncident?: (incident: Incident) => void;
+  /** The pipelines' `console` sinks: one readable line per record (default: logged at info). */
+  onConsole?: (line: string, output: PipelineOutput) => void;
+  /** The pipelines' `stdout` sinks (default: process.stdout). */
+  onStdout?: (line: string) => void;
 }
 
 export interface KubeJob {
@@ -176,6 +203,12 @@ export interface KubeJob {
    * wait timed out, Event watches started) and while the job is neither stopping nor failed.
    */
   readiness(): { ok: boolean; detail: string };
+  /**
+   * Re-reads the pipeline files (SIGHUP): an invalid set is refused (errors logged with
+   * file:line:col, the running pipelines go on); a valid one takes over between two events, without
+   * touching the watch or the checkpoints. Rejects while the job is not running yet.
+   */
+  reload(): Promise<ReloadResult>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -189,6 +222,11 @@ interface JobSink {
   /** true when a paused input may resume (the buffer drained well below its cap). */
   drained(): boolean;
   close(deadlineMs: number): Promise<CloseResult>;
+  /**
+   * Kafka only: makes topics a reload names for the first time usable before it takes over (checks
+   * they exist or creates them, registers their subjects); rejects with what is missing.
+   */
+  prepareRoutes?(routes: readonly TopicRoute[]): Promise<void>;
 }
 
 const DEFAULT_MAX_BUFFERED_RECORDS = 10_000;
@@ -200,19 +238,21 @@ async function connectKafkaJobSink(
   pipeline: string,
   logger: Logger,
   registry: Registry | undefined,
+  initialRoutes: readonly TopicRoute[],
 ): Promise<JobSink> {
+  let routes = initialRoutes;
   const maxRecords = output.sink.maxBufferedRecords ?? DEFAULT_MAX_BUFFERED_RECORDS;
   const maxBytes = output.sink.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
   const topics = { ...DEFAULT_TOPICS, ...output.sink.topics };
   if (output.checkTopics !== false && !output.sink.createTopics) {
-    await checkTopicsExist(output.sink.kafka, Object.values(topics), logger);
+    await checkTopicsExist(output.sink.kafka, [...Object.values(topics), ...routes.map((r) => r.topic)], logger);
   }
   const connected = await connectKafkaSink(
-    { ...output.sink, cluster, pipeline, maxBufferedRecords: maxRecords, maxBufferedBytes: maxBytes },
+    { ...output.sink, cluster, pipeline, maxBufferedRecords: maxRecords, maxBufferedBytes: maxBytes, routes },
     { logger: logger.child({ component: 'kafka-sink' }), ...(registry ? { registry } : {}) },
   );
   const sink = connected.sink;
-  logger.info({ brokers: output.sink.kafka.brokers, encoding: output.sink.encoding, topics: sink.topics }, 'publishing to Kafka');
+  logger.info({ brokers: output.sink.kafka.brokers, encoding: output.sink.encoding, topics: sink.topics, pipelineTopics: [...new Set(routes.map((r) => r.topic))] }, 'publishing to Kafka');
   return {
     write: (record) => sink.write(record),
     writable$: sink.writable$,
@@ -221,6 +261,29 @@ async function connectKafkaJobSink(
       return b.waiting === 0 && b.records <= maxRecords / 2 && b.bytes <= maxBytes / 2;
     },
     close: (deadlineMs) => connected.close(deadlineMs),
+    prepareRoutes: async (more) => {
+      const known = new Set([...Object.values(topics), ...routes.map((r) => r.topic)]);
+      const fresh = more.filter((r) => !known.has(r.topic));
+      if (fresh.length === 0) return;
+      const names = [...new Set(fresh.map((r) => r.topic))];
+      if (output.sink.createTopics) {
+        const admin = createKafka(output.sink.kafka, logger.child({ component: 'kafkajs' })).admin();
+        await admin.connect();
+        try {
+          const created = await ensureTopics(
+            admin,
+            names.map((topic) => ({ topic, partitions: output.sink.createTopics ? output.sink.createTopics.partitions : undefined, replicationFactor: output.sink.createTopics ? output.sink.createTopics.replicationFactor : undefined, config: output.sink.createTopics ? output.sink.createTopics.config : undefined })),
+          );
+          if (created.length) logger.info({ topics: created }, 'created Kafka topics');
+        } finally {
+          await admin.disconnect().catch(() => undefined);
+        }
+      } else if (output.checkTopics !== false) {
+        await checkTopicsExist(output.sink.kafka, names, logger);
+      }
+      await sink.prepare([], fresh);
+      routes = [...routes, ...fresh];
+    },
   };
 }
 
@@ -331,7 +394,7 @@ class FileSegmentSink implements JobSink {
   private async writeNow(segment: Segment, record: OutRecord): Promise<void> {
     const schema = loadSchema(record.kind);
     if (schema.type.isValid(record.value)) {
-      await segment.sink.write(`${this.topics[record.kind]}.${segment.id}`, schema, record.value);
+      await segment.sink.write(`${record.topic ?? this.topics[record.kind]}.${segment.id}`, schema, record.value);
       return;
     }
     const paths: string[] = [];
@@ -430,6 +493,8 @@ interface FeedDeps {
   eventApi: 'auto' | 'core/v1' | 'events.k8s.io/v1';
   logger: Logger;
   registry: Registry | undefined;
+  fieldSelector?: string | undefined;
+  labelSelector?: string | undefined;
   onItem: (feed: EventFeed, item: EventSourceItem, position: SourcePosition) => void;
   onError: (error: Error) => void;
 }
@@ -469,6 +534,8 @@ class EventFeed {
       cluster: this.deps.cluster,
       namespaces: this.namespace === null ? null : [this.namespace],
       api: this.deps.eventApi,
+      ...(this.deps.fieldSelector ? { fieldSelector: this.deps.fieldSelector } : {}),
+      ...(this.deps.labelSelector ? { labelSelector: this.deps.labelSelector } : {}),
       resumeFrom: this.resume,
       logger: this.deps.logger,
     });
@@ -518,14 +585,6 @@ class EventFeed {
 // ---------------------------------------------------------------------------------------------
 // records
 
-function alertRecord(alert: Alert, positions?: readonly SourcePosition[]): OutRecord<Alert> {
-  return { kind: 'Alert', value: alert, key: alert.alertId, idempotencyKey: alert.idempotencyKey, timestamp: alert.updatedAt, positions };
-}
-
-function incidentRecord(incident: Incident, positions?: readonly SourcePosition[]): OutRecord<Incident> {
-  return { kind: 'Incident', value: incident, key: incident.incidentId, idempotencyKey: incident.idempotencyKey, timestamp: incident.updatedAt, positions };
-}
-
 function deadLetterFromSource(d: DeadLetter, cluster: string, pipeline: string, resource: string, positions: readonly SourcePosition[]): OutRecord<DeadLetterRecord> {
   const meta = (d.raw as { metadata?: { namespace?: unknown; name?: unknown; uid?: unknown } } | null)?.metadata;
   const ns = typeof meta?.namespace === 'string' ? meta.namespace : '';
@@ -556,6 +615,45 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'>
   return Promise.race([promise, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)))]).finally(() => clearTimeout(timer));
 }
 
+/** A pipeline topic (or file name) named like a kind's default topic means that kind's configured topic. */
+function topicFor(kind: RecordKind, named: string, kindTopics: SinkTopics): string {
+  return DEFAULT_TOPICS[kind] === named ? kindTopics[kind] : named;
+}
+
+/** The Kafka topics the pipelines' kafka sinks name (with their record kind), for the checks and registrations at start. */
+export function pipelineRoutes(pipelines: readonly LoadedPipeline[], hasKafka: boolean, kindTopics: SinkTopics): TopicRoute[] {
+  if (!hasKafka) return [];
+  const routes = new Map<string, TopicRoute>();
+  for (const p of pipelines) {
+    for (const { sink } of allSinks(p.graph)) {
+      if (sink.target.type !== 'kafka' || !AVRO_KINDS.has(sink.recordKind)) continue;
+      const kind = sink.recordKind as RecordKind;
+      const topic = topicFor(kind, sink.target.topic, kindTopics);
+      routes.set(`${kind}\u0000${topic}`, { kind, topic });
+    }
+  }
+  return [...routes.values()];
+}
+
+const AVRO_KINDS = new Set<string>(['KubeEvent', 'Alert', 'Incident']);
+
+/**
+ * The namespaces to watch: --namespace (`requested`) and what the pipelines need (`needed`, null:
+ * all). Both given: their intersection (the pipelines filter their own namespaces anyway); an empty
+ * intersection keeps --namespace and says so.
+ */
+export function combineNamespaces(requested: readonly string[] | null | undefined, needed: readonly string[] | null, logger?: Logger): string[] {
+  const cli = [...new Set((requested ?? []).filter((n) => n && n !== '*' && n !== 'all'))].sort();
+  if (!needed || needed.length === 0) return cli;
+  if (cli.length === 0) return [...new Set(needed)].sort();
+  const both = cli.filter((n) => needed.includes(n));
+  if (both.length === 0) {
+    logger?.warn({ namespaces: cli, pipelineNamespaces: needed }, 'the pipelines only read namespaces outside --namespace: their sources will see no events');
+    return cli;
+  }
+  return both;
+}
+
 // ---------------------------------------------------------------------------------------------
 // the job
 
@@ -580,6 +678,9 @@ export function runKubeJob(options: KubeJobOptions): KubeJob {
   let store: CheckpointStore | undefined;
   let sink: JobSink | undefined;
   let files: FileSegmentSink | undefined;
+  // the pipelines' `file` sinks when publishing to Kafka (created on their first record)
+  let sideFiles: FileSegmentSink | undefined;
+  let runtime: PipelineRuntime | null = null;
   const feeds: EventFeed[] = [];
   const running = new Subscription();
   let pausePoll: NodeJS.Timeout | undefined;
@@ -606,16 +707,18 @@ export function runKubeJob(options: KubeJobOptions): KubeJob {
       // a start-up in progress notices `stopping` at its next step
       await withTimeout(startup.catch(() => undefined), Math.min(5_000, shutdownTimeoutMs / 2));
       const currentSink = sink;
+      const sideSink = sideFiles;
       const report = await gracefulShutdown(
         {
           stopSources: stopInput,
-          sinks: currentSink ? [{ close: (ms: number) => currentSink.close(ms) }] : [],
+          sinks: [currentSink, sideSink].filter((s): s is JobSink => s !== undefined).map((s) => ({ close: (ms: number) => s.close(ms) })),
           checkpointers: feeds.map((f) => f.checkpointer),
           stores: store ? [store] : [],
         },
         { deadlineMs: shutdownTimeoutMs, logger },
       );
-      if (files && files.files.length > 0) logger.info({ files: files.files.map((f) => `${f.path} (${f.records} records)`) }, 'Avro files written');
+      const written = [...(files?.files ?? []), ...(sideSink?.files ?? [])];
+      if (written.length > 0) logger.info({ files: written.map((f) => `${f.path} (${f.records} records)`) }, 'Avro files written');
       if (why === 'failure') rejectDone(error ?? new Error('kube job failed'));
       else resolveDone();
       return report;
@@ -638,8 +741,8 @@ export function runKubeJob(options: KubeJobOptions): KubeJob {
     void runShutdown('failure', error);
   };
 
-  const write = (record: OutRecord): void => {
-    const target = sink;
+  const write = (record: OutRecord, to: JobSink | undefined = sink): void => {
+    const target = to;
     if (!target) {
       for (const p of record.positions ?? []) p.tracker.retain(p); // never acked: the checkpoint stays before it
       fail(new Error(`no sink for a ${record.kind} record`));
@@ -653,6 +756,24 @@ export function runKubeJob(options: KubeJobOptions): KubeJob {
   };
 
   const startup = (async () => {
+    // --- the pipelines, and the Event watch scope they need
+    const defaults = options.pipelines ? null : defaultPipelinePaths();
+    const load = options.loadPipelines ?? (defaults ? () => loadPipelines(defaults) : undefined);
+    let pipelines: readonly LoadedPipeline[];
+    if (options.pipelines) pipelines = options.pipelines;
+    else {
+      const result = await loadPipelines(defaults ?? []);
+      if (!result.ok) throw new Error(`the bundled default pipeline is invalid: ${result.diagnostics.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('; ')}`);
+      pipelines = result.pipelines;
+    }
+    if (stopping) return;
+    const scope = watchScope(pipelines);
+    const namespaces = combineNamespaces(options.kube.namespaces, scope.namespaces, logger);
+    const kindTopics: SinkTopics = { ...DEFAULT_TOPICS, ...(options.output.type === 'kafka' ? options.output.sink.topics : options.output.topics) };
+    const routes = pipelineRoutes(pipelines, options.output.type === 'kafka', kindTopics);
+    // a reload that names a topic for the first time: refused unless that topic is usable
+    const reloadLoad = load ? () => load().then((result) => prepareReload(result, kindTopics)) : undefined;
+
     // --- the cluster
     const kubeSource = createKubeSource({
       ...(options.kube.kubeConfig ? { kubeConfig: options.kube.kubeConfig } : {}),
@@ -661,12 +782,11 @@ export function runKubeJob(options: KubeJobOptions): KubeJob {
       inCluster: options.kube.inCluster ?? false,
       cluster,
       // the caches' scope; the job runs its own Event watches (one per scope, below)
-      namespaces: options.kube.namespaces && options.kube.namespaces.length > 0 ? options.kube.namespaces : null,
+      namespaces: namespaces.length > 0 ? namespaces : null,
       cacheKinds: options.kube.cacheKinds,
       timings: options.kube.timings,
       logger: options.logger ?? silentLogger,
     });
-    const namespaces = [...new Set((options.kube.namespaces ?? []).filter((n) => n && n !== '*' && n !== 'all'))].sort();
     const scopes: (string | null)[] = namespaces.length === 0 ? [null] : namespaces;
 
     // --- checkpoints
@@ -695,6 +815,8 @@ export function runKubeJob(options: KubeJobOptions): KubeJob {
       eventApi: options.kube.eventApi ?? 'auto',
       logger: options.logger ?? silentLogger,
       registry: options.registry,
+      fieldSelector: scope.fieldSelector,
+      labelSelector: scope.labelSelector,
       onItem: (feed, item, position) => handleItem(feed, item, position),
       onError: fail,
     };
@@ -710,7 +832,7 @@ export function runKubeJob(options: KubeJobOptions): KubeJob {
 
     // --- the sink
     if (options.output.type === 'kafka') {
-      const connected = await connectKafkaJobSink(options.output, cluster, pipeline, options.logger ?? silentLogger, options.registry);
+      const connected = await connectKafkaJobSink(options.output, cluster, pipeline, options.logger ?? silentLogger, options.registry, routes);
       if (stopping) {
         // stopped meanwhile: nothing was written yet, just disconnect
         await connected.close(1_000);
@@ -733,7 +855,7 @@ export function runKubeJob(options: KubeJobOptions): KubeJob {
     if (stopping) return;
 
     // --- the processing: called in exactly one place
-    running.add(wireProcessing(kubeSource.objects));
+    running.add(wireProcessing(kubeSource.objects, pipelines, reloadLoad, kindTopics));
 
     // --- backpressure: pause the watches while the sink is full
     const target = sink;
@@ -756,42 +878,109 @@ export function runKubeJob(options: KubeJobOptions): KubeJob {
       feed.checkpointer.start();
     }
     started = { cachesSynced: synced !== 'timeout' };
-    logger.info({ scopes: feeds.map((f) => f.resource), cluster, pipeline }, 'kube job running');
+    logger.info({ scopes: feeds.map((f) => f.resource), cluster, pipeline, pipelines: pipelines.map((p) => p.name) }, 'kube job running');
   })();
   startup.catch((error: unknown) => fail(asError(error)));
 
-  function wireProcessing(lookup: ObjectLookup): Subscription {
-    const outputs = defaultProcessing(input.asObservable(), { lookup, logger: options.logger ?? silentLogger });
-    const subscription = new Subscription();
-    const onError = (what: string) => (error: unknown) => fail(new Error(`processing (${what}) failed: ${asError(error).message}`, { cause: error }));
-    subscription.add(
-      outputs.events$.subscribe({
-        next: (event) => {
-          write(kubeEventRecord(event, current ? [current] : undefined));
-          options.onEvent?.(event);
-        },
-        error: onError('events'),
-      }),
+  /**
+   * The pipelines on the events handed to `input`, every output written where its sink says. An
+   * output emitted while an item is handled carries that item's position (`current`): Kafka and
+   * file records retain it until they are acknowledged / fsync'd; stdout and console lines are
+   * written at once. Outputs emitted later (timers, a reload flushing a retired pipeline) carry none.
+   */
+  function wireProcessing(lookup: ObjectLookup, pipelines: readonly LoadedPipeline[], load: (() => Promise<LoadResult>) | undefined, kindTopics: SinkTopics): Subscription {
+    const base = options.logger ?? silentLogger;
+    const pipes = runPipelines(
+      {
+        mode: 'live',
+        events$: input.asObservable(),
+        lookup,
+        pipelines,
+        ...(load ? { load } : {}),
+        logger: base,
+        ...(options.registry ? { registry: options.registry } : {}),
+      },
+      options.output.type === 'kafka',
     );
-    subscription.add(
-      outputs.alerts$.subscribe({
-        next: (alert) => {
-          write(alertRecord(alert, current ? [current] : undefined));
-          options.onAlert?.(alert);
-        },
-        error: onError('alerts'),
-      }),
-    );
-    subscription.add(
-      outputs.incidents$.subscribe({
-        next: (incident) => {
-          write(incidentRecord(incident, current ? [current] : undefined));
-          options.onIncident?.(incident);
-        },
-        error: onError('incidents'),
-      }),
-    );
-    return subscription;
+    runtime = pipes.runtime;
+    // one record may go to several sinks: the callbacks see it once
+    const notified = new WeakSet<object>();
+    const notify = (o: RoutedOutput): void => {
+      const record = o.record as object;
+      if (typeof record !== 'object' || record === null || notified.has(record)) return;
+      notified.add(record);
+      if (o.kind === 'KubeEvent') options.onEvent?.(o.record as KubeEvent);
+      else if (o.kind === 'Alert') options.onAlert?.(o.record as Alert);
+      else if (o.kind === 'Incident') options.onIncident?.(o.record as Incident);
+    };
+    const stdout = options.onStdout ?? ((line: string) => void process.stdout.write(`${line}\n`));
+    const stdoutIsTerminal = Boolean(process.stdout.isTTY);
+    const consoleLine = options.onConsole ?? ((line: string, o: PipelineOutput) => base.info({ pipeline: o.pipeline, kind: o.kind }, line));
+    const route = (o: RoutedOutput): void => {
+      const r = o.route;
+      const positions = current ? [current] : undefined;
+      if (r.type === 'kafka' || r.type === 'file') {
+        const named = r.type === 'kafka' ? r.topic : r.name;
+        const record: OutRecord = { ...toOutRecord(o), topic: topicFor(o.kind as RecordKind, named, kindTopics), positions };
+        if (r.type === 'file' && options.output.type === 'kafka') write(record, fileSinkForKafkaMode());
+        else write(record);
+      } else if (r.type === 'stdout') {
+        const human = r.format === 'line' || (r.format === 'auto' && stdoutIsTerminal);
+        stdout(human ? formatOutputLine(o) : JSON.stringify(o.record));
+      } else {
+        consoleLine(formatOutputLine(o), o);
+      }
+      notify(o);
+    };
+    return pipes.outputs$.subscribe({
+      next: (o) => {
+        try {
+          route(o);
+        } catch (error) {
+          fail(new Error(`pipeline ${o.pipeline}: writing a ${o.kind} record to ${o.routeId} failed: ${asError(error).message}`, { cause: error }));
+        }
+      },
+      error: (error: unknown) => fail(new Error(`processing failed: ${asError(error).message}`, { cause: error })),
+    });
+  }
+
+  /** A valid reload whose new Kafka topics cannot be used (missing, registry refuses) is turned into a refused one. */
+  async function prepareReload(result: LoadResult, kindTopics: SinkTopics): Promise<LoadResult> {
+    const prepare = sink?.prepareRoutes;
+    if (!result.ok || !prepare) return result;
+    const wanted = pipelineRoutes(result.pipelines, true, kindTopics);
+    try {
+      await prepare(wanted);
+      return result;
+    } catch (error) {
+      // point at the (first) pipeline naming a topic the error is about
+      const message = asError(error).message;
+      const names = (p: LoadedPipeline) => pipelineRoutes([p], true, kindTopics).some((r) => message.includes(r.topic));
+      const at = result.pipelines.find(names) ?? result.pipelines[0];
+      return {
+        ...result,
+        ok: false,
+        diagnostics: [
+          ...result.diagnostics,
+          { file: at?.file ?? '?', line: at?.line ?? 1, column: 1, severity: 'error', message: `pipeline ${at?.name ?? '?'}: ${asError(error).message}`, hint: 'create the topic, or run with --create-topics' },
+        ],
+      };
+    }
+  }
+
+  function fileSinkForKafkaMode(): FileSegmentSink {
+    if (sideFiles) return sideFiles;
+    const output = options.output as Extract<KubeJobOutput, { type: 'kafka' }>;
+    const dir = output.outDir ?? 'out';
+    sideFiles = new FileSegmentSink(dir, {
+      rollIntervalMs: output.rollIntervalMs ?? DEFAULT_FILE_ROLL_INTERVAL_MS,
+      cluster,
+      pipeline,
+      logger,
+      onError: fail,
+    });
+    logger.info({ dir }, 'pipeline file sinks: writing Avro container files');
+    return sideFiles;
   }
 
   function handleItem(feed: EventFeed, item: EventSourceItem, position: SourcePosition): void {
@@ -839,6 +1028,7 @@ export function runKubeJob(options: KubeJobOptions): KubeJob {
   return {
     done,
     stop: () => runShutdown('stop'),
+    reload: () => (runtime ? runtime.reload() : Promise.reject(new Error('the job is not running yet: nothing to reload'))),
     readiness: () => {
       if (stopping) return { ok: false, detail: 'stopping' };
       if (!started) return { ok: false, detail: 'starting (connecting the sink, syncing the object caches)' };

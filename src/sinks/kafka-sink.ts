@@ -52,6 +52,18 @@ export interface OutRecord<T = unknown> {
   positions?: readonly SourcePosition[];
   /** Extra headers. */
   headers?: Record<string, string>;
+  /**
+   * The topic, when not the kind's (a pipeline's `kafka: {topic}` sink). It must hold records of
+   * this kind only (one schema per topic: the registry subject is `<topic>-value`). Dead letters
+   * made of this record still go to the dead-letter topic.
+   */
+  topic?: string;
+}
+
+/** A topic a pipeline writes records of one kind to (registered / created / checked at start). */
+export interface TopicRoute {
+  kind: RecordKind;
+  topic: string;
 }
 
 export type SinkTopics = Record<RecordKind, string>;
@@ -255,9 +267,14 @@ export class KafkaSink {
     if (this.maxRecords < 1 || this.maxBufferedRecords < 1) throw new Error('kafka sink: batch and buffer sizes must be >= 1');
   }
 
-  /** Resolves registry ids for every kind up front, so a misconfigured registry fails at start. */
-  async prepare(kinds: readonly RecordKind[] = ['KubeEvent', 'Gap', 'DeadLetter']): Promise<void> {
+  /**
+   * Resolves registry ids for every kind up front (and for the per-record topics named in
+   * `routes`), so a misconfigured registry fails at start. A per-record topic not prepared here is
+   * registered lazily, on its first record.
+   */
+  async prepare(kinds: readonly RecordKind[] = ['KubeEvent', 'Gap', 'DeadLetter'], routes: readonly TopicRoute[] = []): Promise<void> {
     for (const kind of kinds) await this.encoder.prepare(loadSchema(kind), this.topics[kind]);
+    for (const route of routes) await this.encoder.prepare(loadSchema(route.kind), route.topic);
   }
 
   /** true while there is room; false while writes wait (sources may pause their input on false). */
@@ -376,7 +393,7 @@ export class KafkaSink {
   }
 
   private async toEntry(record: OutRecord): Promise<Entry> {
-    const topic = this.topics[record.kind];
+    const topic = record.topic ?? this.topics[record.kind];
     if (!topic) throw new Error(`kafka sink: no topic for record kind ${record.kind}`);
     const schema = loadSchema(record.kind);
     try {
@@ -682,6 +699,8 @@ export interface KafkaSinkConfig {
   /** required for encoding = confluent */
   schemaRegistry?: SchemaRegistryConfig;
   topics?: Partial<SinkTopics>;
+  /** Topics named by pipelines (records written with `topic`): created, and their subjects registered, at start. */
+  routes?: readonly TopicRoute[];
   /** create missing topics at start (default false) */
   createTopics?: { partitions?: number; replicationFactor?: number; config?: Record<string, string> } | false;
   batch?: KafkaSinkOptions['batch'];
@@ -725,7 +744,7 @@ export async function connectKafkaSink(
     const admin = kafka.admin();
     await admin.connect();
     try {
-      const specs: TopicSpec[] = Object.values(topics).map((topic) => ({
+      const specs: TopicSpec[] = [...new Set([...Object.values(topics), ...(config.routes ?? []).map((r) => r.topic)])].map((topic) => ({
         topic,
         partitions: config.createTopics ? config.createTopics.partitions : undefined,
         replicationFactor: config.createTopics ? config.createTopics.replicationFactor : undefined,
@@ -756,7 +775,7 @@ export async function connectKafkaSink(
     logger,
   });
   try {
-    await sink.prepare(kinds);
+    await sink.prepare(kinds, config.routes ?? []);
   } catch (error) {
     await producer.disconnect().catch(() => undefined);
     throw error;

@@ -153,13 +153,13 @@ describe('example pipelines on the recorded cluster', () => {
     expect(alerts[0]).toMatchObject({ labels: { alertname: 'NamespaceWarningStorm', cluster: 'default', namespace: 'batch' }, severity: 'warning', windowMs: 60_000 });
   });
 
-  it('default: every event to the events file, the stories to the alerts and incidents files and the console', async () => {
+  it('default: every event to the events topic, the stories to the alerts and incidents topics and the console', async () => {
     const pipelines = await load(join(PIPELINES, 'default.yaml'));
     const { events$, cache } = replayFixture();
     const out = await runAll(pipelines, events$, cache);
-    expect(records<KubeEvent>(out, 'file:k8s.events')).toHaveLength(668);
-    const alerts = records<Alert>(out, 'file:k8s.alerts');
-    const incidents = records<Incident>(out, 'file:k8s.incidents');
+    expect(records<KubeEvent>(out, 'kafka:k8s.events')).toHaveLength(668);
+    const alerts = records<Alert>(out, 'kafka:k8s.alerts');
+    const incidents = records<Incident>(out, 'kafka:k8s.incidents');
     expect(records(out, 'console')).toEqual(out.filter((o) => o.kind !== 'KubeEvent' && o.sink === 'console').map((o) => o.record));
     expect(records(out, 'console')).toHaveLength(alerts.length + incidents.length);
     const brief = (a: Alert) => [a.labels['alertname'], a.labels['name'] ?? a.labels['namespace'], a.status, a.startsAt, a.endsAt, a.count];

@@ -1,7 +1,8 @@
 import { Registry } from 'prom-client';
 import { Subject, firstValueFrom, lastValueFrom, from, defaultIfEmpty } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { AvroBinaryEncoder, HEADERS, RecordDecoder } from '../../../src/avro/encodings.js';
+import { AvroBinaryEncoder, ConfluentEncoder, HEADERS, RecordDecoder } from '../../../src/avro/encodings.js';
+import type { LoadedSchema } from '../../../src/avro/schemas.js';
 import { headersToStrings, type ProducerBatch, type RecordMetadata } from '../../../src/kafka/client.js';
 import { CheckpointTracker } from '../../../src/runtime/checkpoint-tracker.js';
 import {
@@ -105,6 +106,52 @@ describe('KafkaSink', () => {
     expect((await decoder.decode(msgs[0]!.value, msgs[0]!.headers)).value).toEqual(sampleEvent(1));
     expect((await decoder.decode(msgs[1]!.value, msgs[1]!.headers)).value).toEqual(sampleGap(0));
     expect(s.delivered).toBe(2);
+  });
+
+  it('sends a record with its own topic there (a pipeline sink), the others by kind; dead letters still to the dead-letter topic', async () => {
+    const producer = new FakeProducer();
+    const tracker = new CheckpointTracker('events');
+    const s = sink(producer);
+    const p = tracker.open('7');
+    await s.write({ ...kubeEventRecord(sampleEvent(1), [p]), topic: 'team.warnings' });
+    await s.write(kubeEventRecord(sampleEvent(2), [p]));
+    const bad: OutRecord = { ...kubeEventRecord(sampleEvent(3), [p]), value: { ...sampleEvent(3), count: 'many' }, topic: 'team.warnings' };
+    await s.write(bad);
+    tracker.close(p);
+    await s.flush();
+    const msgs = producer.messages();
+    expect(msgs.map((m) => m.topic)).toEqual(['team.warnings', 'k8s.events', 'k8s.deadletter']);
+    expect((await new RecordDecoder().decode(msgs[0]!.value, msgs[0]!.headers)).value).toEqual(sampleEvent(1));
+    expect(msgs[0]?.headers[HEADERS.kind]).toBe('KubeEvent');
+    expect(tracker.committed).toBe('7');
+  });
+
+  it('registers the Confluent subject <topic>-value of a per-record topic, at prepare() for the routes given and lazily otherwise', async () => {
+    const asked: string[] = [];
+    const ids = new Map<string, number>();
+    const registry = {
+      idFor: async (subject: string, _schema: LoadedSchema) => {
+        asked.push(subject);
+        if (!ids.has(subject)) ids.set(subject, ids.size + 1);
+        return ids.get(subject)!;
+      },
+      writerType: async () => {
+        throw new Error('not used');
+      },
+    };
+    const producer = new FakeProducer();
+    const s = sink(producer, { encoder: new ConfluentEncoder(registry) });
+    await s.prepare(['KubeEvent'], [{ kind: 'Alert', topic: 'team.alerts' }]);
+    expect(asked).toEqual(['k8s.events-value', 'team.alerts-value']);
+    await s.write({ ...kubeEventRecord(sampleEvent(1)), topic: 'team.warnings' });
+    await s.write(kubeEventRecord(sampleEvent(2)));
+    await s.flush();
+    expect(asked).toEqual(['k8s.events-value', 'team.alerts-value', 'team.warnings-value']);
+    const msgs = producer.messages();
+    expect(msgs.map((m) => [m.topic, m.headers[HEADERS.subject]])).toEqual([
+      ['team.warnings', 'team.warnings-value'],
+      ['k8s.events', 'k8s.events-value'],
+    ]);
   });
 
   it('batches by record count and by linger time', async () => {
