@@ -104,7 +104,7 @@ describe('kubevents run --source kube, to Kafka', () => {
     expect(scheduling.cluster).toBe('k2k');
     // enrichment from the Pod cache (the scheduler's first event may race the Pod's arrival in the
     // cache, so an Event created now, about the cached Pod, is the deterministic check)
-    const about = await h.createEvent(ns, 'about-the-pod', reason, pod, podUid);
+    const about = await h.createEvent(ns, 'about-the-pod', reason, pod, { regardingUid: podUid });
     const enriched = await waitFor(
       async () => (await byIdempotencyKey(reader.of(topics.events))).get(`${about.uid}/1`)?.[0]?.event,
       60_000,

@@ -1,7 +1,7 @@
 /**
  * Helpers for the tests that run `kubevents run --source kube` as a child process on the real stack
- * (test/env: kube-apiserver + Kafka): test/integration/kube-to-kafka.test.ts and
- * leader-failover.test.ts.
+ * (test/env: kube-apiserver + Kafka): test/integration/kube-to-kafka.test.ts,
+ * leader-failover.test.ts and kube-pipelines-reload.test.ts.
  *
  * - KubeRunHarness: one per test file; owns the transpiled CLI, a work directory, the children, the
  *   test consumers and the namespaces it created, and cleans them all up (`cleanup()` in afterAll);
@@ -36,6 +36,9 @@ export interface LogLine {
   [key: string]: unknown;
 }
 
+/** A log line's message, or a test on the whole line. */
+export type LogMatch = string | ((line: LogLine) => boolean);
+
 export class JobProcess {
   readonly proc: ChildProcess;
   readonly logs: LogLine[] = [];
@@ -69,18 +72,22 @@ export class JobProcess {
     if (this.running) this.proc.kill(signal);
   }
 
-  log(msg: string): LogLine | undefined {
-    return this.logs.find((l) => l.msg === msg);
+  /** The first log line that matches, from index `after` on (`logs.length` before an action: a line it caused). */
+  log(match: LogMatch, after = 0): LogLine | undefined {
+    const test = typeof match === 'string' ? (l: LogLine) => l.msg === match : match;
+    return this.logs.slice(after).find(test);
   }
 
-  async waitForLog(msg: string, timeoutMs = 60_000): Promise<LogLine> {
+  /** Waits for `log(match, after)`; fails at once when the job exits. `what` names a predicate in the failure. */
+  async waitForLog(match: LogMatch, timeoutMs = 60_000, options: { after?: number; what?: string } = {}): Promise<LogLine> {
+    const what = options.what ?? (typeof match === 'string' ? `the job to log "${match}"` : 'the job to log a matching line');
     return waitFor(
       () => {
-        if (!this.running) throw new Error(`the job exited before logging "${msg}":\n${this.tail()}`);
-        return this.log(msg);
+        if (!this.running) throw new Error(`the job exited before ${what}:\n${this.tail()}`);
+        return this.log(match, options.after);
       },
       timeoutMs,
-      `the job to log "${msg}"`,
+      what,
       50,
     ).catch((error: unknown) => {
       throw new Error(`${(error as Error).message}\n${this.tail()}`);
@@ -125,15 +132,18 @@ export interface Topics {
   checkpoints: string;
 }
 
-export function uniqueTopics(prefix = 'k2k'): Topics {
-  const id = randomUUID().slice(0, 8);
+/** The kind topics and the checkpoint topic, plus `extra` (name -> suffix: `{all: 'team-all'}` -> `PREFIX-ID.team-all`). */
+export function uniqueTopics<E extends string = never>(prefix = 'k2k', extra = {} as Record<E, string>): Topics & Record<E, string> {
+  const base = `${prefix}-${randomUUID().slice(0, 8)}`;
+  const more = Object.fromEntries(Object.entries<string>(extra).map(([name, suffix]) => [name, `${base}.${suffix}`])) as Record<E, string>;
   return {
-    events: `${prefix}-${id}.events`,
-    alerts: `${prefix}-${id}.alerts`,
-    incidents: `${prefix}-${id}.incidents`,
-    gaps: `${prefix}-${id}.gaps`,
-    deadLetters: `${prefix}-${id}.deadletter`,
-    checkpoints: `${prefix}-${id}.checkpoints`,
+    events: `${base}.events`,
+    alerts: `${base}.alerts`,
+    incidents: `${base}.incidents`,
+    gaps: `${base}.gaps`,
+    deadLetters: `${base}.deadletter`,
+    checkpoints: `${base}.checkpoints`,
+    ...more,
   };
 }
 
@@ -375,13 +385,17 @@ export class KubeRunHarness {
     return ns;
   }
 
-  /** The topics (3 partitions; checkpoints compacted, 1 partition), with `config` added to every one. */
-  async createTopics(t: Topics, config: Record<string, string> = {}): Promise<void> {
+  /**
+   * The kind topics and `extra` (`partitions`, default 3) and the checkpoint topic (compacted, 1
+   * partition), with `config` added to every one.
+   */
+  async createTopics(t: Topics, config: Record<string, string> = {}, options: { partitions?: number; extra?: string[] } = {}): Promise<void> {
+    const { partitions = 3, extra = [] } = options;
     const admin = this.kafka.admin();
     await admin.connect();
     try {
       await ensureTopics(admin, [
-        ...[t.events, t.alerts, t.incidents, t.gaps, t.deadLetters].map((topic) => ({ topic, partitions: 3, replicationFactor: 1, config })),
+        ...[t.events, t.alerts, t.incidents, t.gaps, t.deadLetters, ...extra].map((topic) => ({ topic, partitions, replicationFactor: 1, config })),
         { topic: t.checkpoints, partitions: 1, replicationFactor: 1, config: { ...config, 'cleanup.policy': 'compact' } },
       ]);
     } finally {
@@ -395,7 +409,9 @@ export class KubeRunHarness {
     return reader;
   }
 
-  async createEvent(ns: string, name: string, reason: string, regarding: string, regardingUid?: string): Promise<Created> {
+  /** An Event (type Normal unless `type`) regarding the Pod `regarding` (with `regardingUid`: an existing one). */
+  async createEvent(ns: string, name: string, reason: string, regarding: string, options: { regardingUid?: string; type?: 'Normal' | 'Warning' } = {}): Promise<Created> {
+    const { regardingUid, type = 'Normal' } = options;
     const event: EventsV1Event = await this.eventsApi.createNamespacedEvent({
       namespace: ns,
       body: {
@@ -405,7 +421,7 @@ export class KubeRunHarness {
         reportingInstance: 'kube-to-kafka-test',
         action: 'Testing',
         reason,
-        type: 'Normal',
+        type,
         note: `test event ${name}`,
         regarding: { apiVersion: 'v1', kind: 'Pod', namespace: ns, name: regarding, ...(regardingUid ? { uid: regardingUid } : {}) },
       },
