@@ -135,12 +135,18 @@ export function kubeJobOptionsOf(options: RunOptions, loaded: LoadedConfig): Omi
   };
 }
 
+/** --pipelines wins over the config file's `pipelines` ($KUBEVENTS_PIPELINES); neither: the bundled default. */
+export function pipelinePathsOf(options: Pick<RunOptions, 'pipelines'>, config: Pick<LoadedConfig['config'], 'pipelines'>): string[] | undefined {
+  return options.pipelines && options.pipelines.length > 0 ? options.pipelines : config.pipelines;
+}
+
 export async function runKubeCommand(options: RunOptions, logger: Logger): Promise<number> {
   const loaded = loadKubeRunConfig(options);
   const config = loaded.config;
   for (const warning of loaded.warnings) logger.warn(warning);
-  // the pipelines (--pipelines, else the bundled default): any invalid file is bad usage (exit 2), nothing starts
-  const { pipelines, load: loadPipelines } = await loadPipelinesForRun(options.pipelines, logger);
+  // the pipelines (--pipelines, else the config's `pipelines`, else the bundled default): any invalid
+  // file is bad usage (exit 2), nothing starts
+  const { pipelines, load: loadPipelines } = await loadPipelinesForRun(pipelinePathsOf(options, config), logger);
   const jobOptions = kubeJobOptionsOf(options, loaded);
   let kubeConfig: KubeConfig;
   try {
