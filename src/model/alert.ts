@@ -55,38 +55,48 @@ export function alertIdempotencyKey(a: Pick<Alert, 'alertId' | 'status' | 'start
   return `${a.alertId}/${a.status}/${a.startsAt}/${a.sequence}`;
 }
 
-const FNV_OFFSET = 0xcbf29ce484222325n;
-const FNV_PRIME = 0x100000001b3n;
-const MASK = 0xffffffffffffffffn;
+// FNV-1a 64 in two unsigned 32-bit halves (no BigInt): offset basis 0xcbf29ce484222325,
+// prime 2^40 + 0x1b3. Multiplying (hi·2^32 + lo) by the prime modulo 2^64 gives
+//   lo' = (lo·0x1b3) mod 2^32
+//   hi' = (hi·0x1b3 + floor(lo·0x1b3 / 2^32) + (lo << 8)) mod 2^32
+// (lo·0x1b3 < 2^41, exact in a double; the lo·2^40 term only reaches the high half).
+const FNV_OFFSET_HI = 0xcbf29ce4;
+const FNV_OFFSET_LO = 0x84222325;
+const FNV_PRIME_LO = 0x1b3;
+const TWO_32 = 4294967296;
 const SEPARATOR = 0xff;
 const encoder = new TextEncoder();
 
-function fnvAdd(hash: bigint, bytes: Uint8Array): bigint {
-  let h = hash;
-  for (const b of bytes) {
-    h ^= BigInt(b);
-    h = (h * FNV_PRIME) & MASK;
-  }
-  return h;
-}
+const ASCII = /^[\x00-\x7f]*$/;
+const hex8 = (n: number): string => n.toString(16).padStart(8, '0');
 
 /**
  * Fingerprint of a label set, computed like Prometheus/Alertmanager (model.LabelSet.Fingerprint):
- * FNV-1a 64 over name, 0xff, value, 0xff for each label in name order; 16 lower-case hex digits.
- * Empty-valued labels are ignored, as in Alertmanager.
+ * FNV-1a 64 over name, 0xff, value, 0xff for each label in name order (names and values as UTF-8,
+ * by TextEncoder: lone surrogates as U+FFFD); 16 lower-case hex digits. Empty-valued labels are
+ * ignored, as in Alertmanager.
  */
 export function labelsFingerprint(labels: Record<string, string>): string {
-  let hash = FNV_OFFSET;
-  const sep = new Uint8Array([SEPARATOR]);
+  let hi = FNV_OFFSET_HI;
+  let lo = FNV_OFFSET_LO;
   for (const name of Object.keys(labels).sort()) {
     const value = labels[name];
     if (value === undefined || value === '') continue;
-    hash = fnvAdd(hash, encoder.encode(name));
-    hash = fnvAdd(hash, sep);
-    hash = fnvAdd(hash, encoder.encode(value));
-    hash = fnvAdd(hash, sep);
+    for (let part = 0; part < 2; part++) {
+      const s = part === 0 ? name : value;
+      // ASCII strings are their own UTF-8 bytes; others go through TextEncoder
+      const bytes = ASCII.test(s) ? null : encoder.encode(s);
+      const length = bytes === null ? s.length : bytes.length;
+      for (let i = 0; i <= length; i++) {
+        const byte = i === length ? SEPARATOR : bytes === null ? s.charCodeAt(i) : bytes[i]!;
+        lo = (lo ^ byte) >>> 0;
+        const a = lo * FNV_PRIME_LO;
+        hi = (Math.imul(hi, FNV_PRIME_LO) + Math.floor(a / TWO_32) + (lo << 8)) >>> 0;
+        lo = a >>> 0;
+      }
+    }
   }
-  return hash.toString(16).padStart(16, '0');
+  return hex8(hi) + hex8(lo);
 }
 
 /** Labels without empty values, keys sorted (a canonical form for records and comparisons). */
