@@ -1,6 +1,6 @@
 import { map, type OperatorFunction } from 'rxjs';
 import type { ContainerContext, Enrichment, KubeEvent, OwnerRef } from '../model/kube-event.js';
-import type { KubeObject, ObjectLookup } from '../sources/object-lookup.js';
+import { lookupOwner, resolveOwnerSteps, type KubeObject, type ObjectLookup, type OwnerStep } from '../sources/object-lookup.js';
 
 /** Labels copied into Enrichment.labels unless `labels` says otherwise. */
 export const DEFAULT_ENRICH_LABELS: readonly string[] = [
@@ -103,7 +103,10 @@ export function enrichmentOf(event: KubeEvent, lookup: ObjectLookup, options: En
   const obj = regardingObject(event, lookup);
   if (!obj) return null;
   const kind = obj.kind ?? event.regarding.kind ?? '';
-  const ownerChain = lookup.ownerChain(obj);
+  return enrichmentFrom(obj, kind, lookup.ownerChain(obj), options);
+}
+
+function enrichmentFrom(obj: KubeObject, kind: string, ownerChain: OwnerRef[], options: EnrichOptions): Enrichment {
   const self: OwnerRef = { kind, name: obj.metadata.name, uid: str(obj.metadata.uid) };
   const workload = ownerChain.at(-1) ?? (kind === 'Node' ? null : self);
   const isPod = kind === 'Pod';
@@ -119,13 +122,64 @@ export function enrichmentOf(event: KubeEvent, lookup: ObjectLookup, options: En
   };
 }
 
+/** An enrichment computed for one cached object, and what it depended on besides that object. */
+interface Memo {
+  /** the kind it was computed for (the event's regarding kind when the object carries none) */
+  kind: string;
+  /** each owner chain step's reference and the cached owner object it resolved to */
+  steps: OwnerStep[];
+  enrichment: Enrichment;
+}
+
+const sameRef = (a: OwnerRef, b: OwnerRef): boolean => a.kind === b.kind && a.name === b.name && a.uid === b.uid;
+
+/**
+ * enrichmentOf, memoized per cached object. The caches replace an object on every change (a new
+ * object per version; they are never mutated), so an enrichment computed from an object stays
+ * right for that object as long as its owner chain resolves to the same cached owner objects
+ * (a replaced ReplicaSet or Deployment, an owner that appeared or went away recomputes it). That
+ * check costs one lookup per owner instead of the chain, container states and label copies. The
+ * memo is keyed weakly: objects dropped by the cache are forgotten with it.
+ *
+ * The check follows the shared owner chain resolution (resolveOwnerSteps); an ObjectLookup whose
+ * ownerChain() resolves otherwise (its chain differs from resolveOwnerSteps') is not memoized.
+ * Events on the same object version share one (read-only) Enrichment.
+ */
+function memoizedEnrichment(lookup: ObjectLookup, options: EnrichOptions): (event: KubeEvent) => Enrichment | null {
+  const memo = new WeakMap<KubeObject, Memo>();
+  return (event) => {
+    const obj = regardingObject(event, lookup);
+    if (!obj) return null;
+    const kind = obj.kind ?? event.regarding.kind ?? '';
+    const hit = memo.get(obj);
+    if (hit !== undefined && hit.kind === kind && ownersUnchanged(hit.steps, lookup)) return hit.enrichment;
+    const ownerChain = lookup.ownerChain(obj);
+    const enrichment = enrichmentFrom(obj, kind, ownerChain, options);
+    const steps = resolveOwnerSteps(obj, lookup);
+    if (steps.length === ownerChain.length && steps.every((s, i) => sameRef(s.ref, ownerChain[i]!))) memo.set(obj, { kind, steps, enrichment });
+    else memo.delete(obj);
+    return enrichment;
+  };
+}
+
+function ownersUnchanged(steps: readonly OwnerStep[], lookup: ObjectLookup): boolean {
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i]!;
+    if (lookupOwner(lookup, s.ref, s.namespace) !== s.owner) return false;
+  }
+  return true;
+}
+
 /**
  * Sets `enrichment` on every event from the watched object caches (never an API call): the owner
  * chain and workload (top of the chain, or the object itself), the node (a Pod's spec.nodeName, or
  * the Node itself), the Pod phase, its container states (ready, restarts, waiting reason and
  * message, last termination reason, exit code, finishedAt) and selected labels of the regarding
  * object. When the object is not cached (gone, not a cached kind, or recreated with another uid)
- * the enrichment is null; that is not an error. Stateless; one output per input, at once.
+ * the enrichment is null; that is not an error. One output per input, at once.
+ *
+ * The enrichment is memoized per cached object version (see memoizedEnrichment): events about an
+ * unchanged object with unchanged owners share one Enrichment; treat it as read-only.
  *
  * ```
  * source:  --a--b--c--|
@@ -133,5 +187,6 @@ export function enrichmentOf(event: KubeEvent, lookup: ObjectLookup, options: En
  * ```
  */
 export function enrich(lookup: ObjectLookup, options: EnrichOptions = {}): OperatorFunction<KubeEvent, KubeEvent> {
-  return map((event) => ({ ...event, enrichment: enrichmentOf(event, lookup, options) }));
+  const enrichmentOfEvent = memoizedEnrichment(lookup, options);
+  return map((event) => ({ ...event, enrichment: enrichmentOfEvent(event) }));
 }

@@ -88,10 +88,58 @@ export function controllerRef(obj: KubeObject): KubeOwnerReference | null {
   return refs.find((r) => r?.controller === true) ?? refs[0] ?? null;
 }
 
+/** One resolved step of an owner chain: the reference followed and the cached owner it led to. */
+export interface OwnerStep {
+  ref: OwnerRef;
+  /** Namespace the by-name fallback looked in (the referring object's). */
+  namespace: string | null;
+  /** The cached owner, or undefined (not cached: the chain ends here). */
+  owner: KubeObject | undefined;
+}
+
 /**
- * Owner chain resolution shared by every ObjectLookup implementation: resolve each owner by uid,
- * falling back to kind/namespace/name when the uid lookup misses (but never through an object
- * whose uid contradicts the reference: that owner was deleted and recreated).
+ * The cached owner a reference leads to: by uid, falling back to kind/namespace/name when the uid
+ * lookup misses (but never to an object whose uid contradicts the reference: that owner was
+ * deleted and recreated).
+ */
+export function lookupOwner(
+  lookup: Pick<ObjectLookup, 'get' | 'getByUid'>,
+  ref: OwnerRef,
+  namespace: string | null,
+): KubeObject | undefined {
+  const owner = ref.uid !== null ? lookup.getByUid(ref.uid) : undefined;
+  if (owner) return owner;
+  const byName = lookup.get(ref.kind, namespace, ref.name);
+  return byName && (ref.uid === null || byName.metadata.uid === ref.uid) ? byName : undefined;
+}
+
+/**
+ * Owner chain resolution shared by every ObjectLookup implementation, with the owner object each
+ * step resolved to (see lookupOwner). The chain is a function of `obj` and those owner objects:
+ * while lookupOwner gives the same objects again, the chain is the same.
+ */
+export function resolveOwnerSteps(obj: KubeObject, lookup: Pick<ObjectLookup, 'get' | 'getByUid'>): OwnerStep[] {
+  const steps: OwnerStep[] = [];
+  const seen = new Set<string>();
+  if (obj.metadata?.uid) seen.add(obj.metadata.uid);
+  let current: KubeObject | undefined = obj;
+  while (current && steps.length < MAX_OWNER_DEPTH) {
+    const ref = controllerRef(current);
+    if (!ref || typeof ref.kind !== 'string' || typeof ref.name !== 'string') break;
+    const uid = typeof ref.uid === 'string' && ref.uid.length > 0 ? ref.uid : null;
+    if (uid !== null && seen.has(uid)) break;
+    const step: OwnerStep = { ref: { kind: ref.kind, name: ref.name, uid }, namespace: current.metadata.namespace ?? null, owner: undefined };
+    steps.push(step);
+    if (uid !== null) seen.add(uid);
+    step.owner = lookupOwner(lookup, step.ref, step.namespace);
+    current = step.owner;
+  }
+  return steps;
+}
+
+/**
+ * Owner chain resolution shared by every ObjectLookup implementation: resolve each owner with
+ * lookupOwner. The references of resolveOwnerSteps (kept separate: this one allocates less).
  */
 export function resolveOwnerChain(
   obj: KubeObject,
@@ -106,14 +154,10 @@ export function resolveOwnerChain(
     if (!ref || typeof ref.kind !== 'string' || typeof ref.name !== 'string') break;
     const uid = typeof ref.uid === 'string' && ref.uid.length > 0 ? ref.uid : null;
     if (uid !== null && seen.has(uid)) break;
-    chain.push({ kind: ref.kind, name: ref.name, uid });
+    const owner: OwnerRef = { kind: ref.kind, name: ref.name, uid };
+    chain.push(owner);
     if (uid !== null) seen.add(uid);
-    let owner = uid !== null ? lookup.getByUid(uid) : undefined;
-    if (!owner) {
-      const byName = lookup.get(ref.kind, current.metadata.namespace ?? null, ref.name);
-      if (byName && (uid === null || byName.metadata.uid === uid)) owner = byName;
-    }
-    current = owner;
+    current = lookupOwner(lookup, owner, current.metadata.namespace ?? null);
   }
   return chain;
 }
