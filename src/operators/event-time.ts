@@ -107,8 +107,11 @@ export class MinHeap<E> {
     let i = a.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!this.less(a[i]!, a[parent]!)) break;
-      [a[i], a[parent]] = [a[parent]!, a[i]!];
+      const item = a[i]!;
+      const up = a[parent]!;
+      if (!this.less(item, up)) break;
+      a[i] = up;
+      a[parent] = item;
       i = parent;
     }
   }
@@ -128,7 +131,9 @@ export class MinHeap<E> {
         if (l < a.length && this.less(a[l]!, a[m]!)) m = l;
         if (r < a.length && this.less(a[r]!, a[m]!)) m = r;
         if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
+        const item = a[i]!;
+        a[i] = a[m]!;
+        a[m] = item;
         i = m;
       }
     }
@@ -148,6 +153,7 @@ export class MinHeap<E> {
 }
 
 interface Entry<S> {
+  key: string;
   value: S;
   touched: number;
 }
@@ -194,7 +200,7 @@ export class KeyedState<S> {
       this.onSizeChange(-1);
       this.onCap(oldestKey, oldest.value);
     }
-    this.map.set(key, { value, touched: this.clock() });
+    this.map.set(key, { key, value, touched: this.clock() });
     this.onSizeChange(1);
   }
 
@@ -219,8 +225,13 @@ export class KeyedState<S> {
 
   /** @internal the least recently touched entry. */
   oldest(): [string, number] | undefined {
-    const first = this.map.entries().next();
-    return first.done ? undefined : [first.value[0], first.value[1].touched];
+    const first = this.oldestEntry();
+    return first === undefined ? undefined : [first.key, first.touched];
+  }
+
+  /** @internal the least recently touched entry itself (read-only; no allocation per call but the iterator's). */
+  oldestEntry(): Readonly<Entry<S>> | undefined {
+    return this.map.values().next().value;
   }
 
   clear(): void {
@@ -292,6 +303,9 @@ export function eventTimeStage<T, R, S>(
   const metrics = operatorMetrics(options.registry);
   const baseLogger = options.logger ?? defaultOperatorLogger;
   const labels = { operator, stage };
+  // label sets built once per stage (prom-client hashes them on every inc; at least no copy per call)
+  const evictionLabels = { cap: { ...labels, reason: 'cap' }, idle: { ...labels, reason: 'idle' } } as const;
+  const lateLabels = { ...labels, policy: latePolicy };
 
   return (source) =>
     new Observable<R>((subscriber) => {
@@ -312,7 +326,7 @@ export function eventTimeStage<T, R, S>(
 
       const evict = (key: string, value: S, reason: EvictionReason): void => {
         clearTimer(key);
-        metrics.evictions.inc({ ...labels, reason });
+        metrics.evictions.inc(evictionLabels[reason]);
         if (reason === 'cap') {
           capEvictions++;
           capSinceLog++;
@@ -383,8 +397,8 @@ export function eventTimeStage<T, R, S>(
         while (!subscriber.closed) {
           const timer = peekTimer();
           const event = buffer.peek();
-          const oldest = flushing ? undefined : state.oldest();
-          const expiry = oldest ? oldest[1] + idleTtl : Infinity;
+          const oldest = flushing ? undefined : state.oldestEntry();
+          const expiry = oldest ? oldest.touched + idleTtl : Infinity;
           const timerTime = timer && timer.time <= watermark ? timer.time : Infinity;
           const expiryTime = expiry <= watermark ? expiry : Infinity;
           const eventTime = event && event.time <= watermark ? event.time : Infinity;
@@ -396,7 +410,7 @@ export function eventTimeStage<T, R, S>(
             timers.delete(timer.key);
             logic.onTimer?.(timer.key, ctx);
           } else if (oldest && expiryTime === first) {
-            const [key] = oldest;
+            const key = oldest.key;
             if (timers.has(key)) {
               state.touch(key); // something is scheduled for it: not idle
             } else {
@@ -430,11 +444,11 @@ export function eventTimeStage<T, R, S>(
       const subscription = source.subscribe({
         next(value) {
           try {
-            lastArrival = scheduler.now();
+            if (idleAdvance !== null) lastArrival = scheduler.now(); // only the idle-advance heartbeat reads it
             let time = def.timestamp(value);
             if (typeof time !== 'number' || Number.isNaN(time)) throw new TypeError(`${operator}: event time is not a number: ${String(time)}`);
             if (time < watermark) {
-              metrics.lateEvents.inc({ ...labels, policy: latePolicy });
+              metrics.lateEvents.inc(lateLabels);
               logger.debug({ eventTime: time, watermark, policy: latePolicy }, 'late event');
               if (latePolicy === 'drop') return;
               time = watermark;
