@@ -62,10 +62,33 @@ export function fullName(schema: LoadedSchema): string {
   return schema.type.name ?? schema.kind;
 }
 
+/**
+ * Reused encoding buffer. avsc's Type.toBuffer encodes into a fixed shared 1 KiB buffer and, for a
+ * larger record, encodes it a second time into the result; encoding into this growing buffer
+ * encodes every record once, then copies the bytes out (the same bytes). Records beyond
+ * SCRATCH_MAX go through toBuffer, so the buffer never holds more than that.
+ */
+let scratch = Buffer.allocUnsafeSlow(16 * 1024);
+const SCRATCH_MAX = 1024 * 1024;
+
+function encodeOnce(type: LoadedSchema['type'], value: unknown): Buffer {
+  for (;;) {
+    const end = type.encode(value, scratch, 0);
+    if (end >= 0) {
+      const out = Buffer.allocUnsafe(end);
+      scratch.copy(out, 0, 0, end);
+      return out;
+    }
+    const needed = scratch.length - end; // encode returns minus the bytes missing
+    if (needed > SCRATCH_MAX) return type.toBuffer(value);
+    scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, Math.max(2 * scratch.length, needed)));
+  }
+}
+
 /** Avro binary of `value`, or an EncodeError naming the invalid fields. */
 export function toAvroBinary(schema: LoadedSchema, value: unknown): Buffer {
   try {
-    return schema.type.toBuffer(value);
+    return encodeOnce(schema.type, value);
   } catch (error) {
     const paths: string[] = [];
     schema.type.isValid(value, { errorHook: (path: string[]) => paths.push(path.join('.') || '(root)') });
