@@ -9,7 +9,7 @@
  * --mode generator runs only the generator (same stream), to tell its cost from the pipeline's.
  */
 import { Subject } from 'rxjs';
-import { loadSchema, type LoadedSchema } from '../src/avro/schemas.js';
+import { loadSchema } from '../src/avro/schemas.js';
 import { toAvroBinary } from '../src/avro/encodings.js';
 import { objectKey } from '../src/model/kube-event.js';
 import type { WatchEvent } from '../src/model/watch-event.js';
@@ -31,9 +31,6 @@ if (mode !== 'pipeline' && mode !== 'generator') throw new Error(`--mode must be
 const UPTO = ['normalize', 'process', 'alerting', 'encode'] as const;
 const upto = (args.get('upto') ?? 'encode') as (typeof UPTO)[number];
 if (!UPTO.includes(upto)) throw new Error(`--upto must be one of ${UPTO.join(', ')}, got ${upto}`);
-/** avsc: the project's toAvroBinary (Type.toBuffer); scratch: Type.encode into a reused, growing buffer (a what-if, see README). */
-const encoder = args.get('encoder') ?? 'avsc';
-if (encoder !== 'avsc' && encoder !== 'scratch') throw new Error(`--encoder must be avsc or scratch, got ${encoder}`);
 
 const loadStart = loadAverage();
 const calibrationCpuMs = calibrate();
@@ -62,17 +59,8 @@ let encodedBytes = 0;
 let keyChars = 0;
 let sink = 0; // generator mode: keeps the objects observable so nothing is optimized away
 
-let scratch = Buffer.allocUnsafe(64 * 1024);
 const sizes = new Uint32Array(65);
-/** what-if: one encoding pass into a reused buffer, one exact-size copy out */
-function encodeScratch(schema: LoadedSchema, value: unknown): Buffer {
-  for (;;) {
-    const end = schema.type.encode(value, scratch, 0);
-    if (end >= 0) return Buffer.from(scratch.subarray(0, end));
-    scratch = Buffer.allocUnsafe(Math.max(scratch.length * 2, scratch.length - end));
-  }
-}
-const encode = encoder === 'scratch' ? encodeScratch : toAvroBinary;
+const encode = toAvroBinary;
 
 const processing = mode === 'pipeline' ? benchProcessing(input, cache, 'bench', { upto }) : null;
 if (processing) {
@@ -128,7 +116,6 @@ const result = {
   bench: 'inprocess',
   mode,
   upto: mode === 'pipeline' ? upto : null,
-  encoder: mode === 'pipeline' ? encoder : null,
   events,
   objects: cacheObjects,
   seed,

@@ -131,10 +131,9 @@ async function main(): Promise<void> {
       for (const upto of ['normalize', 'process', 'alerting', 'encode']) {
         stages.push(await child<Json>('inprocess.js', ['--events', stageEvents, '--upto', upto]));
       }
-      const whatIf = await child<Json>('inprocess.js', ['--events', stageEvents, '--encoder', 'scratch']);
       // what-if: the same run with the V8 old generation capped (NODE_OPTIONS=--max-old-space-size=192)
       const capped = await child<Json>('inprocess.js', ['--events', String(inprocessEvents)], ['--expose-gc', '--max-old-space-size=192']);
-      results.inprocess = { generator, runs, stages, whatIfScratchEncoder: whatIf, whatIfHeapCap192: capped };
+      results.inprocess = { generator, runs, stages, whatIfHeapCap192: capped };
       const wall = median(runs.map((r) => r['eventsPerSec']));
       const perCpu = median(runs.map((r) => r['eventsPerCpuSec']));
       const peak = Math.max(...runs.map((r) => r['memoryMB'].peakRss));
@@ -150,7 +149,6 @@ async function main(): Promise<void> {
       const names = ['normalize + occurrences', 'classify + enrich + FailedScheduling rate', 'dedupe + rate', 'Avro encode + key'];
       rows.push({ benchmark: '', metric: `CPU µs per event by stage (${Number(stageEvents).toLocaleString('en')} events each)`, value: names.map((n, i) => `${n} ${fmt(levels[i + 1]! - levels[i]!, 1)}`).join('; ') + `; generator ${fmt(levels[0], 1)}; total ${fmt(levels[4], 1)}`, target: '', load: stages.map((x) => fmt(x['loadavgStart'][0], 2)).join(', ') });
       rows.push({ benchmark: '', metric: 'what-if: --max-old-space-size=192: peak RSS MB, events per CPU-second', value: `${fmt(capped['memoryMB'].peakRss, 1)}, ${fmt(capped['eventsPerCpuSec'])}`, target: `≤ 300: ${check(capped['memoryMB'].peakRss <= 300)}`, load: fmt(capped['loadavgStart'][0], 2) });
-      rows.push({ benchmark: '', metric: 'what-if: Type.encode into a reused buffer instead of toBuffer, events per CPU-second', value: `${fmt(whatIf['eventsPerCpuSec'])} vs ${fmt(stages[4]!['eventsPerCpuSec'])} (${fmt((whatIf['eventRecordsOver1KiB'] ?? 0) * 100)}% of KubeEvent records > 1 KiB)`, target: '', load: fmt(whatIf['loadavgStart'][0], 2) });
     }
 
     if (only.includes('profile')) {
