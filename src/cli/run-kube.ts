@@ -15,7 +15,7 @@
  * `metrics.address:port` (default 0.0.0.0:9090) from start to exit; /readyz passes once the job runs
  * (sink connected, object caches synced), and always on a standby. With `leaderElection.enabled`
  * the job runs only while this replica holds the Lease: on losing it the job is stopped gracefully
- * and the process exits 1 without releasing (Kubernetes restarts it as a standby); on SIGTERM the
+ * without saving checkpoints any more (they are the new leader's) and the process exits 1 without releasing (Kubernetes restarts it as a standby); on SIGTERM the
  * job shuts down first, then the lease is released.
  *
  * Exit: 0 after a clean SIGTERM/SIGINT shutdown (watch stopped, sink flushed, checkpoint saved
@@ -281,7 +281,8 @@ export async function runKubeCommand(options: RunOptions, logger: Logger): Promi
           leaderSub?.unsubscribe();
           removeSignals();
           logger.error({ lease: `${le.namespace}/${le.name}` }, 'lost the lease: stopping the job and exiting to restart as a standby');
-          const stopping = job ? job.stop() : Promise.resolve(undefined);
+          // no checkpoint saves from here: the new leader resumed from the last one and saves its own
+          const stopping = job ? job.stop({ saveCheckpoints: false }) : Promise.resolve(undefined);
           void Promise.allSettled([stopping, le.stop({ release: false })]).then(() => resolve(EXIT.failure));
         }
       });

@@ -60,6 +60,7 @@ export class Checkpointer {
   private saved: string | null = null;
   private timer: NodeJS.Timeout | undefined;
   private saving: Promise<void> | undefined;
+  private abandoned = false;
   private readonly metrics: CheckpointMetrics | undefined;
   private readonly now: () => number;
 
@@ -102,6 +103,7 @@ export class Checkpointer {
 
   /** Saves the tracker's committed position if it moved since the last save. Saves never overlap. */
   save(): Promise<void> {
+    if (this.abandoned) return Promise.resolve();
     if (this.saving) return this.saving.then(() => this.save());
     const tracker = this.tracker;
     const resource = this.key.resource;
@@ -127,6 +129,17 @@ export class Checkpointer {
       });
     this.saving = run;
     return run;
+  }
+
+  /**
+   * Stops saving, for good, without a last save: for a replica that lost its Lease, whose
+   * checkpoint key now belongs to the new leader (a late save would move the new leader's
+   * checkpoint back). A save already running completes. stop() after this saves nothing.
+   */
+  abandon(): void {
+    this.abandoned = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
   }
 
   /** Stops the periodic saves and saves once more (what has been acknowledged by now). */

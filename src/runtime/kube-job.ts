@@ -195,9 +195,11 @@ export interface KubeJob {
   done: Promise<void>;
   /**
    * Graceful shutdown: stops the watches, flushes the sink and saves the checkpoints within
-   * `shutdownTimeoutMs`. Idempotent. The report says whether everything was flushed and saved.
+   * `shutdownTimeoutMs`. Idempotent (the first call's options apply). The report says whether
+   * everything was flushed and saved. `saveCheckpoints: false` stops the checkpoint saves at once
+   * and skips the last one (a replica that lost its Lease: the checkpoints are the new leader's).
    */
-  stop(): Promise<ShutdownReport>;
+  stop(options?: { saveCheckpoints?: boolean }): Promise<ShutdownReport>;
   /**
    * For /readyz: ok once the start-up finished (sink connected, object caches synced or their
    * wait timed out, Event watches started) and while the job is neither stopping nor failed.
@@ -696,9 +698,13 @@ export function runKubeJob(options: KubeJobOptions): KubeJob {
     running.unsubscribe();
   };
 
-  const runShutdown = (why: 'stop' | 'failure', error?: Error): Promise<ShutdownReport> => {
+  const runShutdown = (why: 'stop' | 'failure', error?: Error, saveCheckpoints = true): Promise<ShutdownReport> => {
     if (shutdown) return shutdown;
     stopping = true;
+    if (!saveCheckpoints) {
+      for (const f of feeds) f.checkpointer.abandon();
+      logger.info('not saving checkpoints from now on: the records still flushed are replayed by whoever resumes');
+    }
     // at once: an item handled after this point could be skipped by a closing sink, and the
     // checkpoint must not pass what was received but not written
     stopInput();
@@ -706,6 +712,8 @@ export function runKubeJob(options: KubeJobOptions): KubeJob {
     shutdown = (async () => {
       // a start-up in progress notices `stopping` at its next step
       await withTimeout(startup.catch(() => undefined), Math.min(5_000, shutdownTimeoutMs / 2));
+      // also the feeds a start-up in progress added meanwhile
+      if (!saveCheckpoints) for (const f of feeds) f.checkpointer.abandon();
       const currentSink = sink;
       const sideSink = sideFiles;
       const report = await gracefulShutdown(
@@ -1027,7 +1035,7 @@ export function runKubeJob(options: KubeJobOptions): KubeJob {
 
   return {
     done,
-    stop: () => runShutdown('stop'),
+    stop: (stopOptions) => runShutdown('stop', undefined, stopOptions?.saveCheckpoints ?? true),
     reload: () => (runtime ? runtime.reload() : Promise.reject(new Error('the job is not running yet: nothing to reload'))),
     readiness: () => {
       if (stopping) return { ok: false, detail: 'stopping' };

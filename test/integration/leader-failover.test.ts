@@ -15,7 +15,8 @@
  *    are only occurrences after that checkpoint; the standby published nothing before it led.
  * 2. Lease lost: the Lease is overwritten with a foreign holder through the coordination API; the
  *    leader stops the job and exits 1 within renewDeadline (+ its graceful job stop), does not
- *    release the Lease (the foreign holder stays), and logs why.
+ *    release the Lease (the foreign holder stays), saves no checkpoint after the loss (the
+ *    checkpoints are the new leader's), and logs why.
  */
 import { randomUUID } from 'node:crypto';
 import { CoordinationV1Api, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
@@ -301,16 +302,29 @@ describe('run --source kube with leader election: failover on the real stack', (
     );
   }, 240_000);
 
-  it('a lost Lease (overwritten with a foreign holder): the leader exits 1 without releasing it', async () => {
+  it('a lost Lease (overwritten with a foreign holder): the leader exits 1 without releasing it or saving checkpoints', async () => {
     const ns = await h.newNamespace('lf-lost');
     const topics = uniqueTopics('lf');
     await h.createTopics(topics);
+    const reader = await h.readTopics([topics.checkpoints]);
     const identity = `lf-solo-${randomUUID().slice(0, 6)}`;
     const foreign = `lf-foreign-${randomUUID().slice(0, 6)}`;
     const job = startCandidate(ns, topics, identity);
     const jobs: [string, JobProcess][] = [[identity, job]];
     await job.waitForLog('kube job running');
     await waitOr(jobs, async () => (await readLease(ns))?.spec?.holderIdentity === identity, 15_000, `the Lease held by ${identity}`);
+
+    // Events keep coming until the job exits, so its committed position keeps moving: a save on the
+    // way out (the old behaviour) would write a checkpoint after the loss
+    let i = 0;
+    const feeding = (async () => {
+      while (job.running && i < 2_000) {
+        await h.createEvent(ns, `lost-${i}`, 'LeaseLossProbe', `ghost-${i % 5}`);
+        i++;
+        await sleep(20);
+      }
+    })();
+    await waitOr(jobs, () => checkpointsIn(reader, topics.checkpoints).length > 0, 30_000, 'a first checkpoint', 100);
 
     // another holder, freshly renewed, written over the leader's record (retried on 409: the leader renews meanwhile)
     const overwritten = await waitOr(
@@ -350,5 +364,15 @@ describe('run --source kube with leader election: failover on the real stack', (
     const after = await readLease(ns);
     expect(after?.spec?.holderIdentity).toBe(foreign);
     expect(after?.metadata?.resourceVersion).toBe(overwritten.metadata?.resourceVersion);
+
+    // no checkpoint saved after the loss: every save began before the lease-lost line (a save's
+    // updatedAt is taken when it begins; the periodic ones stop in the same tick as that line)
+    await feeding;
+    await sleep(1_000); // the reader catches up
+    const saves = reader.of(topics.checkpoints).map((r) => JSON.parse(r.value.toString('utf8')) as { resourceVersion: string; updatedAt: number });
+    expect(saves.length).toBeGreaterThan(0);
+    const late = saves.filter((c) => c.updatedAt > lost!.time);
+    expect(late, `checkpoints saved after the lease was lost at ${lost!.time}\n${tails(...jobs)}`).toEqual([]);
+    expect(job.log('not saving checkpoints from now on: the records still flushed are replayed by whoever resumes'), tails(...jobs)).toBeDefined();
   }, 120_000);
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FileCheckpointStore, MemoryCheckpointStore, type Checkpoint } from '../../../src/runtime/checkpoint-store.js';
 import { Checkpointer } from '../../../src/runtime/checkpoint.js';
 
@@ -87,5 +87,37 @@ describe('Checkpointer', () => {
     await new Promise((r) => setTimeout(r, 60));
     expect(await store.load(key)).toMatchObject({ resourceVersion: '5' });
     await cp.stop();
+  });
+
+  it('abandon(): no periodic save, no save on stop(), and a save already running completes', async () => {
+    vi.useFakeTimers();
+    try {
+      let release: () => void = () => undefined;
+      const store = new MemoryCheckpointStore();
+      const save = store.save.bind(store);
+      const gated = vi.spyOn(store, 'save').mockImplementation(async (c) => {
+        await new Promise<void>((r) => (release = r));
+        await save(c);
+      });
+      const cp = new Checkpointer({ store, key, intervalMs: 10 });
+      await cp.load();
+      cp.start();
+      cp.tracker.close(cp.tracker.open('5'));
+      await vi.advanceTimersByTimeAsync(10); // the periodic save of 5 starts, and waits on the store
+      expect(gated).toHaveBeenCalledTimes(1);
+      cp.abandon();
+      release();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(await store.load(key)).toMatchObject({ resourceVersion: '5' }); // the running save completed
+      cp.tracker.close(cp.tracker.open('6'));
+      await vi.advanceTimersByTimeAsync(100);
+      await cp.save();
+      await cp.stop();
+      expect(gated).toHaveBeenCalledTimes(1);
+      expect(await store.load(key)).toMatchObject({ resourceVersion: '5' });
+      expect(cp.savedResourceVersion).toBe('5');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
