@@ -137,29 +137,9 @@ export function resolveOwnerSteps(obj: KubeObject, lookup: Pick<ObjectLookup, 'g
   return steps;
 }
 
-/**
- * Owner chain resolution shared by every ObjectLookup implementation: resolve each owner with
- * lookupOwner. The references of resolveOwnerSteps (kept separate: this one allocates less).
- */
-export function resolveOwnerChain(
-  obj: KubeObject,
-  lookup: Pick<ObjectLookup, 'get' | 'getByUid'>,
-): OwnerRef[] {
-  const chain: OwnerRef[] = [];
-  const seen = new Set<string>();
-  if (obj.metadata?.uid) seen.add(obj.metadata.uid);
-  let current: KubeObject | undefined = obj;
-  while (current && chain.length < MAX_OWNER_DEPTH) {
-    const ref = controllerRef(current);
-    if (!ref || typeof ref.kind !== 'string' || typeof ref.name !== 'string') break;
-    const uid = typeof ref.uid === 'string' && ref.uid.length > 0 ? ref.uid : null;
-    if (uid !== null && seen.has(uid)) break;
-    const owner: OwnerRef = { kind: ref.kind, name: ref.name, uid };
-    chain.push(owner);
-    if (uid !== null) seen.add(uid);
-    current = lookupOwner(lookup, owner, current.metadata.namespace ?? null);
-  }
-  return chain;
+/** Owner chain resolution shared by every ObjectLookup implementation: the references of resolveOwnerSteps. */
+export function resolveOwnerChain(obj: KubeObject, lookup: Pick<ObjectLookup, 'get' | 'getByUid'>): OwnerRef[] {
+  return resolveOwnerSteps(obj, lookup).map((s) => s.ref);
 }
 
 /** Key for by-name lookups: kind/namespace/name, namespace '' for cluster-scoped objects. */
