@@ -67,7 +67,7 @@ import { BehaviorSubject, distinctUntilChanged, Subject, Subscription, type Obse
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import { loadSchema } from '../avro/schemas.js';
-import { createKafka, ensureTopics, type KafkaClientConfig } from '../kafka/client.js';
+import { createKafka, type KafkaClientConfig } from '../kafka/client.js';
 import type { Alert } from '../model/alert.js';
 import type { Incident } from '../model/incident.js';
 import type { KubeEvent } from '../model/kube-event.js';
@@ -81,6 +81,7 @@ import type { RecordKind } from '../avro/schemas.js';
 import { AvroFileSink, type AvroFileSummary } from '../sinks/avro-file-sink.js';
 import {
   connectKafkaSink,
+  createMissingTopics,
   deadLetterRecord,
   DEFAULT_TOPICS,
   gapRecord,
@@ -269,17 +270,7 @@ async function connectKafkaJobSink(
       if (fresh.length === 0) return;
       const names = [...new Set(fresh.map((r) => r.topic))];
       if (output.sink.createTopics) {
-        const admin = createKafka(output.sink.kafka, logger.child({ component: 'kafkajs' })).admin();
-        await admin.connect();
-        try {
-          const created = await ensureTopics(
-            admin,
-            names.map((topic) => ({ topic, partitions: output.sink.createTopics ? output.sink.createTopics.partitions : undefined, replicationFactor: output.sink.createTopics ? output.sink.createTopics.replicationFactor : undefined, config: output.sink.createTopics ? output.sink.createTopics.config : undefined })),
-          );
-          if (created.length) logger.info({ topics: created }, 'created Kafka topics');
-        } finally {
-          await admin.disconnect().catch(() => undefined);
-        }
+        await createMissingTopics(createKafka(output.sink.kafka, logger.child({ component: 'kafkajs' })), names, output.sink.createTopics, logger);
       } else if (output.checkTopics !== false) {
         await checkTopicsExist(output.sink.kafka, names, logger);
       }
@@ -749,8 +740,7 @@ export function runKubeJob(options: KubeJobOptions): KubeJob {
     void runShutdown('failure', error);
   };
 
-  const write = (record: OutRecord, to: JobSink | undefined = sink): void => {
-    const target = to;
+  const write = (record: OutRecord, target: JobSink | undefined = sink): void => {
     if (!target) {
       for (const p of record.positions ?? []) p.tracker.retain(p); // never acked: the checkpoint stays before it
       fail(new Error(`no sink for a ${record.kind} record`));

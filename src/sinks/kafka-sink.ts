@@ -22,6 +22,7 @@ import {
   createProducer,
   ensureTopics,
   type Compression,
+  type Kafka,
   type KafkaClientConfig,
   type Message,
   type ProducerBatch,
@@ -729,6 +730,28 @@ export function encoderFor(config: Pick<KafkaSinkConfig, 'encoding' | 'schemaReg
   throw new Error(`kafka sink: unknown encoding '${String(config.encoding)}' (confluent or avro-binary)`);
 }
 
+/** How the sink creates missing topics (`KafkaSinkConfig.createTopics`). */
+export type TopicCreation = Exclude<KafkaSinkConfig['createTopics'], false | undefined>;
+
+/** Creates those of `names` that do not exist yet, with the sink's topic settings; returns the created ones. */
+export async function createMissingTopics(kafka: Kafka, names: readonly string[], settings: TopicCreation, logger: Logger): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const specs: TopicSpec[] = [...new Set(names)].map((topic) => ({
+      topic,
+      partitions: settings.partitions,
+      replicationFactor: settings.replicationFactor,
+      config: settings.config,
+    }));
+    const created = await ensureTopics(admin, specs);
+    if (created.length) logger.info({ topics: created }, 'created Kafka topics');
+    return created;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
 /** Creates topics if asked, connects a producer, registers schemas: a sink ready to write. */
 export async function connectKafkaSink(
   config: KafkaSinkConfig,
@@ -741,20 +764,7 @@ export async function connectKafkaSink(
   // every kind with a published schema: registry subjects are checked (or registered) at start
   const kinds = loadCurrentSchemas().map((schema) => schema.kind as RecordKind);
   if (config.createTopics) {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      const specs: TopicSpec[] = [...new Set([...Object.values(topics), ...(config.routes ?? []).map((r) => r.topic)])].map((topic) => ({
-        topic,
-        partitions: config.createTopics ? config.createTopics.partitions : undefined,
-        replicationFactor: config.createTopics ? config.createTopics.replicationFactor : undefined,
-        config: config.createTopics ? config.createTopics.config : undefined,
-      }));
-      const created = await ensureTopics(admin, specs);
-      if (created.length) logger.info({ topics: created }, 'created Kafka topics');
-    } finally {
-      await admin.disconnect();
-    }
+    await createMissingTopics(kafka, [...Object.values(topics), ...(config.routes ?? []).map((r) => r.topic)], config.createTopics, logger);
   }
   const producer = createProducer(kafka, { idempotent: config.idempotent ?? false });
   await producer.connect();
