@@ -197,8 +197,6 @@ export async function runKubeCommand(options: RunOptions, logger: Logger): Promi
       ...(printer ? { onEvent: (e: KubeEvent) => void printer.write(e) } : {}),
       pipelines,
       loadPipelines,
-      // the pipelines' console sinks: alert, incident and event lines in the log
-      onConsole: (line, o) => logger.info({ pipeline: o.pipeline, kind: o.kind }, line),
     });
   // SIGHUP: re-read the pipeline files; the running job's pipelines take over the valid ones
   const stopReloading = reloadOnSignal(

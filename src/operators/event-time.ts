@@ -223,12 +223,6 @@ export class KeyedState<S> {
     return [...this.map].map(([k, e]) => [k, e.value]);
   }
 
-  /** @internal the least recently touched entry. */
-  oldest(): [string, number] | undefined {
-    const first = this.oldestEntry();
-    return first === undefined ? undefined : [first.key, first.touched];
-  }
-
   /** @internal the least recently touched entry itself (read-only; no allocation per call but the iterator's). */
   oldestEntry(): Readonly<Entry<S>> | undefined {
     return this.map.values().next().value;
