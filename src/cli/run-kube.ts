@@ -34,7 +34,7 @@ import { runKubeJob, type KubeJob, type KubeJobCheckpointStore, type KubeJobOpti
 import { leaderAwareCheck, LeaderElector } from '../runtime/leader-election.js';
 import { processRegistries, processRegistry } from '../runtime/metrics.js';
 import { onShutdownSignals } from '../runtime/shutdown.js';
-import { reloadOnSignal } from '../pipeline/runtime.js';
+import { logLoadDiagnostics, reloadOnSignal } from '../pipeline/runtime.js';
 import { formatEventLine, StdoutSink } from '../sinks/stdout-sink.js';
 import { KubeConfigError, loadKubeConfig } from '../sources/kubeconfig.js';
 import type { KubeEvent } from '../model/kube-event.js';
@@ -189,20 +189,30 @@ export async function runKubeCommand(options: RunOptions, logger: Logger): Promi
     logger.info({ url: server.url }, 'serving /metrics, /healthz and /readyz');
   }
 
+  // the pipelines a job starts with (a SIGHUP on a standby replaces them, below)
+  let pipelinesToRun = pipelines;
   const startJob = (): KubeJob =>
     runKubeJob({
       ...jobOptions,
       logger,
       registry,
       ...(printer ? { onEvent: (e: KubeEvent) => void printer.write(e) } : {}),
-      pipelines,
+      pipelines: pipelinesToRun,
       loadPipelines,
     });
-  // SIGHUP: re-read the pipeline files; the running job's pipelines take over the valid ones
-  const stopReloading = reloadOnSignal(
-    { reload: () => (job ? job.reload() : Promise.reject(new Error('no job is running (standby, or not started yet): nothing to reload'))) },
-    { logger },
-  );
+  // SIGHUP: re-read the pipeline files. A running job's pipelines take over the valid ones; without
+  // a job (a standby) a valid set is what the job runs when this replica starts leading.
+  const reloadWithoutJob = async (): Promise<void> => {
+    const loaded = await loadPipelines();
+    const errors = logLoadDiagnostics(loaded, logger);
+    if (!loaded.ok) {
+      logger.error({ errors }, `pipeline reload refused: ${errors} error(s); a job started later runs the previous files`);
+      return;
+    }
+    pipelinesToRun = loaded.pipelines;
+    logger.info({ pipelines: pipelinesToRun.map((p) => p.name) }, 'pipeline files re-read: the job runs them when this replica starts leading');
+  };
+  const stopReloading = reloadOnSignal({ reload: () => (job ? job.reload() : reloadWithoutJob()) }, { logger });
 
   let code: number;
   try {

@@ -179,13 +179,11 @@ export class PipelineRuntime {
     if (!this.options.load) throw new Error('PipelineRuntime.reload() needs the `load` option');
     const loaded = await this.options.load();
     const none: SwapResult = { added: [], removed: [], changed: [], unchanged: this.current.map((p) => p.name) };
+    const errors = logLoadDiagnostics(loaded, this.logger);
     if (!loaded.ok) {
-      const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
-      for (const d of errors) this.logger?.error({ file: d.file, line: d.line, column: d.column }, formatDiagnostic(d));
-      this.logger?.error({ errors: errors.length }, `pipeline reload refused: ${errors.length} error(s); the running pipelines go on unchanged`);
+      this.logger?.error({ errors }, `pipeline reload refused: ${errors} error(s); the running pipelines go on unchanged`);
       return { applied: false, diagnostics: loaded.diagnostics, ...none };
     }
-    for (const d of loaded.diagnostics) this.logger?.warn({ file: d.file, line: d.line, column: d.column }, formatDiagnostic(d));
     let result: SwapResult;
     try {
       result = this.apply(loaded.pipelines);
@@ -264,10 +262,21 @@ function diff(before: readonly LoadedPipeline[], after: readonly LoadedPipeline[
 }
 
 /**
+ * Logs a load's diagnostics with file:line:col: only the errors when it failed (what refused it),
+ * else the warnings. Returns the number of errors.
+ */
+export function logLoadDiagnostics(loaded: LoadResult, logger: Logger | undefined): number {
+  const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
+  if (!loaded.ok) for (const d of errors) logger?.error({ file: d.file, line: d.line, column: d.column }, formatDiagnostic(d));
+  else for (const d of loaded.diagnostics) logger?.warn({ file: d.file, line: d.line, column: d.column }, formatDiagnostic(d));
+  return errors.length;
+}
+
+/**
  * Reloads on a signal (SIGHUP by default) while the returned function has not been called.
  * Failures are logged by reload(); nothing here throws.
  */
-export function reloadOnSignal(runtime: Pick<PipelineRuntime, 'reload'>, options: { signal?: NodeJS.Signals; logger?: Logger } = {}): () => void {
+export function reloadOnSignal(runtime: { reload(): Promise<unknown> }, options: { signal?: NodeJS.Signals; logger?: Logger } = {}): () => void {
   const signal = options.signal ?? 'SIGHUP';
   const handler = (): void => {
     options.logger?.info({ signal }, 'reloading the pipeline files');

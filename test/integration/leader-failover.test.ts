@@ -17,7 +17,11 @@
  *    leader stops the job and exits 1 within renewDeadline (+ its graceful job stop), does not
  *    release the Lease (the foreign holder stays), saves no checkpoint after the loss (the
  *    checkpoints are the new leader's), and logs why.
+ * 3. SIGHUP on the standby: an invalid pipeline file is refused, a valid one is what its job runs
+ *    once it takes over (not the files read at process start).
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { CoordinationV1Api, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
@@ -71,8 +75,9 @@ const JOB_LINES = ['Kubernetes source', 'checkpoint store', 'publishing to Kafka
 beforeAll(() => h.setup());
 afterAll(() => h.cleanup());
 
-function startCandidate(ns: string, topics: Topics, identity: string): JobProcess {
+function startCandidate(ns: string, topics: Topics, identity: string, extra: string[] = []): JobProcess {
   return h.startJob(ns, topics, {
+    extra,
     cluster: 'lf',
     shutdownTimeoutS: SHUTDOWN_TIMEOUT_S,
     env: {
@@ -374,5 +379,44 @@ describe('run --source kube with leader election: failover on the real stack', (
     const late = saves.filter((c) => c.updatedAt > lost!.time);
     expect(late, `checkpoints saved after the lease was lost at ${lost!.time}\n${tails(...jobs)}`).toEqual([]);
     expect(job.log('not saving checkpoints from now on: the records still flushed are replayed by whoever resumes'), tails(...jobs)).toBeDefined();
+  }, 120_000);
+  it('SIGHUP on the standby re-reads the pipeline files: when it takes over, it runs the new ones', async () => {
+    const ns = await h.newNamespace('lf-hup');
+    const topics = uniqueTopics('lf');
+    await h.createTopics(topics);
+    const dir = mkdtempSync(join(h.workDir, 'lf-pipelines-'));
+    const file = join(dir, 'events.yaml');
+    const pipeline = (name: string) => `apiVersion: kubevents/v1\nkind: Pipeline\nmetadata: {name: ${name}}\nspec: {sinks: [{kafka: {topic: k8s.events}}]}\n`;
+    writeFileSync(file, pipeline('before-hup'));
+    const id = randomUUID().slice(0, 6);
+    const candidates = new Map<string, JobProcess>([
+      [`lf-c-${id}`, startCandidate(ns, topics, `lf-c-${id}`, ['--pipelines', dir])],
+      [`lf-d-${id}`, startCandidate(ns, topics, `lf-d-${id}`, ['--pipelines', dir])],
+    ]);
+    const all = [...candidates] as [string, JobProcess][];
+    const leaderId = await waitOr(all, async () => {
+      const holder = (await readLease(ns))?.spec?.holderIdentity;
+      return holder && candidates.has(holder) ? holder : undefined;
+    }, 30_000, 'the Lease to name one of the two candidates');
+    const leader = candidates.get(leaderId)!;
+    const [standbyId, standby] = all.find(([name]) => name !== leaderId)!;
+    expect((await leader.waitForLog('kube job running'))['pipelines']).toEqual(['before-hup']);
+    await waitOr(all, () => standby.log(`lease held by ${leaderId}`), 15_000, `the standby to observe ${leaderId} holding the Lease`);
+
+    // an invalid file is refused on the standby and changes nothing; a valid one is kept for later
+    writeFileSync(file, pipeline('before-hup').replace('kafka:', 'kafak:'));
+    standby.kill('SIGHUP');
+    await standby.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('pipeline reload refused'), 15_000);
+    writeFileSync(file, pipeline('after-hup'));
+    standby.kill('SIGHUP');
+    const reread = await standby.waitForLog('pipeline files re-read: the job runs them when this replica starts leading', 15_000);
+    expect(reread['pipelines']).toEqual(['after-hup']);
+    expect(standby.log(LEADING), standby.tail()).toBeUndefined();
+
+    leader.kill('SIGKILL');
+    await leader.exited;
+    await waitOr([[standbyId, standby]], async () => (await readLease(ns))?.spec?.holderIdentity === standbyId, TAKEOVER_BOUND_MS + 10_000, `${standbyId} to hold the Lease`);
+    expect((await standby.waitForLog('kube job running', 30_000))['pipelines']).toEqual(['after-hup']);
+    expect((await terminate(standby)).code).toBe(0);
   }, 120_000);
 });
