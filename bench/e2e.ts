@@ -19,7 +19,7 @@ import { Registry } from 'prom-client';
 import { filter, firstValueFrom, type Subscription } from 'rxjs';
 import type { KubeEvent } from '../src/model/kube-event.js';
 import type { PositionTracker, SourcePosition } from '../src/runtime/checkpoint-tracker.js';
-import { silentLogger } from '../src/runtime/logger.js';
+import { silentLogger } from '../src/core/logger.js';
 import { createKubeSource } from '../src/sources/kube-source.js';
 import { connectKafkaSink, kubeEventRecord } from '../src/sinks/kafka-sink.js';
 import { calibrate, intArg, loadAverage, mb, parseArgs, peakRss, percentile, progress, round2, RssSampler, sleep, writeResult } from './lib.js';

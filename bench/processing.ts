@@ -18,7 +18,7 @@ import type { WatchEvent } from '../src/model/watch-event.js';
 import { dedupe } from '../src/operators/dedupe.js';
 import { rate } from '../src/operators/rate.js';
 import { defaultProcessing } from '../src/pipeline/default-processing.js';
-import { silentLogger } from '../src/runtime/logger.js';
+import { silentLogger } from '../src/core/logger.js';
 import { eventOccurrences, type EventItem, type EventSourceItem } from '../src/sources/event-source.js';
 import { ObjectCache } from '../src/sources/object-cache.js';
 import type { KubeObject, ObjectLookup } from '../src/sources/object-lookup.js';

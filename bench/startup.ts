@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Subscription } from 'rxjs';
 import type { WatchEvent } from '../src/model/watch-event.js';
-import { silentLogger } from '../src/runtime/logger.js';
+import { silentLogger } from '../src/core/logger.js';
 import { RESOURCES } from '../src/sources/resources.js';
 import { watchResource } from '../src/sources/watch-resource.js';
 import { calibrate, intArg, loadAverage, mb, parseArgs, peakRss, progress, round2, RssSampler, writeResult } from './lib.js';

@@ -19,7 +19,7 @@ import { dedupe } from '../src/operators/dedupe.js';
 import { enrichmentOf } from '../src/operators/enrich.js';
 import { rateLabels } from '../src/operators/rate.js';
 import { cleanLabels } from '../src/model/alert.js';
-import { silentLogger } from '../src/runtime/logger.js';
+import { silentLogger } from '../src/core/logger.js';
 import { eventOccurrences, type EventItem } from '../src/sources/event-source.js';
 import type { Enrichment } from '../src/model/kube-event.js';
 import type { KubeObject, ObjectLookup } from '../src/sources/object-lookup.js';

@@ -8,7 +8,7 @@
  * Durations are strings with units (`500ms`, `5s`, `1m`, `1h30m`), as in pipeline files.
  */
 import { z } from 'zod';
-import { positiveDuration } from '../pipeline/schema.js';
+import { positiveDuration } from '../core/duration.js';
 import { SASL_MECHANISMS } from '../kafka/client.js';
 import { RECEIVER_TYPES } from './receivers/types.js';
 

@@ -16,8 +16,8 @@
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from '../kafka/client.js';
 import { headersToStrings } from '../kafka/client.js';
-import type { Logger } from '../runtime/logger.js';
-import { silentLogger } from '../runtime/logger.js';
+import type { Logger } from '../core/logger.js';
+import { silentLogger } from '../core/logger.js';
 
 export interface ConsumedRecord {
   topic: string;

@@ -9,8 +9,8 @@ import { HEADERS, type RecordEncoder } from '../avro/encodings.js';
 import { loadSchema } from '../avro/schemas.js';
 import { ACKS_ALL, type Producer } from '../kafka/client.js';
 import { deadLetterOf, type DeadLetterRecord } from '../model/records.js';
-import type { Logger } from '../runtime/logger.js';
-import { silentLogger } from '../runtime/logger.js';
+import type { Logger } from '../core/logger.js';
+import { silentLogger } from '../core/logger.js';
 import { abortableSleep } from './retry.js';
 
 export const DEAD_LETTER_STAGE = 'alert-sink';

@@ -9,8 +9,8 @@
  * "delivered" is known before the offset is committed.
  */
 import { register as defaultRegistry, type Registry } from 'prom-client';
-import type { Logger } from '../runtime/logger.js';
-import { silentLogger } from '../runtime/logger.js';
+import type { Logger } from '../core/logger.js';
+import { silentLogger } from '../core/logger.js';
 import { fetchSender, type HttpSender } from './http.js';
 import { LruSet } from './lru.js';
 import { alertingMetrics, type AlertingMetrics } from './metrics.js';

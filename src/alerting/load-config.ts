@@ -13,18 +13,9 @@ import type { z } from 'zod';
 import type { KafkaClientConfig } from '../kafka/client.js';
 import type { SchemaRegistryConfig } from '../avro/registry.js';
 import type { Encoding } from '../avro/encodings.js';
-import {
-  DocumentLocator,
-  didYouMean,
-  formatDiagnosticWithSource,
-  formatPath,
-  schemaAtPath,
-  sortDiagnostics,
-  yamlErrorDiagnostic,
-  type Diagnostic,
-  type PathSegment,
-} from '../pipeline/errors.js';
-import { shapeOf } from '../pipeline/schema.js';
+import { didYouMean, formatDiagnosticWithSource, sortDiagnostics, type Diagnostic } from '../core/diagnostics.js';
+import { diagnosticAt, DocumentLocator, formatPath, yamlErrorDiagnostic, type PathSegment } from '../core/yaml-locator.js';
+import { getIn, typeName, zodProblems, type Issue } from '../core/zod-diagnostics.js';
 import { AlertsConfigSchema, type AlertsConfigDocument, type ReceiverDocument, type RouteInput } from './config.js';
 import { MatcherSyntaxError, parseMatcher, type Matcher } from './matchers.js';
 import { checkTimeZone, alertNotification, incidentNotification, type NotificationView } from './notification.js';
@@ -118,30 +109,6 @@ const SECRET_URL_TYPES: ReadonlySet<ReceiverType> = new Set(['dingtalk', 'wecom'
 // ---------------------------------------------------------------------------------------------
 // zod issues -> diagnostics
 
-type Issue = z.core.$ZodIssue;
-
-function getIn(data: unknown, path: readonly PathSegment[]): unknown {
-  let d = data;
-  for (const seg of path) {
-    if (d === null || typeof d !== 'object') return undefined;
-    d = (d as Record<PathSegment, unknown>)[seg];
-  }
-  return d;
-}
-
-function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (value === undefined) return 'nothing';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a map';
-  if (typeof value === 'string') return JSON.stringify(value);
-  return `${typeof value} ${String(value)}`;
-}
-
-function expectedName(expected: string): string {
-  return ({ object: 'a map', array: 'a list', string: 'a string', number: 'a number', int: 'an integer', boolean: 'true or false', record: 'a map' } as Record<string, string>)[expected] ?? expected;
-}
-
 /** `receiver "ops" (dingtalk) field "url"` or `field "kafka.brokers"`. */
 function where(path: readonly PathSegment[], data: unknown): string {
   if (path[0] === 'receivers' && typeof path[1] === 'number') {
@@ -155,64 +122,14 @@ function where(path: readonly PathSegment[], data: unknown): string {
 }
 
 function issuesToDiagnostics(issues: readonly Issue[], data: unknown, locator: DocumentLocator): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  const at = (path: readonly PathSegment[], message: string, hint?: string, key?: string) => {
-    const span = key !== undefined ? locator.locateKey(path, key) : locator.locate(path);
-    out.push({ file: locator.file, line: span.line, column: span.column, ...(span.endColumn ? { endColumn: span.endColumn } : {}), severity: 'error', message, ...(hint ? { hint } : {}) });
-  };
-  for (const issue of issues) {
-    const path = issue.path as PathSegment[];
-    const value = getIn(data, path);
-    switch (issue.code) {
-      case 'unrecognized_keys': {
-        const allowed = Object.keys(shapeOf(schemaAtPath(AlertsConfigSchema, path, data) ?? AlertsConfigSchema) ?? {});
-        for (const key of issue.keys) {
-          at(path, `unknown ${where([...path, key], data)}`, didYouMean(key, allowed) ?? (allowed.length ? `allowed: ${allowed.join(', ')}` : undefined), key);
-        }
-        break;
-      }
-      case 'invalid_union': {
-        const note = (issue as { note?: string }).note;
-        const discriminator = (issue as { discriminator?: string }).discriminator;
-        if (note === 'No matching discriminator' && discriminator) {
-          const tag = value;
-          const parent = path[path.length - 1] === discriminator ? path.slice(0, -1) : path;
-          const tagPath = [...parent, discriminator];
-          const tagValue = getIn(data, tagPath);
-          if (tagValue === undefined) at(parent, `${where(parent, data)}: missing "type"`, `one of ${RECEIVER_TYPES.join(', ')}`);
-          else at(tagPath, `${where(parent, data)}: unknown type ${typeName(tagValue ?? tag)}`, (typeof tagValue === 'string' ? didYouMean(tagValue, RECEIVER_TYPES) : undefined) ?? `one of ${RECEIVER_TYPES.join(', ')}`);
-          break;
-        }
-        at(path, `${where(path, data)}: ${issue.message}`);
-        break;
-      }
-      case 'invalid_type': {
-        if (value === undefined) at(path, `missing required ${where(path, data)}`);
-        else at(path, `${where(path, data)}: expected ${expectedName(issue.expected)}, got ${typeName(value)}`, typeof value === 'number' && issue.expected === 'string' ? 'a duration needs a unit, e.g. 5s or 1m' : undefined);
-        break;
-      }
-      case 'invalid_value': {
-        const values = issue.values.map((v) => String(v));
-        if (values.length === 1) at(path, `${where(path, data)} must be ${JSON.stringify(values[0])}, got ${typeName(value)}`);
-        else at(path, `${where(path, data)}: invalid value ${typeName(value)}; expected one of ${values.join(', ')}`, typeof value === 'string' ? didYouMean(value, values) : undefined);
-        break;
-      }
-      case 'too_small': {
-        const min = Number(issue.minimum);
-        const what = issue.origin === 'array' ? (min <= 1 ? 'must not be empty' : `needs at least ${min} items`) : issue.origin === 'string' ? 'must not be empty' : `must be >= ${min}`;
-        at(path, `${where(path, data)} ${what}`);
-        break;
-      }
-      case 'too_big': {
-        const max = Number(issue.maximum);
-        at(path, `${where(path, data)} ${issue.origin === 'array' ? `takes at most ${max} items` : issue.origin === 'string' ? `takes at most ${max} characters` : `must be <= ${max}`}`);
-        break;
-      }
-      default:
-        at(path, `${where(path, data)}: ${issue.message}`);
-    }
-  }
-  return out;
+  const problems = zodProblems(issues, data, AlertsConfigSchema, {
+    place: (path) => where(path, data),
+    unknownKey: (path, key) => ({ message: `unknown ${where([...path, key], data)}` }),
+    missing: (path) => ({ message: `missing required ${where(path, data)}` }),
+  });
+  return problems.map((p) =>
+    p.key !== undefined ? diagnosticAt(locator, [...p.path, p.key], { message: p.message, hint: p.hint, key: true }) : diagnosticAt(locator, p.path, { message: p.message, hint: p.hint }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@
  *   kubevents_alert_dead_letters_total{reason}          dead letters written
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { getOrCreateMetric } from '../runtime/metrics.js';
+import { getOrCreateMetric } from '../core/metrics.js';
 
 export interface AlertingMetrics {
   sent: Counter<'receiver' | 'type'>;

@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../runtime/paths.js';
+import { packageRoot } from '../core/paths.js';
 import { RECORD_KINDS, loadSchema, parseSchema, schemaPath, type LoadedSchema } from './schemas.js';
 
 export interface HistoricSchema extends LoadedSchema {

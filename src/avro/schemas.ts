@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import avro from 'avsc';
-import { packageRoot } from '../runtime/paths.js';
+import { packageRoot } from '../core/paths.js';
 import { TimestampMillisType } from './timestamp-millis.js';
 
 /** The record kinds kubevents publishes, one .avsc file each under schemas/. */

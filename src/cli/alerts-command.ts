@@ -12,10 +12,10 @@ import { createReceiver } from '../alerting/receivers/index.js';
 import { describeRoute } from '../alerting/routing.js';
 import { startAlertsService, type AlertsService } from '../alerting/service.js';
 import { alertIdempotencyKey, type Alert } from '../model/alert.js';
-import { formatDiagnostic } from '../pipeline/errors.js';
+import { formatDiagnostic } from '../core/diagnostics.js';
 import { startHttpServer, type OpsHttpServer } from '../runtime/http-server.js';
-import { createLogger, LOG_LEVELS, type Logger } from '../runtime/logger.js';
-import { processRegistry } from '../runtime/metrics.js';
+import { createLogger, LOG_LEVELS, type Logger } from '../core/logger.js';
+import { processRegistry } from '../core/metrics.js';
 import { CliError, EXIT } from './exit-codes.js';
 
 export interface AlertsOptions {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
-import { packageVersion } from '../runtime/paths.js';
-import { LOG_LEVELS } from '../runtime/logger.js';
+import { packageVersion } from '../core/paths.js';
+import { LOG_LEVELS } from '../core/logger.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { runCommand } from './run-command.js';
 import { pipelinesOption, registerPipelineCommands } from './pipeline-commands.js';

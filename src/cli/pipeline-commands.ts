@@ -4,7 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import type { Logger } from 'pino';
-import { formatDiagnostic, formatDiagnosticWithSource, type Diagnostic } from '../pipeline/errors.js';
+import { formatDiagnostic, formatDiagnosticWithSource, type Diagnostic } from '../core/diagnostics.js';
 import { explainGraph } from '../pipeline/graph.js';
 import { defaultPipelinePaths, loadPipelines, type LoadedPipeline, type LoadResult } from '../pipeline/load.js';
 import { CliError, EXIT } from './exit-codes.js';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { LevelWithSilent } from 'pino';
-import { createLogger, type Logger } from '../runtime/logger.js';
-import { packageRoot } from '../runtime/paths.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { packageRoot } from '../core/paths.js';
 import { runReplayJob } from '../runtime/replay-job.js';
 import { RunStats } from '../runtime/run-stats.js';
 import { RecordingReadError, type ReplayProgress, type ReplaySpeed } from '../sources/replay.js';

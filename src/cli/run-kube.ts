@@ -25,14 +25,14 @@
  */
 import { join } from 'node:path';
 import { ConfigError, formatIssues, kafkaClientConfigOf, loadRuntimeConfig, schemaRegistryConfigOf, sinkTopicsOf, type ConfigIssue, type LoadedConfig } from '../config/runtime-config.js';
-import type { Logger } from '../runtime/logger.js';
+import type { Logger } from '../core/logger.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Subscription } from 'rxjs';
 import { leaderElectionOptionsOf } from '../config/runtime-config.js';
 import { startHttpServer, type CheckResult, type OpsHttpServer } from '../runtime/http-server.js';
 import { runKubeJob, type KubeJob, type KubeJobCheckpointStore, type KubeJobOptions, type KubeJobOutput } from '../runtime/kube-job.js';
 import { leaderAwareCheck, LeaderElector } from '../runtime/leader-election.js';
-import { processRegistries, processRegistry } from '../runtime/metrics.js';
+import { processRegistries, processRegistry } from '../core/metrics.js';
 import { onShutdownSignals } from '../runtime/shutdown.js';
 import { logLoadDiagnostics, reloadOnSignal } from '../pipeline/runtime.js';
 import { formatEventLine, StdoutSink } from '../sinks/stdout-sink.js';

@@ -23,7 +23,7 @@ import { DEFAULT_TOPICS } from '../sinks/kafka-sink.js';
 import { SASL_MECHANISMS, type KafkaClientConfig, type SaslMechanism } from '../kafka/client.js';
 import { DEFAULT_CHECKPOINT_TOPIC } from '../runtime/checkpoint-kafka.js';
 import type { LevelWithSilent } from 'pino';
-import { LOG_LEVELS } from '../runtime/logger.js';
+import { LOG_LEVELS } from '../core/logger.js';
 import type { SchemaRegistryConfig } from '../avro/registry.js';
 
 // ---------------------------------------------------------------------------------------------

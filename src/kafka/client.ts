@@ -25,7 +25,7 @@ import type {
   EachMessagePayload,
   KafkaMessage,
 } from 'kafkajs';
-import type { Logger } from '../runtime/logger.js';
+import type { Logger } from '../core/logger.js';
 
 const { Kafka: KafkaClass, logLevel, CompressionTypes, CompressionCodecs, Partitioners } = kafkajs;
 

@@ -485,19 +485,3 @@ export function eventTimeStage<T, R, S>(
 export function isOccurrence(e: { change: string }): boolean {
   return e.change !== 'DELETED';
 }
-
-/** Formats a duration in ms the way people write it: 90000 -> 1m30s. */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms)) return String(ms);
-  if (ms < 1000) return `${ms}ms`;
-  let s = Math.round(ms / 1000);
-  const parts: string[] = [];
-  const h = Math.floor(s / 3600);
-  if (h) parts.push(`${h}h`);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  if (m) parts.push(`${m}m`);
-  s -= m * 60;
-  if (s) parts.push(`${s}s`);
-  return parts.join('');
-}

@@ -1,11 +1,8 @@
 import { pino, type Logger } from 'pino';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { defaultOperatorRegistry } from '../core/metrics.js';
 
-/**
- * Where operator metrics go unless an operator is given its own `registry`. The process's
- * /metrics endpoint merges it (Registry.merge) or passes its own registry to every operator.
- */
-export const defaultOperatorRegistry = new Registry();
+export { defaultOperatorRegistry };
 
 /** Logger used unless an operator is given its own `logger`. */
 export const defaultOperatorLogger: Logger = pino({

@@ -2,7 +2,8 @@ import { filter, type OperatorFunction } from 'rxjs';
 import { cleanLabels, labelsFingerprint, type Alert, type AlertStatus } from '../model/alert.js';
 import { objectKey, type Category, type KubeEvent, type Severity } from '../model/kube-event.js';
 import { buildAlert, contextAnnotations, describeObject, eventContext, maxSeverity, objectNamespace, pushBounded } from './alert-builder.js';
-import { eventTimeStage, isOccurrence, formatDuration, positive, type StageContext, type StageOptions } from './event-time.js';
+import { formatDuration } from '../core/duration.js';
+import { eventTimeStage, isOccurrence, positive, type StageContext, type StageOptions } from './event-time.js';
 
 export interface RateSummaryInput {
   status: AlertStatus;

@@ -2,7 +2,8 @@ import { filter, type OperatorFunction } from 'rxjs';
 import { cleanLabels, labelsFingerprint, type Alert, type AlertStatus } from '../model/alert.js';
 import type { Category, KubeEvent, Severity } from '../model/kube-event.js';
 import { buildAlert, eventContext, objectNamespace, pushBounded, workloadLabel } from './alert-builder.js';
-import { eventTimeStage, isOccurrence, formatDuration, positive, type StageContext, type StageOptions } from './event-time.js';
+import { formatDuration } from '../core/duration.js';
+import { eventTimeStage, isOccurrence, positive, type StageContext, type StageOptions } from './event-time.js';
 
 export interface SpikeOptions extends StageOptions {
   /** Bucket length, ms of event time; buckets are aligned to multiples of it. Default 1 minute. */

@@ -27,7 +27,8 @@ import { spike } from '../operators/spike.js';
 import type { ObjectLookup } from '../sources/object-lookup.js';
 import { compileMatcher, compileTemplate, EVENT_FIELDS, fieldSelectorPredicate, type StreamKind } from './fields.js';
 import { RATE_SUMMARY_FIELDS, type BranchNode, type PipelineGraph, type SinkNode, type SinkTarget, type StageNode, type StepNode } from './graph.js';
-import { showDuration, type SinkType } from './schema.js';
+import { showDuration } from '../core/duration.js';
+import type { SinkType } from './schema.js';
 
 export interface CompileContext {
   /** The shared object caches, for enrich. */

@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../runtime/paths.js';
+import { packageRoot } from '../core/paths.js';
 import { pipelineJsonSchemaText } from './schema.js';
 
 export const PIPELINE_JSON_SCHEMA_PATH = 'schemas/pipeline.schema.json';

@@ -9,10 +9,13 @@
  * compile.ts turns a graph into RxJS; `kubevents explain` prints it (explainGraph).
  */
 import { stringify } from 'yaml';
+import { showDuration } from '../core/duration.js';
 import { loadSchema } from '../avro/schemas.js';
 import { CATEGORIES, SEVERITIES } from '../model/kube-event.js';
 import { BUILT_IN_RULES, compileRules, RuleError } from '../operators/classify.js';
-import { closest, formatPath, type DiagnosticSeverity, type PathSegment } from './errors.js';
+import { closest, type DiagnosticSeverity } from '../core/diagnostics.js';
+import { formatPath, type PathSegment } from '../core/yaml-locator.js';
+import { displayValue } from '../core/zod-schema.js';
 import {
   FIELD_SELECTOR_FIELDS,
   MATCHER_CONDITIONS,
@@ -30,8 +33,6 @@ import {
 import {
   SINK_OPTION_SCHEMAS,
   STAGE_OPTION_SCHEMAS,
-  displayValue,
-  showDuration,
   type BranchSpec,
   type ClassifyStageOptions,
   type CorrelateStageOptions,

@@ -10,8 +10,10 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
-import { packageRoot } from '../runtime/paths.js';
-import { DocumentLocator, hasErrors, issuesToDiagnostics, sortDiagnostics, yamlErrorDiagnostic, type Diagnostic, type PathSegment } from './errors.js';
+import { packageRoot } from '../core/paths.js';
+import { hasErrors, sortDiagnostics, type Diagnostic } from '../core/diagnostics.js';
+import { DocumentLocator, yamlErrorDiagnostic, type PathSegment } from '../core/yaml-locator.js';
+import { issuesToDiagnostics } from './errors.js';
 import { allSinks, buildGraph, type PipelineGraph } from './graph.js';
 import { PipelineSchema, type PipelineDocument } from './schema.js';
 

@@ -24,7 +24,7 @@ import { Observable, Subject, type SchedulerLike, type Subscriber, type Subscrip
 import type { KubeEvent } from '../model/kube-event.js';
 import type { ObjectLookup } from '../sources/object-lookup.js';
 import { compilePipeline, type CompileContext, type PipelineOutput } from './compile.js';
-import { formatDiagnostic, type Diagnostic } from './errors.js';
+import { formatDiagnostic, type Diagnostic } from '../core/diagnostics.js';
 import type { LoadedPipeline, LoadResult } from './load.js';
 
 export interface PipelineRuntimeOptions {

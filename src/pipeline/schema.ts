@@ -21,93 +21,11 @@ import { CATEGORIES, SEVERITIES } from '../model/kube-event.js';
 import { CORRELATION_KINDS } from '../model/incident.js';
 import { DEFAULT_ENRICH_LABELS } from '../operators/enrich.js';
 import type { ClassificationRule } from '../operators/classify-rules.js';
-import { formatDuration, LATE_POLICIES } from '../operators/event-time.js';
+import { LATE_POLICIES } from '../operators/event-time.js';
+import { isDurationSchema, nonNegativeDuration, positiveDuration, showDuration } from '../core/duration.js';
 
 export const PIPELINE_API_VERSION = 'kubevents/v1';
 export const PIPELINE_KIND = 'Pipeline';
-
-// ---------------------------------------------------------------------------------------------
-// Durations
-
-/** `1h30m`, `5m`, `30s`, `500ms`, `2d`: units in decreasing order, each at most once. */
-export const DURATION_PATTERN = '^(?=\\d)(?:(\\d+)d)?(?:(\\d+)h)?(?:(\\d+)m(?!s))?(?:(\\d+)s)?(?:(\\d+)ms)?$';
-const DURATION_RE = new RegExp(DURATION_PATTERN);
-const UNIT_MS = [24 * 60 * 60_000, 60 * 60_000, 60_000, 1000, 1];
-
-/** Milliseconds of a duration string (`1h30m` -> 5400000), or null when it is not one. */
-export function parseDuration(text: string): number | null {
-  const m = DURATION_RE.exec(text);
-  if (!m) return null;
-  let ms = 0;
-  for (let i = 0; i < UNIT_MS.length; i++) {
-    const v = m[i + 1];
-    if (v !== undefined) ms += Number(v) * UNIT_MS[i]!;
-  }
-  return ms;
-}
-
-/** Formats ms as a duration string that parseDuration reads back (`5400000` -> `1h30m`). */
-export function showDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  if (ms % 1000 !== 0) {
-    const s = Math.floor(ms / 1000);
-    return `${s > 0 ? formatDuration(s * 1000) : ''}${ms % 1000}ms`;
-  }
-  const days = Math.floor(ms / UNIT_MS[0]!);
-  const rest = ms - days * UNIT_MS[0]!;
-  return `${days > 0 ? `${days}d` : ''}${rest > 0 ? formatDuration(rest) : ''}`;
-}
-
-function describeInput(input: unknown): string {
-  if (input === null) return 'null';
-  if (Array.isArray(input)) return 'a list';
-  if (typeof input === 'object') return 'a map';
-  if (typeof input === 'string') return JSON.stringify(input);
-  return `${typeof input} ${String(input)}`;
-}
-
-const toMs = (text: string): number => parseDuration(text) ?? NaN;
-
-function durationSchema(min: 'positive' | 'non-negative') {
-  const base = z
-    .string({
-      error: (issue) =>
-        issue.input === undefined
-          ? undefined
-          : `expected a duration such as 30s, 5m or 1h30m, got ${describeInput(issue.input)}${typeof issue.input === 'number' ? ' (a duration needs a unit: ms, s, m, h or d)' : ''}`,
-    })
-    .regex(DURATION_RE, {
-      error: (issue) => `invalid duration ${describeInput(issue.input)}: write a whole number with a unit (ms, s, m, h, d), largest unit first, e.g. 500ms, 30s, 5m, 1h30m`,
-    })
-    .transform(toMs);
-  return min === 'positive' ? base.refine((ms) => ms > 0, { error: 'must be longer than 0s' }) : base;
-}
-
-/** A duration string, > 0, parsed to ms. */
-export const positiveDuration = () => durationSchema('positive');
-/** A duration string, >= 0, parsed to ms. */
-export const nonNegativeDuration = () => durationSchema('non-negative');
-
-/** Whether a (possibly wrapped) schema is one of the duration schemas above. */
-export function isDurationSchema(schema: z.ZodType): boolean {
-  let s: z.ZodType | undefined = schema;
-  for (let depth = 0; s && depth < 10; depth++) {
-    const def = s.def as { type: string; in?: z.ZodType; out?: z.ZodType; innerType?: z.ZodType; transform?: unknown };
-    if (def.type === 'transform') return def.transform === toMs;
-    if (def.type === 'pipe') {
-      const out = def.out!.def as { type: string; transform?: unknown };
-      if (out.type === 'transform' && out.transform === toMs) return true;
-      s = def.in;
-      continue;
-    }
-    if (def.innerType) {
-      s = def.innerType;
-      continue;
-    }
-    return false;
-  }
-  return false;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Small building blocks
@@ -666,69 +584,4 @@ export function pipelineJsonSchema(): Record<string, unknown> {
 /** The JSON Schema file content, exactly as committed (2-space indent, trailing newline). */
 export function pipelineJsonSchemaText(): string {
   return `${JSON.stringify(pipelineJsonSchema(), null, 2)}\n`;
-}
-
-type AnyDef = {
-  type: string;
-  innerType?: z.ZodType;
-  in?: z.ZodType;
-  out?: z.ZodType;
-  element?: z.ZodType;
-  options?: readonly z.ZodType[];
-  valueType?: z.ZodType;
-  getter?: () => z.ZodType;
-};
-
-/** Unwraps optional/nullable/default/prefault/readonly/lazy and non-duration pipes. */
-export function unwrapSchema(schema: z.ZodType): z.ZodType {
-  let s = schema;
-  for (let depth = 0; depth < 20; depth++) {
-    if (isDurationSchema(s)) return s;
-    const def = s.def as AnyDef;
-    if (def.innerType && ['optional', 'nullable', 'default', 'prefault', 'readonly', 'catch', 'nonoptional'].includes(def.type)) s = def.innerType;
-    else if (def.type === 'pipe' && def.in) s = def.in;
-    else if (def.type === 'lazy' && def.getter) s = def.getter();
-    else return s;
-  }
-  return s;
-}
-
-/** The object shape of a schema (after unwrapping), or null when it is not an object. */
-export function shapeOf(schema: z.ZodType): Record<string, z.ZodType> | null {
-  const s = unwrapSchema(schema);
-  if (s.def.type !== 'object') return null;
-  return (s as z.ZodObject).shape as Record<string, z.ZodType>;
-}
-
-/**
- * An effective option value formatted for people: durations back to `5m`, the rest as is.
- * Used by `kubevents explain`.
- */
-export function displayValue(schema: z.ZodType | undefined, value: unknown): unknown {
-  if (value === undefined || value === null || !schema) return value;
-  if (isDurationSchema(schema) && typeof value === 'number') return showDuration(value);
-  const s = unwrapSchema(schema);
-  const def = s.def as AnyDef;
-  if (def.type === 'object' && typeof value === 'object' && !Array.isArray(value)) {
-    const shape = (s as z.ZodObject).shape as Record<string, z.ZodType>;
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      if (v === undefined) continue;
-      out[k] = displayValue(shape[k], v);
-    }
-    return out;
-  }
-  if (def.type === 'array' && Array.isArray(value)) return value.map((v) => displayValue(def.element, v));
-  if (def.type === 'record' && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, displayValue(def.valueType, v)]));
-  }
-  if (def.type === 'union' && def.options) {
-    const duration = def.options.find((o) => isDurationSchema(o));
-    if (duration && typeof value === 'number') return showDuration(value);
-    const objectOption = def.options.find((o) => unwrapSchema(o).def.type === 'object');
-    if (objectOption && typeof value === 'object' && !Array.isArray(value)) return displayValue(objectOption, value);
-    const arrayOption = def.options.find((o) => unwrapSchema(o).def.type === 'array');
-    if (arrayOption && Array.isArray(value)) return displayValue(arrayOption, value);
-  }
-  return value;
 }

@@ -15,7 +15,7 @@ import {
   type Kafka,
   type Producer,
 } from '../kafka/client.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../core/logger.js';
 import { checkpointKeyString, parseCheckpoint, type Checkpoint, type CheckpointKey, type CheckpointStore } from './checkpoint-store.js';
 
 export const DEFAULT_CHECKPOINT_TOPIC = 'kubevents.checkpoints';

@@ -12,7 +12,7 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { Registry } from 'prom-client';
 import { Gauge, Counter } from 'prom-client';
-import type { Logger } from './logger.js';
+import type { Logger } from '../core/logger.js';
 import { CheckpointTracker, type SourcePosition } from './checkpoint-tracker.js';
 import { checkpointKeyString, type CheckpointKey, type CheckpointStore } from './checkpoint-store.js';
 

@@ -21,8 +21,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import type { Logger } from './logger.js';
-import { processRegistries } from './metrics.js';
+import type { Logger } from '../core/logger.js';
+import { processRegistries } from '../core/metrics.js';
 
 export interface CheckResult {
   ok: boolean;

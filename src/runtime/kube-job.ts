@@ -101,8 +101,8 @@ import type { ResumePoint, WatchTimingsInput } from '../sources/watch-resource.j
 import { Checkpointer, type SourcePosition } from './checkpoint.js';
 import { KafkaCheckpointStore, DEFAULT_CHECKPOINT_TOPIC } from './checkpoint-kafka.js';
 import { checkpointKeyString, FileCheckpointStore, type Checkpoint, type CheckpointKey, type CheckpointStore } from './checkpoint-store.js';
-import { silentLogger, type Logger } from './logger.js';
-import { countSourceMarkers } from './metrics.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import { countSourceMarkers } from '../core/metrics.js';
 import { gracefulShutdown, type ShutdownReport } from './shutdown.js';
 
 export const DEFAULT_PIPELINE = 'default';

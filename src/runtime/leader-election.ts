@@ -32,8 +32,8 @@ import { BehaviorSubject, distinctUntilChanged, EMPTY, Observable, switchMap } f
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { Logger } from './logger.js';
-import { getOrCreateMetric } from './metrics.js';
+import type { Logger } from '../core/logger.js';
+import { getOrCreateMetric } from '../core/metrics.js';
 import type { CheckResult } from './http-server.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
  *
  * The CLI wires SIGTERM/SIGINT to it with `onShutdownSignals`.
  */
-import type { Logger } from './logger.js';
+import type { Logger } from '../core/logger.js';
 import type { Checkpointer } from './checkpoint.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 

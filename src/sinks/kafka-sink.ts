@@ -36,7 +36,7 @@ import { loadCurrentSchemas } from '../avro/history.js';
 import { deadLetterOf, gapKey, type DeadLetterRecord, type GapRecord } from '../model/records.js';
 import { objectKey, type KubeEvent } from '../model/kube-event.js';
 import type { SourcePosition } from '../runtime/checkpoint-tracker.js';
-import { silentLogger, type Logger } from '../runtime/logger.js';
+import { silentLogger, type Logger } from '../core/logger.js';
 
 /** One record for Kafka. */
 export interface OutRecord<T = unknown> {

@@ -19,7 +19,7 @@
  */
 import { catchError, defer, filter, map, Observable, share, throwError, type OperatorFunction } from 'rxjs';
 import type { Logger } from 'pino';
-import { silentLogger } from '../runtime/logger.js';
+import { silentLogger } from '../core/logger.js';
 import type { ChangeType, KubeEvent, SourceApi } from '../model/kube-event.js';
 import { NormalizeError, normalizeEvent } from '../model/normalize.js';
 import type { GapMarker, SyncedMarker, WatchEvent } from '../model/watch-event.js';

@@ -5,7 +5,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Subscription } from 'rxjs';
 import type { Logger } from 'pino';
-import { silentLogger } from '../runtime/logger.js';
+import { silentLogger } from '../core/logger.js';
 import type { SourceApi } from '../model/kube-event.js';
 import { connectObjectCache, ObjectCache } from './object-cache.js';
 import { CACHED_KINDS, type CachedKind } from './object-lookup.js';

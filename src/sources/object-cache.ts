@@ -11,7 +11,7 @@
  */
 import { BehaviorSubject, distinctUntilChanged, map, Subscription, type Observable } from 'rxjs';
 import type { Logger } from 'pino';
-import { silentLogger } from '../runtime/logger.js';
+import { silentLogger } from '../core/logger.js';
 import type { OwnerRef } from '../model/kube-event.js';
 import type { WatchEvent } from '../model/watch-event.js';
 import {

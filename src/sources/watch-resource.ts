@@ -37,7 +37,7 @@
 import { Observable, Subscription } from 'rxjs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { silentLogger } from '../runtime/logger.js';
+import { silentLogger } from '../core/logger.js';
 import type { ChangeType } from '../model/kube-event.js';
 import type { GapMarker, WatchEvent } from '../model/watch-event.js';
 import type { KubeObject } from './object-lookup.js';

@@ -20,7 +20,7 @@ import { loadSchema } from '../../src/avro/schemas.js';
 import { ACKS_ALL, createKafka, createProducer, ensureTopics, headersToStrings, type Kafka, type Producer } from '../../src/kafka/client.js';
 import { parseAlertsConfig } from '../../src/alerting/load-config.js';
 import { startAlertsService, type AlertsService, type RecordEvent } from '../../src/alerting/service.js';
-import { formatDiagnostic } from '../../src/pipeline/errors.js';
+import { formatDiagnostic } from '../../src/core/diagnostics.js';
 import type { Alert } from '../../src/model/alert.js';
 import type { Incident } from '../../src/model/incident.js';
 import type { DeadLetterRecord } from '../../src/model/records.js';

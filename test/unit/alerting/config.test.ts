@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AlertsConfigError, parseAlertsConfig, type LoadOptions } from '../../../src/alerting/load-config.js';
 import { describeRoute } from '../../../src/alerting/routing.js';
-import { formatDiagnostic } from '../../../src/pipeline/errors.js';
-import { packageRoot } from '../../../src/runtime/paths.js';
+import { formatDiagnostic } from '../../../src/core/diagnostics.js';
+import { packageRoot } from '../../../src/core/paths.js';
 
 const EXAMPLE = join(packageRoot(), 'deploy', 'alerts.example.yaml');
 const ENV = {
@@ -80,7 +80,7 @@ receivers:
 `;
     expect(problems(text)).toEqual([
       '3:3: error: unknown field "kafka.clientID" (did you mean "clientId"?)',
-      '5:19: error: field "consumer.sessionTimeout": expected a string, got number 30 (a duration needs a unit, e.g. 5s or 1m)',
+      '5:19: error: field "consumer.sessionTimeout": expected a duration such as 30s, 5m or 1h30m, got number 30 (a duration needs a unit: ms, s, m, h or d)',
       '10:11: error: receiver "hook" (webhok): unknown type "webhok" (did you mean "webhook"?)',
       '15:27: error: receiver "am" (alertmanager) field "retry.maxAttempts" must be >= 1',
     ]);

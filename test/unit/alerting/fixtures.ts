@@ -83,7 +83,7 @@ export function sampleIncident(overrides: Partial<Incident> = {}): Incident {
 }
 
 import { parseAlertsConfig, type AlertsConfig } from '../../../src/alerting/load-config.js';
-import { formatDiagnostic } from '../../../src/pipeline/errors.js';
+import { formatDiagnostic } from '../../../src/core/diagnostics.js';
 
 /** A configuration from YAML text (kafka and a route added when missing); throws with the diagnostics on errors. */
 export function configFrom(yaml: string, env: Record<string, string> = {}): AlertsConfig {

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { loadHistory, historyDir } from '../../../src/avro/history.js';
 import { LOGICAL_TYPES, loadSchema, parseSchema, RECORD_KINDS, schemaPath } from '../../../src/avro/schemas.js';
 import { RecordDecoder, HEADERS } from '../../../src/avro/encodings.js';
-import { packageRoot } from '../../../src/runtime/paths.js';
+import { packageRoot } from '../../../src/core/paths.js';
 
 const history = loadHistory();
 const schemaFiles = readdirSync(join(packageRoot(), 'schemas')).filter((f) => f.endsWith('.avsc'));

@@ -22,7 +22,7 @@ import {
 } from '../../../src/config/runtime-config.js';
 import { configEnv, configPrint, configValidate, registerConfigCommand, type ConfigCommandIo } from '../../../src/cli/config-command.js';
 import { CliError, EXIT } from '../../../src/cli/exit-codes.js';
-import { REDACT_PATHS } from '../../../src/runtime/logger.js';
+import { REDACT_PATHS } from '../../../src/core/logger.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kubevents-config-'));
 let n = 0;

@@ -20,7 +20,7 @@ import { enrich } from '../../../src/operators/enrich.js';
 import { group } from '../../../src/operators/group.js';
 import { rate } from '../../../src/operators/rate.js';
 import { spike } from '../../../src/operators/spike.js';
-import { packageRoot } from '../../../src/runtime/paths.js';
+import { packageRoot } from '../../../src/core/paths.js';
 import { ObjectCache } from '../../../src/sources/object-cache.js';
 import { replayText, type RecordedChange } from '../../../src/sources/replay.js';
 import { testScheduler } from './helpers.js';

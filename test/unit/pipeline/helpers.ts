@@ -6,7 +6,7 @@ import type { KubeEvent } from '../../../src/model/kube-event.js';
 import type { PipelineOutput } from '../../../src/pipeline/compile.js';
 import { loadPipelines, loadPipelineTexts, type LoadedPipeline } from '../../../src/pipeline/load.js';
 import { PipelineRuntime } from '../../../src/pipeline/runtime.js';
-import { formatDiagnostic } from '../../../src/pipeline/errors.js';
+import { formatDiagnostic } from '../../../src/core/diagnostics.js';
 import { eventOccurrences, type EventItem } from '../../../src/sources/event-source.js';
 import { ObjectCache } from '../../../src/sources/object-cache.js';
 import type { ObjectLookup } from '../../../src/sources/object-lookup.js';

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_TOPICS } from '../../../src/sinks/kafka-sink.js';
 import { DEFAULT_TOPIC_BY_KIND } from '../../../src/pipeline/graph.js';
 import { loadPipelineTexts } from '../../../src/pipeline/load.js';
-import { EventTimeSchema, MatcherSchema, pipelineJsonSchema, pipelineJsonSchemaText, shapeOf, SINK_OPTION_SCHEMAS, SourceSchema, STAGE_OPTION_SCHEMAS } from '../../../src/pipeline/schema.js';
+import { EventTimeSchema, MatcherSchema, pipelineJsonSchema, pipelineJsonSchemaText, SINK_OPTION_SCHEMAS, SourceSchema, STAGE_OPTION_SCHEMAS } from '../../../src/pipeline/schema.js';
+import { shapeOf } from '../../../src/core/zod-schema.js';
 import { ROOT } from './helpers.js';
 
 describe('schemas/pipeline.schema.json', () => {

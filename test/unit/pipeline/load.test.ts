@@ -2,9 +2,9 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { closest, didYouMean, editDistance, formatDiagnostic, formatDiagnosticWithSource } from '../../../src/pipeline/errors.js';
+import { closest, didYouMean, editDistance, formatDiagnostic, formatDiagnosticWithSource } from '../../../src/core/diagnostics.js';
 import { loadPipelines, loadPipelineTexts } from '../../../src/pipeline/load.js';
-import { parseDuration, showDuration } from '../../../src/pipeline/schema.js';
+import { parseDuration, showDuration } from '../../../src/core/duration.js';
 
 const lines = (texts: Record<string, string>): string[] => loadPipelineTexts(texts).diagnostics.map(formatDiagnostic);
 

@@ -11,7 +11,7 @@ import {
   processRegistries,
   processRegistry,
   stageEventsCounter,
-} from '../../../src/runtime/metrics.js';
+} from '../../../src/core/metrics.js';
 import { defaultOperatorRegistry } from '../../../src/operators/metrics.js';
 
 async function value(registry: Registry, name: string, labels: Record<string, string>): Promise<number | undefined> {

@@ -8,8 +8,8 @@ import type { Alert } from '../../../src/model/alert.js';
 import type { Incident } from '../../../src/model/incident.js';
 import type { KubeEvent } from '../../../src/model/kube-event.js';
 import { defaultPipelinePaths, loadPipelines } from '../../../src/pipeline/load.js';
-import { silentLogger } from '../../../src/runtime/logger.js';
-import { packageRoot } from '../../../src/runtime/paths.js';
+import { silentLogger } from '../../../src/core/logger.js';
+import { packageRoot } from '../../../src/core/paths.js';
 import { runReplayJob } from '../../../src/runtime/replay-job.js';
 import { RunStats } from '../../../src/runtime/run-stats.js';
 

@@ -16,10 +16,15 @@
  *   serves their union. Tests pass a fresh `new Registry()` everywhere instead.
  */
 import { tap, type MonoTypeOperatorFunction, type OperatorFunction } from 'rxjs';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, register, type Registry } from 'prom-client';
-import { defaultOperatorRegistry } from '../operators/metrics.js';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, register, Registry } from 'prom-client';
 
-export { Registry } from 'prom-client';
+export { Registry };
+
+/**
+ * Where stream operator metrics go unless an operator is given its own `registry`. The process's
+ * /metrics endpoint serves it beside processRegistry() (processRegistries()).
+ */
+export const defaultOperatorRegistry = new Registry();
 
 let defaultMetricsRegistered = false;
 

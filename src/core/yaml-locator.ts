@@ -1,0 +1,144 @@
+/**
+ * Positions in YAML documents (`yaml`'s parseDocument / parseAllDocuments + LineCounter): a path
+ * such as ['spec', 'stages', 3, 'dedup'] (a zod issue path, or the path of a semantic check) is
+ * walked through the document to the node it names, and its line and column reported.
+ */
+import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node as YamlNode } from 'yaml';
+import type { Diagnostic, DiagnosticSeverity } from './diagnostics.js';
+
+export interface Span {
+  line: number;
+  column: number;
+  endColumn?: number;
+}
+
+export type PathSegment = string | number;
+
+function keyText(key: unknown): string | null {
+  if (isScalar(key)) return String(key.value);
+  if (typeof key === 'string' || typeof key === 'number') return String(key);
+  return null;
+}
+
+interface Walked {
+  /** The node at the deepest resolved segment (null for an empty value). */
+  node: YamlNode | null;
+  /** The key node of the pair holding `node`, if it is a map value. */
+  key: YamlNode | null;
+  /** Segments resolved. */
+  depth: number;
+}
+
+/**
+ * Positions of the nodes of one YAML document, by issue path. Offsets are those of the whole
+ * text (parseAllDocuments shares one LineCounter), so a multi-document file works.
+ */
+export class DocumentLocator {
+  constructor(
+    readonly file: string,
+    private readonly doc: Document,
+    private readonly lineCounter: LineCounter,
+  ) {}
+
+  private walk(path: readonly PathSegment[]): Walked {
+    let node = this.doc.contents as YamlNode | null;
+    let key: YamlNode | null = null;
+    let depth = 0;
+    for (const segment of path) {
+      if (node && isAlias(node)) node = (node.resolve(this.doc) as YamlNode | undefined) ?? null;
+      if (node && isMap(node)) {
+        const pair = node.items.find((p) => isPair(p) && keyText(p.key) === String(segment));
+        if (!pair) break;
+        key = (pair.key as YamlNode | null) ?? null;
+        node = (pair.value as YamlNode | null) ?? null;
+      } else if (node && isSeq(node) && typeof segment === 'number') {
+        const item = node.items[segment] as YamlNode | undefined;
+        if (item === undefined) break;
+        key = null;
+        node = item;
+      } else {
+        break;
+      }
+      depth++;
+    }
+    return { node, key, depth };
+  }
+
+  private span(node: YamlNode | null | undefined): Span | null {
+    const range = node?.range;
+    if (!range) return null;
+    const start = this.lineCounter.linePos(range[0]);
+    const end = this.lineCounter.linePos(range[1]);
+    return { line: start.line, column: start.col, ...(end.line === start.line && end.col > start.col ? { endColumn: end.col } : {}) };
+  }
+
+  /** The document start (for issues about the whole document). */
+  documentSpan(): Span {
+    const contents = this.doc.contents as YamlNode | null;
+    const s = this.span(contents);
+    if (s) return s;
+    const start = this.doc.range?.[0] ?? 0;
+    const p = this.lineCounter.linePos(start);
+    return { line: p.line, column: p.col };
+  }
+
+  /**
+   * Where to point for `path`: `value` (the value node; its key when empty), `key` (the key of the
+   * last segment), or the deepest existing node when the path does not exist (a missing field
+   * points at the key of the map that misses it).
+   */
+  locate(path: readonly PathSegment[], target: 'value' | 'key' = 'value'): Span {
+    const w = this.walk(path);
+    if (w.depth === path.length) {
+      if (target === 'key' && w.key) return this.span(w.key) ?? this.documentSpan();
+      const empty = w.node && isScalar(w.node) && w.node.value === null && w.node.range && w.node.range[0] === w.node.range[1];
+      if (empty && w.key) return this.span(w.key) ?? this.documentSpan();
+      return this.span(w.node) ?? this.span(w.key) ?? this.documentSpan();
+    }
+    // the path ends in a missing part: point at the key of the deepest map that exists
+    return this.span(w.key) ?? this.span(w.node) ?? this.documentSpan();
+  }
+
+  /** Span of the key `name` of the map at `path` (for unknown keys). */
+  locateKey(path: readonly PathSegment[], name: string): Span {
+    return this.locate([...path, name], 'key');
+  }
+}
+
+/** A diagnostic at the YAML parser's position (`yaml` errors carry linePos). */
+export function yamlErrorDiagnostic(
+  file: string,
+  error: { message: string; linePos?: [{ line: number; col: number }, { line: number; col: number }?]; code?: string },
+  severity: DiagnosticSeverity = 'error',
+): Diagnostic {
+  const pos = error.linePos?.[0] ?? { line: 1, col: 1 };
+  // yaml's messages end with a code excerpt after "at line N, column M:"; the excerpt is ours to print
+  const message = error.message.split(/ at line \d+, column \d+:?/)[0]!.trim();
+  return { file, line: pos.line, column: pos.col, severity, message: `YAML: ${message}` };
+}
+
+
+/** A path for people: `spec.stages[3].rate.window`. */
+export function formatPath(path: readonly PathSegment[]): string {
+  let out = '';
+  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${seg}` : seg;
+  return out;
+}
+
+/** A diagnostic at the node `path` names (its key with `key: true`). */
+export function diagnosticAt(
+  locator: DocumentLocator,
+  path: readonly PathSegment[],
+  problem: { severity?: DiagnosticSeverity; message: string; hint?: string | undefined; key?: boolean | undefined },
+): Diagnostic {
+  const span = locator.locate(path, problem.key ? 'key' : 'value');
+  return {
+    file: locator.file,
+    line: span.line,
+    column: span.column,
+    ...(span.endColumn ? { endColumn: span.endColumn } : {}),
+    severity: problem.severity ?? 'error',
+    message: problem.message,
+    ...(problem.hint ? { hint: problem.hint } : {}),
+  };
+}
