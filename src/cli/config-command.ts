@@ -1,5 +1,5 @@
 /**
- * `kubevents config ...`: look at and check the runtime configuration without starting anything.
+ * `kubevents config ...`: look at and check the run configuration without starting anything.
  *
  *   kubevents config print [--config FILE]      effective configuration as YAML, secrets redacted
  *   kubevents config validate [--config FILE]   exit 0 when valid, else every problem with FILE:LINE:COL, exit 2
@@ -8,7 +8,7 @@
  * --config defaults to $KUBEVENTS_CONFIG; without either, defaults plus the environment are used.
  */
 import { Command, Option } from 'commander';
-import { ConfigError, ENV_OVERRIDES, formatConfigYaml, loadRuntimeConfig, type LoadedConfig } from '../config/runtime-config.js';
+import { ConfigError, ENV_OVERRIDES, formatConfigYaml, loadRunConfig, type LoadedRunConfig } from '../config/run-config.js';
 import { CliError, EXIT } from './exit-codes.js';
 
 export interface ConfigCommandIo {
@@ -19,9 +19,9 @@ export interface ConfigCommandIo {
 
 const defaultIo = (): ConfigCommandIo => ({ stdout: process.stdout, stderr: process.stderr, env: process.env });
 
-function load(file: string | undefined, io: ConfigCommandIo): LoadedConfig {
+function load(file: string | undefined, io: ConfigCommandIo): LoadedRunConfig {
   try {
-    const loaded = loadRuntimeConfig({ file: file ?? null, env: io.env });
+    const loaded = loadRunConfig({ file: file ?? null, env: io.env });
     for (const w of loaded.warnings) io.stderr.write(`kubevents: warning: ${w}\n`);
     return loaded;
   } catch (error) {
@@ -50,8 +50,9 @@ export function configValidate(options: { config?: string }, io: ConfigCommandIo
 export function configEnv(io: ConfigCommandIo = defaultIo()): number {
   const width = Math.max(...ENV_OVERRIDES.map((e) => e.env.length));
   const lines = ENV_OVERRIDES.map((e) => {
-    const note = e.kind === 'list' ? ' (comma-separated)' : e.kind === 'boolean' ? ' (true/false)' : e.kind === 'integer' ? ' (integer)' : '';
-    return `${e.env.padEnd(width)}  ${e.path.join('.')}${note}${e.secret ? ' [secret: environment or passwordFile only]' : ''}`;
+    const note = e.kind === 'list' ? ' (comma-separated)' : e.kind === 'boolean' ? ' (true/false)' : e.kind === 'integer' ? ' (integer)' : e.kind === 'duration' ? ' (duration, e.g. 15s; a number is seconds)' : '';
+    const old = e.replacedBy ? ` [old name, still read: use ${e.replacedBy}]` : '';
+    return `${e.env.padEnd(width)}  ${e.path.join('.')}${note}${e.secret ? ' [secret: environment or passwordFile only]' : ''}${old}`;
   });
   io.stdout.write(`KUBEVENTS_CONFIG${' '.repeat(Math.max(1, width - 14))}  the configuration file (like --config)\n${lines.join('\n')}\n`);
   return EXIT.ok;
@@ -66,7 +67,7 @@ export function registerConfigCommand(program: Command, io?: () => ConfigCommand
   const getIo = io ?? defaultIo;
   const config = program
     .command('config')
-    .description('Show or check the runtime configuration (YAML file + KUBEVENTS_* environment overrides) without starting anything.');
+    .description('Show or check the run configuration (YAML file + KUBEVENTS_* environment overrides) without starting anything.');
   config
     .command('print')
     .description('Print the effective configuration as YAML (defaults, file, environment), secrets redacted.')

@@ -46,7 +46,7 @@ program
   .option('--print-events', 'also print every event on stdout (JSON Lines, or one readable line each on a terminal)', false)
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS as string[]).default('info'))
   // --source kube: Kafka and checkpoints (a --config file and KUBEVENTS_* variables give the rest)
-  .addOption(new Option('--config <file>', 'runtime configuration (YAML) for --source kube: Kafka, topics, encoding, checkpoints').env('KUBEVENTS_CONFIG'))
+  .addOption(new Option('--config <file>', 'run configuration (YAML) for --source kube: Kafka, topics, encoding, checkpoints').env('KUBEVENTS_CONFIG'))
   .option('--kafka-brokers <list>', 'publish to Kafka, comma-separated host:port (without brokers --source kube writes Avro files under --out)')
   .addOption(new Option('--encoding <encoding>', 'Kafka record encoding (default: confluent, which needs --schema-registry)').choices(['confluent', 'avro-binary']))
   .option('--schema-registry <url>', 'Schema Registry URL for --encoding confluent')

@@ -5,7 +5,7 @@
  * gaps and dead letters to Kafka with checkpoints after acknowledgement (src/runtime/kube-job.ts);
  * without Kafka brokers, writes Avro container files under --out with a file checkpoint.
  *
- * Settings: the runtime configuration (src/config/runtime-config.ts: `--config FILE` or
+ * Settings: the run configuration (src/config/run-config.ts: `--config FILE` or
  * $KUBEVENTS_CONFIG, then KUBEVENTS_* environment overrides) gives the Kafka connection (brokers,
  * TLS, SASL), topics, encoding, Schema Registry and checkpoint store; these command-line options
  * override it: --kafka-brokers, --encoding, --schema-registry, --checkpoint-file. --cluster,
@@ -24,11 +24,11 @@
  * is replayed from the checkpoint on the next start).
  */
 import { join } from 'node:path';
-import { ConfigError, formatIssues, kafkaClientConfigOf, loadRuntimeConfig, schemaRegistryConfigOf, sinkTopicsOf, type ConfigIssue, type LoadedConfig } from '../config/runtime-config.js';
+import { ConfigError, formatIssues, kafkaClientConfigOf, loadRunConfig, schemaRegistryConfigOf, sinkTopicsOf, type ConfigIssue, type LoadedRunConfig } from '../config/run-config.js';
 import type { Logger } from '../core/logger.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Subscription } from 'rxjs';
-import { leaderElectionOptionsOf } from '../config/runtime-config.js';
+import { leaderElectionOptionsOf } from '../config/run-config.js';
 import { startHttpServer, type CheckResult, type OpsHttpServer } from '../runtime/http-server.js';
 import { runKubeJob, type KubeJob, type KubeJobCheckpointStore, type KubeJobOptions, type KubeJobOutput } from '../runtime/kube-job.js';
 import { leaderAwareCheck, LeaderElector } from '../runtime/leader-election.js';
@@ -64,14 +64,14 @@ function namespacesOf(list: readonly string[] | undefined): string[] | undefined
   return list.flatMap((n) => n.split(',')).map((n) => n.trim()).filter((n) => n.length > 0);
 }
 
-/** The runtime configuration with the command-line overrides applied; CliError (exit 2) when invalid. */
-export function loadKubeRunConfig(options: RunOptions, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+/** The run configuration with the command-line overrides applied; CliError (exit 2) when invalid. */
+export function loadKubeRunConfig(options: RunOptions, env: NodeJS.ProcessEnv = process.env): LoadedRunConfig {
   const overrides: Record<string, string> = {};
   if (options.kafkaBrokers !== undefined) overrides['KUBEVENTS_KAFKA_BROKERS'] = options.kafkaBrokers;
   if (options.encoding !== undefined) overrides['KUBEVENTS_ENCODING'] = options.encoding;
   if (options.schemaRegistry !== undefined) overrides['KUBEVENTS_SCHEMA_REGISTRY_URL'] = options.schemaRegistry;
   try {
-    return loadRuntimeConfig({ file: options.config ?? null, env: { ...env, ...overrides } });
+    return loadRunConfig({ file: options.config ?? null, env: { ...env, ...overrides } });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const issues: ConfigIssue[] = error.issues.map((issue) => {
@@ -86,7 +86,7 @@ export function loadKubeRunConfig(options: RunOptions, env: NodeJS.ProcessEnv = 
 }
 
 /** Job options from the command line and the configuration. */
-export function kubeJobOptionsOf(options: RunOptions, loaded: LoadedConfig): Omit<KubeJobOptions, 'logger'> {
+export function kubeJobOptionsOf(options: RunOptions, loaded: LoadedRunConfig): Omit<KubeJobOptions, 'logger'> {
   const config = loaded.config;
   const kafka = kafkaClientConfigOf(config);
   const topics = sinkTopicsOf(config);
@@ -130,13 +130,13 @@ export function kubeJobOptionsOf(options: RunOptions, loaded: LoadedConfig): Omi
     },
     output,
     checkpoint,
-    checkpointIntervalMs: config.checkpoint.intervalMs,
+    checkpointIntervalMs: config.checkpoint.interval,
     shutdownTimeoutMs: parseShutdownTimeout(options.shutdownTimeout),
   };
 }
 
 /** --pipelines wins over the config file's `pipelines` ($KUBEVENTS_PIPELINES); neither: the bundled default. */
-export function pipelinePathsOf(options: Pick<RunOptions, 'pipelines'>, config: Pick<LoadedConfig['config'], 'pipelines'>): string[] | undefined {
+export function pipelinePathsOf(options: Pick<RunOptions, 'pipelines'>, config: Pick<LoadedRunConfig['config'], 'pipelines'>): string[] | undefined {
   return options.pipelines && options.pipelines.length > 0 ? options.pipelines : config.pipelines;
 }
 

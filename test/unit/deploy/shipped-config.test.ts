@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadRuntimeConfig } from '../../../src/config/runtime-config.js';
+import { loadRunConfig } from '../../../src/config/run-config.js';
 import { parseAlertsConfig } from '../../../src/alerting/load-config.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -29,7 +29,7 @@ describe('deploy/ configuration files', () => {
     ['deploy/base/config/kubevents.yaml', {}],
     ['deploy/overlays/example/kubevents.yaml', { KUBEVENTS_KAFKA_SASL_PASSWORD: 'from-secret' }],
   ])('%s is a valid kubevents run configuration', (path, env) => {
-    const loaded = loadRuntimeConfig({ file: `${root}${path}`, env: { ...POD_ENV, ...env } });
+    const loaded = loadRunConfig({ file: `${root}${path}`, env: { ...POD_ENV, ...env } });
     expect(loaded.warnings).toEqual([]);
     const c = loaded.config;
     expect(c.metrics).toEqual({ enabled: true, address: '0.0.0.0', port: 9090 });
@@ -50,7 +50,7 @@ describe('deploy/ configuration files', () => {
   });
 
   it('the Kafka SASL password of the example overlay comes from the Secret, for both commands', () => {
-    const run = () => loadRuntimeConfig({ file: `${root}deploy/overlays/example/kubevents.yaml`, env: POD_ENV });
+    const run = () => loadRunConfig({ file: `${root}deploy/overlays/example/kubevents.yaml`, env: POD_ENV });
     expect(run).toThrow(/no SASL password: set KUBEVENTS_KAFKA_SASL_PASSWORD/);
     const alerts = parseAlertsConfig(readFileSync(`${root}deploy/overlays/example/alerts.yaml`, 'utf8'), 'alerts.yaml', { env: POD_ENV, readFile: secretFile });
     expect(alerts.diagnostics.some((d) => d.severity === 'error' && /KUBEVENTS_KAFKA_SASL_PASSWORD/.test(d.message))).toBe(true);

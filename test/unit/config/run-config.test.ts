@@ -14,12 +14,12 @@ import {
   formatConfigYaml,
   kafkaClientConfigOf,
   leaderElectionOptionsOf,
-  loadRuntimeConfig,
+  loadRunConfig,
   redactConfig,
   schemaRegistryConfigOf,
   sinkTopicsOf,
   type ConfigIssue,
-} from '../../../src/config/runtime-config.js';
+} from '../../../src/config/run-config.js';
 import { configEnv, configPrint, configValidate, registerConfigCommand, type ConfigCommandIo } from '../../../src/cli/config-command.js';
 import { CliError, EXIT } from '../../../src/cli/exit-codes.js';
 import { REDACT_PATHS } from '../../../src/core/logger.js';
@@ -73,14 +73,14 @@ metrics:
 leaderElection:
   enabled: true
   leaseName: kubevents
-  leaseDurationSeconds: 15
-  renewDeadlineSeconds: 10
-  retryPeriodSeconds: 2
+  leaseDuration: 15s
+  renewDeadline: 10s
+  retryPeriod: 2
 `;
 
-describe('loadRuntimeConfig', () => {
+describe('loadRunConfig', () => {
   it('defaults only: valid, no Kafka, file checkpoints, metrics on 0.0.0.0:9090, leader election off', () => {
-    const { config, file: f, envApplied, warnings } = loadRuntimeConfig({ env: {} });
+    const { config, file: f, envApplied, warnings } = loadRunConfig({ env: {} });
     expect(f).toBeNull();
     expect(envApplied).toEqual([]);
     expect(warnings).toEqual([]);
@@ -89,9 +89,9 @@ describe('loadRuntimeConfig', () => {
       logLevel: 'info',
       source: { kube: { namespaces: [], inCluster: false } },
       encoding: 'confluent',
-      checkpoint: { store: 'file', path: '/var/lib/kubevents/checkpoints' },
+      checkpoint: { store: 'file', path: '/var/lib/kubevents/checkpoints', interval: 1_000 },
       metrics: { enabled: true, address: '0.0.0.0', port: 9090 },
-      leaderElection: { enabled: false, leaseName: 'kubevents', leaseNamespace: 'kubevents', leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 },
+      leaderElection: { enabled: false, leaseName: 'kubevents', leaseNamespace: 'kubevents', leaseDuration: 15_000, renewDeadline: 10_000, retryPeriod: 2_000 },
       topics: { events: 'k8s.events', alerts: 'k8s.alerts', incidents: 'k8s.incidents', gaps: 'k8s.gaps', deadLetters: 'k8s.deadletter' },
     });
     expect(config.kafka).toBeUndefined();
@@ -102,7 +102,7 @@ describe('loadRuntimeConfig', () => {
     const secret = join(dir, 'sasl-password');
     writeFileSync(secret, 's3cret\n');
     const path = file(FULL.replace('PASSWORD_FILE', secret));
-    const { config } = loadRuntimeConfig({ file: path, env: { POD_NAMESPACE: 'observability' } });
+    const { config } = loadRunConfig({ file: path, env: { POD_NAMESPACE: 'observability' } });
     expect(config.kafka?.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'kubevents', passwordFile: secret, password: 's3cret' });
     expect(config.leaderElection.leaseNamespace).toBe('observability');
     expect(kafkaClientConfigOf(config)).toEqual({
@@ -119,21 +119,22 @@ describe('loadRuntimeConfig', () => {
 
   it('reports a wrong type at the file:line:column of the value', () => {
     const path = file('cluster: c1\nmetrics:\n  port: "9090x"\n');
-    const issues = issuesOf(() => loadRuntimeConfig({ file: path, env: {} }));
+    const issues = issuesOf(() => loadRunConfig({ file: path, env: {} }));
     expect(issues).toHaveLength(1);
     expect(issues[0]).toMatchObject({ where: `${path}:3:9`, path: 'metrics.port' });
-    expect(issues[0]!.message).toMatch(/expected number/);
+    expect(issues[0]!.message).toBe('expected a number, got the string "9090x"');
+    expect(issues[0]!.hint).toBeUndefined();
   });
 
   it('reports an unknown key at the key, with a did-you-mean hint', () => {
     const path = file('kafka:\n  brokerz: [a:9092]\n  brokers: [a:9092]\nencoding: avro-binary\n');
-    const issues = issuesOf(() => loadRuntimeConfig({ file: path, env: {} }));
+    const issues = issuesOf(() => loadRunConfig({ file: path, env: {} }));
     expect(issues).toEqual([{ where: `${path}:2:3`, path: 'kafka.brokerz', message: 'unknown setting', hint: 'did you mean "brokers"?' }]);
   });
 
   it('refuses an inline secret at its line, pointing to the environment variable and passwordFile', () => {
     const path = file('kafka:\n  brokers: [a:9092]\n  sasl:\n    mechanism: plain\n    username: u\n    password: hunter2\nencoding: avro-binary\n');
-    const issues = issuesOf(() => loadRuntimeConfig({ file: path, env: {} }));
+    const issues = issuesOf(() => loadRunConfig({ file: path, env: {} }));
     expect(issues).toHaveLength(1);
     expect(issues[0]).toMatchObject({ where: `${path}:6:5`, path: 'kafka.sasl.password', message: 'secrets are not accepted in the configuration file' });
     expect(issues[0]!.hint).toContain('KUBEVENTS_KAFKA_SASL_PASSWORD');
@@ -157,29 +158,30 @@ describe('loadRuntimeConfig', () => {
         '',
       ].join('\n'),
     );
-    const issues = issuesOf(() => loadRuntimeConfig({ file: path, env: {} }));
+    const issues = issuesOf(() => loadRunConfig({ file: path, env: {} }));
     const byPath = Object.fromEntries(issues.map((i) => [i.path, i]));
-    expect(byPath['kafka.brokers']).toMatchObject({ where: `${path}:2:12`, hint: 'write a YAML list, e.g. [a:9092, b:9092]' });
+    // a comma-separated string is a list, as in KUBEVENTS_KAFKA_BROKERS
+    expect(byPath['kafka.brokers']).toBeUndefined();
     expect(byPath['kafka.sasl.mechanism']?.where).toBe(`${path}:4:16`);
     expect(byPath['kafka.sasl.mechanism']?.message).toMatch(/plain.*scram-sha-256.*scram-sha-512/);
-    expect(byPath['leaderElection.leaseDurationSeconds']).toMatchObject({ where: `${path}:9:25`, message: 'must be greater than renewDeadlineSeconds (10)' });
+    // checked on the effective setting, pointing at the old name it was written under
+    expect(byPath['leaderElection.leaseDuration']).toMatchObject({ where: `${path}:9:25`, message: 'must be longer than renewDeadline (10s)' });
     const text = new ConfigError(issues).message;
     expect(text).toMatch(/^invalid configuration \(\d+ problems\):/);
-    expect(text).toContain(`  ${path}:2:12: kafka.brokers: `);
-    expect(text).toContain('    hint: write a YAML list');
+    expect(text).toContain(`  ${path}:4:16: kafka.sasl.mechanism: `);
   });
 
   it('a missing required value points at its parent and names the environment variable', () => {
     const path = file('encoding: avro-binary\nkafka:\n  clientId: x\n');
-    const issues = issuesOf(() => loadRuntimeConfig({ file: path, env: {} }));
+    const issues = issuesOf(() => loadRunConfig({ file: path, env: {} }));
     expect(issues).toEqual([
-      { where: `${path}:3:3`, path: 'kafka.brokers', message: 'Invalid input: expected array, received undefined', hint: 'required; or set KUBEVENTS_KAFKA_BROKERS' },
+      { where: `${path}:2:1`, path: 'kafka.brokers', message: 'required setting missing', hint: 'write it in the file, or set KUBEVENTS_KAFKA_BROKERS' },
     ]);
   });
 
   it('needs a schema registry for the confluent encoding and a password source for SASL', () => {
     const path = file('kafka:\n  brokers: [a:9092]\n  sasl: {mechanism: plain, username: u}\n');
-    const issues = issuesOf(() => loadRuntimeConfig({ file: path, env: {} }));
+    const issues = issuesOf(() => loadRunConfig({ file: path, env: {} }));
     expect(issues.map((i) => i.message)).toEqual([
       'encoding "confluent" needs schemaRegistry.url (or set encoding: avro-binary)',
       'no SASL password: set KUBEVENTS_KAFKA_SASL_PASSWORD or kafka.sasl.passwordFile',
@@ -189,22 +191,22 @@ describe('loadRuntimeConfig', () => {
 
   it('reports YAML syntax errors and duplicate keys with their position', () => {
     const bad = file('cluster: a\nkafka:\n  brokers: [a:9092\n');
-    const [syntax] = issuesOf(() => loadRuntimeConfig({ file: bad, env: {} }));
+    const [syntax] = issuesOf(() => loadRunConfig({ file: bad, env: {} }));
     expect(syntax!.where).toMatch(new RegExp(`^${bad}:\\d+:\\d+$`));
     expect(syntax!.message).toMatch(/^YAML syntax error: /);
     const dup = file('cluster: a\ncluster: b\n');
-    const [d] = issuesOf(() => loadRuntimeConfig({ file: dup, env: {} }));
+    const [d] = issuesOf(() => loadRunConfig({ file: dup, env: {} }));
     expect(d).toMatchObject({ where: `${dup}:2:1`, hint: 'each key may appear once per mapping' });
     const list = file('- a\n- b\n');
-    expect(issuesOf(() => loadRuntimeConfig({ file: list, env: {} }))[0]!.message).toMatch(/must be a YAML mapping/);
-    expect(issuesOf(() => loadRuntimeConfig({ file: join(dir, 'nope.yaml'), env: {} }))[0]!.message).toMatch(/cannot read the configuration file: ENOENT/);
+    expect(issuesOf(() => loadRunConfig({ file: list, env: {} }))[0]!.message).toMatch(/must be a YAML mapping/);
+    expect(issuesOf(() => loadRunConfig({ file: join(dir, 'nope.yaml'), env: {} }))[0]!.message).toMatch(/cannot read the configuration file: ENOENT/);
     // an empty file is an empty configuration
-    expect(loadRuntimeConfig({ file: file('# nothing\n'), env: {} }).config.cluster).toBe('default');
+    expect(loadRunConfig({ file: file('# nothing\n'), env: {} }).config.cluster).toBe('default');
   });
 
   it('applies KUBEVENTS_* overrides over the file, typed, and attributes their errors to the variable', () => {
     const path = file('cluster: from-file\nencoding: avro-binary\nkafka:\n  brokers: [file:9092]\nmetrics:\n  port: 1234\n');
-    const { config, envApplied } = loadRuntimeConfig({
+    const { config, envApplied } = loadRunConfig({
       file: path,
       env: {
         KUBEVENTS_CLUSTER: 'from-env',
@@ -226,7 +228,7 @@ describe('loadRuntimeConfig', () => {
     expect(envApplied.map((e) => e.env)).toContain('KUBEVENTS_KAFKA_SASL_PASSWORD');
 
     const issues = issuesOf(() =>
-      loadRuntimeConfig({ file: path, env: { KUBEVENTS_METRICS_PORT: 'ninety', KUBEVENTS_KAFKA_BROKERS: 'no-port', KUBEVENTS_KAFKA_TLS_ENABLED: 'maybe' } }),
+      loadRunConfig({ file: path, env: { KUBEVENTS_METRICS_PORT: 'ninety', KUBEVENTS_KAFKA_BROKERS: 'no-port', KUBEVENTS_KAFKA_TLS_ENABLED: 'maybe' } }),
     );
     expect(issues).toEqual([
       { where: 'env KUBEVENTS_KAFKA_TLS_ENABLED', path: 'kafka.tls.enabled', message: '"maybe": expected true or false' },
@@ -234,13 +236,13 @@ describe('loadRuntimeConfig', () => {
       // every problem at once
       { where: 'env KUBEVENTS_KAFKA_BROKERS', path: 'kafka.brokers[0]', message: 'must be host:port, e.g. kafka-0.kafka:9092', hint: undefined },
     ]);
-    const brokers = issuesOf(() => loadRuntimeConfig({ file: path, env: { KUBEVENTS_KAFKA_BROKERS: 'no-port' } }));
+    const brokers = issuesOf(() => loadRunConfig({ file: path, env: { KUBEVENTS_KAFKA_BROKERS: 'no-port' } }));
     expect(brokers).toMatchObject([{ where: 'env KUBEVENTS_KAFKA_BROKERS', path: 'kafka.brokers[0]', message: 'must be host:port, e.g. kafka-0.kafka:9092' }]);
   });
 
   it('never shows a secret from the environment in an error', () => {
     const issues = issuesOf(() =>
-      loadRuntimeConfig({ env: { KUBEVENTS_KAFKA_BROKERS: 'a:1', KUBEVENTS_ENCODING: 'avro-binary', KUBEVENTS_KAFKA_SASL_PASSWORD: 'pw' } }),
+      loadRunConfig({ env: { KUBEVENTS_KAFKA_BROKERS: 'a:1', KUBEVENTS_ENCODING: 'avro-binary', KUBEVENTS_KAFKA_SASL_PASSWORD: 'pw' } }),
     );
     // sasl.password set without mechanism/username
     expect(JSON.stringify(issues)).not.toContain('"pw"');
@@ -248,25 +250,25 @@ describe('loadRuntimeConfig', () => {
 
   it('password file problems are reported at the passwordFile setting; both sources is an error', () => {
     const path = file(`encoding: avro-binary\nkafka:\n  brokers: [a:9092]\n  sasl:\n    mechanism: plain\n    username: u\n    passwordFile: ${join(dir, 'missing')}\n`);
-    const [missing] = issuesOf(() => loadRuntimeConfig({ file: path, env: {} }));
+    const [missing] = issuesOf(() => loadRunConfig({ file: path, env: {} }));
     expect(missing).toMatchObject({ where: `${path}:7:19`, path: 'kafka.sasl.passwordFile' });
     expect(missing!.message).toMatch(/cannot read the password file .*missing: ENOENT/);
-    const both = issuesOf(() => loadRuntimeConfig({ file: path, env: { KUBEVENTS_KAFKA_SASL_PASSWORD: 'x' } }));
+    const both = issuesOf(() => loadRunConfig({ file: path, env: { KUBEVENTS_KAFKA_SASL_PASSWORD: 'x' } }));
     expect(both[0]!.message).toMatch(/keep one/);
   });
 
   it('warns about unknown KUBEVENTS_* variables, not about KUBEVENTS_CONFIG or the test env', () => {
-    const { warnings } = loadRuntimeConfig({ env: { KUBEVENTS_KAFKA_BROKER: 'x', KUBEVENTS_CONFIG: 'f', KUBEVENTS_TESTENV_CACHE: '/x' } });
+    const { warnings } = loadRunConfig({ env: { KUBEVENTS_KAFKA_BROKER: 'x', KUBEVENTS_CONFIG: 'f', KUBEVENTS_TESTENV_CACHE: '/x' } });
     expect(warnings).toEqual(['unknown environment variable KUBEVENTS_KAFKA_BROKER ignored (see kubevents config --help for the list)']);
   });
 
   it('checks leader election names and timings', () => {
-    const path = file('leaderElection:\n  leaseName: Kube_Events\n  retryPeriodSeconds: 9\n');
-    const issues = issuesOf(() => loadRuntimeConfig({ file: path, env: {} }));
-    expect(issues.map((i) => [i.where, i.path])).toEqual([
-      [`${path}:2:14`, 'leaderElection.leaseName'],
-      // not in the file: its section
-      [`${path}:2:3`, 'leaderElection.renewDeadlineSeconds'],
+    const path = file('leaderElection:\n  leaseName: Kube_Events\n  retryPeriod: 9s\n');
+    const issues = issuesOf(() => loadRunConfig({ file: path, env: {} }));
+    expect(issues.map((i) => [i.where, i.path, i.message])).toEqual([
+      [`${path}:2:14`, 'leaderElection.leaseName', 'must be a DNS subdomain name (lowercase letters, digits, - and .)'],
+      // not in the file: the key of its section
+      [`${path}:1:1`, 'leaderElection.renewDeadline', 'must be longer than retryPeriod x 1.2 (10s800ms)'],
     ]);
   });
 });
@@ -276,7 +278,7 @@ describe('redaction', () => {
     const secret = join(dir, 'pw2');
     writeFileSync(secret, 'top-secret');
     const path = file(FULL.replace('PASSWORD_FILE', secret));
-    const loaded = loadRuntimeConfig({ file: path, env: { KUBEVENTS_SCHEMA_REGISTRY_USERNAME: 'sr', KUBEVENTS_SCHEMA_REGISTRY_PASSWORD: 'sr-secret' } });
+    const loaded = loadRunConfig({ file: path, env: { KUBEVENTS_SCHEMA_REGISTRY_USERNAME: 'sr', KUBEVENTS_SCHEMA_REGISTRY_PASSWORD: 'sr-secret' } });
     const yaml = formatConfigYaml(loaded);
     expect(yaml).not.toContain('top-secret');
     expect(yaml).not.toContain('sr-secret');
@@ -292,7 +294,7 @@ describe('redaction', () => {
   it('pino with REDACT_PATHS + CONFIG_REDACT_PATHS never writes a configured secret', () => {
     expect(ENV_OVERRIDES.filter((e) => e.secret).map((e) => e.env)).toEqual(['KUBEVENTS_KAFKA_SASL_PASSWORD', 'KUBEVENTS_SCHEMA_REGISTRY_PASSWORD']);
     expect(SECRET_PATHS.map((p) => p.join('.'))).toEqual(['kafka.sasl.password', 'schemaRegistry.password']);
-    const { config } = loadRuntimeConfig({
+    const { config } = loadRunConfig({
       env: {
         KUBEVENTS_KAFKA_BROKERS: 'k:9092',
         KUBEVENTS_KAFKA_SASL_MECHANISM: 'plain',
@@ -379,5 +381,39 @@ describe('kubevents config', () => {
       else process.env['KUBEVENTS_CONFIG'] = saved;
       process.exitCode = undefined;
     }
+  });
+});
+
+describe('durations in the run configuration', () => {
+  it('reads durations and plain seconds, and the old unit-named settings with a warning naming the new one', () => {
+    const path = file('checkpoint:\n  interval: 500ms\nleaderElection:\n  leaseDuration: 1m\n  renewDeadline: 30\n  retryPeriodSeconds: 5\nkafka:\n  brokers: a:9092\n  requestTimeoutMs: 4000\nencoding: avro-binary\n');
+    const { config, warnings } = loadRunConfig({ file: path, env: {} });
+    expect(config.checkpoint.interval).toBe(500);
+    expect(config.leaderElection).toMatchObject({ leaseDuration: 60_000, renewDeadline: 30_000, retryPeriod: 5_000 });
+    expect(config.kafka?.requestTimeout).toBe(4_000);
+    expect(kafkaClientConfigOf(config)).toMatchObject({ requestTimeoutMs: 4_000 });
+    expect(warnings).toEqual([
+      `${path}:9:3: kafka.requestTimeoutMs is read for compatibility; write requestTimeout: 4s instead (a duration)`,
+      `${path}:6:3: leaderElection.retryPeriodSeconds is read for compatibility; write retryPeriod: 5s instead (a duration)`,
+    ]);
+    // printed back as durations
+    expect(parse(formatConfigYaml({ config, file: path, envApplied: [], warnings: [] }))).toMatchObject({ checkpoint: { interval: '500ms' }, leaderElection: { leaseDuration: '1m', retryPeriod: '5s' } });
+  });
+
+  it('a duration without a unit that is not a whole number, or with a bad unit, is refused where it is written', () => {
+    const path = file('checkpoint:\n  interval: 1.5\nleaderElection:\n  leaseDuration: 5 m\n');
+    const issues = issuesOf(() => loadRunConfig({ file: path, env: {} }));
+    expect(issues.map((i) => [i.where, i.path])).toEqual([
+      [`${path}:2:13`, 'checkpoint.interval'],
+      [`${path}:4:18`, 'leaderElection.leaseDuration'],
+    ]);
+    expect(issues[1]!.message).toMatch(/invalid duration "5 m"/);
+  });
+
+  it('environment durations: KUBEVENTS_CHECKPOINT_INTERVAL=2s, and the old *_SECONDS variables with a warning', () => {
+    const { config, warnings } = loadRunConfig({ env: { KUBEVENTS_CHECKPOINT_INTERVAL: '2s', KUBEVENTS_LEADER_ELECTION_LEASE_DURATION_SECONDS: '20' } });
+    expect(config.checkpoint.interval).toBe(2_000);
+    expect(config.leaderElection.leaseDuration).toBe(20_000);
+    expect(warnings).toEqual(['KUBEVENTS_LEADER_ELECTION_LEASE_DURATION_SECONDS is read for compatibility; set KUBEVENTS_LEADER_ELECTION_LEASE_DURATION instead (a duration such as 15s)']);
   });
 });

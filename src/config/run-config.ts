@@ -1,6 +1,6 @@
 /**
- * The runtime configuration of `kubevents run` and `kubevents alerts`: one YAML file (optional)
- * plus environment overrides, checked by one zod schema.
+ * The run configuration of `kubevents run` (the `--config` file): one YAML file (optional) plus
+ * environment overrides, checked by one zod schema.
  *
  * Precedence: built-in defaults < the file (`--config FILE` or $KUBEVENTS_CONFIG) < KUBEVENTS_*
  * environment variables (ENV_OVERRIDES below; README "Configuration" lists them).
@@ -11,14 +11,22 @@
  * Secret via `secretKeyRef`) or from a file named in the config (`passwordFile:`, e.g. a mounted
  * Secret). `kubevents config print` shows them as "[redacted]".
  *
- * Errors name where the bad value came from: `FILE:LINE:COLUMN` (mapped from the zod issue path
- * to the YAML node through the `yaml` package's node ranges and LineCounter), or the environment
- * variable; with a hint when there is a likely fix (a misspelt key, a list written as a string, a
- * secret written inline).
+ * Errors name where the bad value came from: `FILE:LINE:COLUMN` (the config kit in src/core walks
+ * the zod issue path to the YAML node), or the environment variable; with a hint when there is a
+ * likely fix (a misspelt key, a quoted number, a secret written inline).
+ *
+ * Times are durations (`1s`, `15s`, `2m`) as everywhere else; a plain number is seconds. The
+ * settings that were numbers with a unit in their name (`intervalMs`, `leaseDurationSeconds`, ...)
+ * are still read, with a warning naming the new setting.
  */
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, stringify, type Document, type Node } from 'yaml';
+import { isSeq, LineCounter, parseDocument, stringify } from 'yaml';
 import { z } from 'zod';
+import { didYouMean } from '../core/diagnostics.js';
+import { durationOrNumber, showDuration } from '../core/duration.js';
+import { DocumentLocator, type PathSegment } from '../core/yaml-locator.js';
+import { zodProblems } from '../core/zod-diagnostics.js';
+import { displayValue, shapeOf } from '../core/zod-schema.js';
 import { DEFAULT_TOPICS } from '../sinks/kafka-sink.js';
 import { SASL_MECHANISMS, type KafkaClientConfig, type SaslMechanism } from '../kafka/client.js';
 import { DEFAULT_CHECKPOINT_TOPIC } from '../runtime/checkpoint-kafka.js';
@@ -36,7 +44,20 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
 const filePath = nonEmpty;
-const seconds = z.number().int('must be a whole number of seconds').positive('must be > 0');
+/** A list, or the same as one comma-separated string (as the environment variables take it). */
+const listOf = <T extends z.ZodType>(item: T) =>
+  z.preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s.length > 0)
+        : v,
+    z.array(item),
+  );
+/** Settings read before durations were accepted: the unit is in their name. */
+const legacyNumber = z.number().int('must be a whole number').positive('must be > 0').optional();
 
 const tlsSchema = z.strictObject({
   /** TLS to the brokers (default true when a tls section is present). */
@@ -57,14 +78,16 @@ const saslSchema = z.strictObject({
 });
 
 const kafkaSchema = z.strictObject({
-  brokers: z
-    .array(z.string().trim().regex(BROKER, 'must be host:port, e.g. kafka-0.kafka:9092'))
-    .min(1, 'needs at least one broker'),
+  brokers: listOf(z.string().trim().regex(BROKER, 'must be host:port, e.g. kafka-0.kafka:9092')).pipe(z.array(z.string()).min(1, 'needs at least one broker')),
   clientId: nonEmpty.default('kubevents'),
   tls: tlsSchema.optional(),
   sasl: saslSchema.optional(),
-  connectionTimeoutMs: z.number().int().positive().optional(),
-  requestTimeoutMs: z.number().int().positive().optional(),
+  /** connecting to a broker (kafkajs default 1s) */
+  connectionTimeout: durationOrNumber('s').optional(),
+  /** one request (kafkajs default 30s) */
+  requestTimeout: durationOrNumber('s').optional(),
+  connectionTimeoutMs: legacyNumber,
+  requestTimeoutMs: legacyNumber,
 });
 
 const topicsSchema = z.strictObject({
@@ -89,7 +112,9 @@ const checkpointSchema = z.strictObject({
   store: z.enum(['kafka', 'file']).optional(),
   topic: nonEmpty.default(DEFAULT_CHECKPOINT_TOPIC),
   path: filePath.default('/var/lib/kubevents/checkpoints'),
-  intervalMs: z.number().int().positive().default(1000),
+  /** least time between two saves */
+  interval: durationOrNumber('s').prefault('1s'),
+  intervalMs: legacyNumber,
 });
 
 const metricsSchema = z.strictObject({
@@ -106,18 +131,39 @@ const leaderElectionSchema = z
     leaseNamespace: nonEmpty.regex(DNS_LABEL, 'must be a DNS label (lowercase letters, digits and -)').optional(),
     /** default: $POD_NAME (downward API) or the hostname, plus a random suffix */
     identity: nonEmpty.optional(),
-    leaseDurationSeconds: seconds.default(15),
-    renewDeadlineSeconds: seconds.default(10),
-    retryPeriodSeconds: seconds.default(2),
+    leaseDuration: durationOrNumber('s').prefault('15s'),
+    renewDeadline: durationOrNumber('s').prefault('10s'),
+    retryPeriod: durationOrNumber('s').prefault('2s'),
+    leaseDurationSeconds: legacyNumber,
+    renewDeadlineSeconds: legacyNumber,
+    retryPeriodSeconds: legacyNumber,
   })
   .superRefine((le, ctx) => {
-    if (le.leaseDurationSeconds <= le.renewDeadlineSeconds) {
-      ctx.addIssue({ code: 'custom', path: ['leaseDurationSeconds'], message: `must be greater than renewDeadlineSeconds (${le.renewDeadlineSeconds})` });
+    const { leaseDuration, renewDeadline, retryPeriod } = effectiveLeaseTimings(le);
+    if (leaseDuration <= renewDeadline) {
+      ctx.addIssue({ code: 'custom', path: ['leaseDuration'], message: `must be longer than renewDeadline (${showDuration(renewDeadline)})` });
     }
-    if (le.renewDeadlineSeconds <= le.retryPeriodSeconds * 1.2) {
-      ctx.addIssue({ code: 'custom', path: ['renewDeadlineSeconds'], message: `must be greater than retryPeriodSeconds * 1.2 (${le.retryPeriodSeconds * 1.2})` });
+    if (renewDeadline <= retryPeriod * 1.2) {
+      ctx.addIssue({ code: 'custom', path: ['renewDeadline'], message: `must be longer than retryPeriod x 1.2 (${showDuration(retryPeriod * 1.2)})` });
     }
-  });
+  })
+  .transform(({ leaseDurationSeconds, renewDeadlineSeconds, retryPeriodSeconds, ...le }) => ({ ...le, ...effectiveLeaseTimings({ ...le, leaseDurationSeconds, renewDeadlineSeconds, retryPeriodSeconds }) }));
+
+/** The Lease timings in ms, the settings' old names (numbers of seconds) winning when given. */
+function effectiveLeaseTimings(le: {
+  leaseDuration: number;
+  renewDeadline: number;
+  retryPeriod: number;
+  leaseDurationSeconds?: number | undefined;
+  renewDeadlineSeconds?: number | undefined;
+  retryPeriodSeconds?: number | undefined;
+}): { leaseDuration: number; renewDeadline: number; retryPeriod: number } {
+  return {
+    leaseDuration: le.leaseDurationSeconds !== undefined ? le.leaseDurationSeconds * 1000 : le.leaseDuration,
+    renewDeadline: le.renewDeadlineSeconds !== undefined ? le.renewDeadlineSeconds * 1000 : le.renewDeadline,
+    retryPeriod: le.retryPeriodSeconds !== undefined ? le.retryPeriodSeconds * 1000 : le.retryPeriod,
+  };
+}
 
 const sourceSchema = z.strictObject({
   kube: z
@@ -126,13 +172,13 @@ const sourceSchema = z.strictObject({
       kubeconfig: filePath.optional(),
       context: nonEmpty.optional(),
       /** empty: all namespaces */
-      namespaces: z.array(nonEmpty.regex(DNS_LABEL, 'must be a namespace name')).default([]),
+      namespaces: listOf(nonEmpty.regex(DNS_LABEL, 'must be a namespace name')).default([]),
       inCluster: z.boolean().default(false),
     })
     .prefault({}),
 });
 
-export const runtimeConfigSchema = z
+export const runConfigSchema = z
   .strictObject({
     /** cluster name stamped on every record */
     cluster: nonEmpty.default('default'),
@@ -147,7 +193,7 @@ export const runtimeConfigSchema = z
     metrics: metricsSchema.prefault({}),
     leaderElection: leaderElectionSchema.prefault({}),
     /** pipeline files or folders (like `run --pipelines`); default: the bundled pipelines/default.yaml */
-    pipelines: z.array(filePath).min(1, 'needs at least one file or folder (or leave it out for the bundled default)').optional(),
+    pipelines: listOf(filePath).pipe(z.array(z.string()).min(1, 'needs at least one file or folder (or leave it out for the bundled default)')).optional(),
   })
   .superRefine((c, ctx) => {
     if (c.kafka && c.encoding === 'confluent' && !c.schemaRegistry) {
@@ -183,31 +229,58 @@ export const runtimeConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['schemaRegistry', 'username'], message: 'a Schema Registry password needs a username' });
     }
   })
-  .transform((c) => ({ ...c, checkpoint: { ...c.checkpoint, store: c.checkpoint.store ?? (c.kafka ? ('kafka' as const) : ('file' as const)) } }));
+  .transform(({ kafka, checkpoint: { intervalMs, ...checkpoint }, ...c }) => ({
+    ...c,
+    ...(kafka ? { kafka: withLegacyKafkaTimeouts(kafka) } : {}),
+    checkpoint: { ...checkpoint, interval: intervalMs ?? checkpoint.interval, store: checkpoint.store ?? (kafka ? ('kafka' as const) : ('file' as const)) },
+  }));
 
-export type RuntimeConfigInput = z.input<typeof runtimeConfigSchema>;
-/** The effective configuration; secrets resolved (password set when a passwordFile was given). */
-export type RuntimeConfig = z.output<typeof runtimeConfigSchema>;
+function withLegacyKafkaTimeouts<T extends { connectionTimeout?: number | undefined; requestTimeout?: number | undefined; connectionTimeoutMs?: number | undefined; requestTimeoutMs?: number | undefined }>({
+  connectionTimeoutMs,
+  requestTimeoutMs,
+  ...kafka
+}: T): Omit<T, 'connectionTimeoutMs' | 'requestTimeoutMs'> {
+  const connectionTimeout = connectionTimeoutMs ?? kafka.connectionTimeout;
+  const requestTimeout = requestTimeoutMs ?? kafka.requestTimeout;
+  return { ...kafka, ...(connectionTimeout !== undefined ? { connectionTimeout } : {}), ...(requestTimeout !== undefined ? { requestTimeout } : {}) };
+}
+
+/** Settings with the unit in their name, still read: [old path, new path, unit of the old number]. */
+export const LEGACY_SETTINGS: ReadonlyArray<readonly [string, string, 's' | 'ms']> = [
+  ['checkpoint.intervalMs', 'checkpoint.interval', 'ms'],
+  ['kafka.connectionTimeoutMs', 'kafka.connectionTimeout', 'ms'],
+  ['kafka.requestTimeoutMs', 'kafka.requestTimeout', 'ms'],
+  ['leaderElection.leaseDurationSeconds', 'leaderElection.leaseDuration', 's'],
+  ['leaderElection.renewDeadlineSeconds', 'leaderElection.renewDeadline', 's'],
+  ['leaderElection.retryPeriodSeconds', 'leaderElection.retryPeriod', 's'],
+];
+
+export type RunConfigInput = z.input<typeof runConfigSchema>;
+/** The effective configuration; secrets resolved (password set when a passwordFile was given); durations in ms. */
+export type RunConfig = z.output<typeof runConfigSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // environment overrides
 // ---------------------------------------------------------------------------------------------
 
-export type EnvKind = 'string' | 'list' | 'boolean' | 'integer';
+export type EnvKind = 'string' | 'list' | 'boolean' | 'integer' | 'duration';
 
 export interface EnvOverride {
   env: string;
   path: readonly string[];
   kind: EnvKind;
   secret?: boolean;
+  /** Still read, for the setting it names; `config env` lists it as such. */
+  replacedBy?: string;
 }
 
 const o = (env: string, path: string, kind: EnvKind = 'string', secret = false): EnvOverride => ({ env, path: path.split('.'), kind, secret });
+const legacy = (env: string, path: string, replacedBy: string): EnvOverride => ({ env, path: path.split('.'), kind: 'integer', replacedBy });
 
 /**
  * Every environment variable the configuration reads, and the setting it overrides. Lists are
  * comma-separated (`KUBEVENTS_KAFKA_BROKERS=a:9092,b:9092`), booleans true/false (also 1/0,
- * yes/no), integers plain digits.
+ * yes/no), integers plain digits, durations `15s` / `2m` (a plain number is seconds).
  */
 export const ENV_OVERRIDES: readonly EnvOverride[] = [
   o('KUBEVENTS_CLUSTER', 'cluster'),
@@ -227,6 +300,8 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   o('KUBEVENTS_KAFKA_SASL_USERNAME', 'kafka.sasl.username'),
   o('KUBEVENTS_KAFKA_SASL_PASSWORD', 'kafka.sasl.password', 'string', true),
   o('KUBEVENTS_KAFKA_SASL_PASSWORD_FILE', 'kafka.sasl.passwordFile'),
+  o('KUBEVENTS_KAFKA_CONNECTION_TIMEOUT', 'kafka.connectionTimeout', 'duration'),
+  o('KUBEVENTS_KAFKA_REQUEST_TIMEOUT', 'kafka.requestTimeout', 'duration'),
   o('KUBEVENTS_TOPIC_EVENTS', 'topics.events'),
   o('KUBEVENTS_TOPIC_ALERTS', 'topics.alerts'),
   o('KUBEVENTS_TOPIC_INCIDENTS', 'topics.incidents'),
@@ -240,6 +315,7 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   o('KUBEVENTS_CHECKPOINT_STORE', 'checkpoint.store'),
   o('KUBEVENTS_CHECKPOINT_TOPIC', 'checkpoint.topic'),
   o('KUBEVENTS_CHECKPOINT_PATH', 'checkpoint.path'),
+  o('KUBEVENTS_CHECKPOINT_INTERVAL', 'checkpoint.interval', 'duration'),
   o('KUBEVENTS_METRICS_ENABLED', 'metrics.enabled', 'boolean'),
   o('KUBEVENTS_METRICS_ADDRESS', 'metrics.address'),
   o('KUBEVENTS_METRICS_PORT', 'metrics.port', 'integer'),
@@ -247,10 +323,13 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   o('KUBEVENTS_LEADER_ELECTION_LEASE_NAME', 'leaderElection.leaseName'),
   o('KUBEVENTS_LEADER_ELECTION_LEASE_NAMESPACE', 'leaderElection.leaseNamespace'),
   o('KUBEVENTS_LEADER_ELECTION_IDENTITY', 'leaderElection.identity'),
-  o('KUBEVENTS_LEADER_ELECTION_LEASE_DURATION_SECONDS', 'leaderElection.leaseDurationSeconds', 'integer'),
-  o('KUBEVENTS_LEADER_ELECTION_RENEW_DEADLINE_SECONDS', 'leaderElection.renewDeadlineSeconds', 'integer'),
-  o('KUBEVENTS_LEADER_ELECTION_RETRY_PERIOD_SECONDS', 'leaderElection.retryPeriodSeconds', 'integer'),
+  o('KUBEVENTS_LEADER_ELECTION_LEASE_DURATION', 'leaderElection.leaseDuration', 'duration'),
+  o('KUBEVENTS_LEADER_ELECTION_RENEW_DEADLINE', 'leaderElection.renewDeadline', 'duration'),
+  o('KUBEVENTS_LEADER_ELECTION_RETRY_PERIOD', 'leaderElection.retryPeriod', 'duration'),
   o('KUBEVENTS_PIPELINES', 'pipelines', 'list'),
+  legacy('KUBEVENTS_LEADER_ELECTION_LEASE_DURATION_SECONDS', 'leaderElection.leaseDurationSeconds', 'KUBEVENTS_LEADER_ELECTION_LEASE_DURATION'),
+  legacy('KUBEVENTS_LEADER_ELECTION_RENEW_DEADLINE_SECONDS', 'leaderElection.renewDeadlineSeconds', 'KUBEVENTS_LEADER_ELECTION_RENEW_DEADLINE'),
+  legacy('KUBEVENTS_LEADER_ELECTION_RETRY_PERIOD_SECONDS', 'leaderElection.retryPeriodSeconds', 'KUBEVENTS_LEADER_ELECTION_RETRY_PERIOD'),
 ];
 
 /** KUBEVENTS_* variables that are not configuration overrides (not warned about). */
@@ -261,9 +340,9 @@ const OTHER_ENV_PREFIXES = ['KUBEVENTS_TESTENV_'];
 export const SECRET_PATHS: readonly (readonly string[])[] = ENV_OVERRIDES.filter((e) => e.secret).map((e) => e.path);
 
 /**
- * pino redact paths for a RuntimeConfig logged as `{ config }`, as its parts (`{ kafka }`,
+ * pino redact paths for a RunConfig logged as `{ config }`, as its parts (`{ kafka }`,
  * `{ schemaRegistry }`) or as the log object itself. pino's `*` matches one level only, so nested
- * secrets are listed by path. src/runtime/logger.ts REDACT_PATHS should include these; better
+ * secrets are listed by path. src/core/logger.ts REDACT_PATHS should include these; better
  * still, log `redactConfig(config)`.
  */
 export const CONFIG_REDACT_PATHS: readonly string[] = [
@@ -286,7 +365,7 @@ export interface ConfigIssue {
   /** dotted path of the setting, '' for the whole document */
   path: string;
   message: string;
-  hint?: string;
+  hint?: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -309,7 +388,7 @@ export function formatIssues(issues: readonly ConfigIssue[]): string {
 // loading
 // ---------------------------------------------------------------------------------------------
 
-export interface LoadConfigOptions {
+export interface LoadRunConfigOptions {
   /** YAML file; null/undefined: defaults and environment only. */
   file?: string | null;
   /** default process.env */
@@ -318,17 +397,17 @@ export interface LoadConfigOptions {
   readFile?: (path: string) => string;
 }
 
-export interface LoadedConfig {
-  config: RuntimeConfig;
+export interface LoadedRunConfig {
+  config: RunConfig;
   /** the file read, if any */
   file: string | null;
   /** environment variables that overrode settings */
   envApplied: readonly EnvOverride[];
-  /** non-fatal findings (unknown KUBEVENTS_* variables, ...) */
+  /** non-fatal findings (unknown KUBEVENTS_* variables, settings that have a new name, ...) */
   warnings: readonly string[];
 }
 
-type Path = readonly PropertyKey[];
+type Path = readonly PathSegment[];
 
 function dotted(path: Path): string {
   return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
@@ -338,90 +417,14 @@ function startsWith(path: Path, prefix: Path): boolean {
   return prefix.length <= path.length && prefix.every((p, i) => p === path[i]);
 }
 
-function levenshtein(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
-    }
-  }
-  return d[a.length]![b.length]!;
-}
+const isSecretKey = (path: Path, key: string): boolean => SECRET_PATHS.some((sp) => sp.length === path.length + 1 && startsWith([...path, key], sp));
 
-/** The schema inside optional / default / prefault / pipe (transform) wrappers. */
-function unwrap(schema: unknown): unknown {
-  let s = schema;
-  for (let guard = 0; guard < 10; guard++) {
-    const def = (s as { _zod?: { def?: { type?: string; innerType?: unknown; in?: unknown } } })._zod?.def;
-    if (def?.innerType) s = def.innerType;
-    else if (def?.type === 'pipe' && def.in) s = def.in;
-    else break;
-  }
-  return s;
-}
-
-/** The keys a strict object schema at `path` knows (for "did you mean"). */
-function knownKeys(path: Path): string[] {
-  let schema: unknown = runtimeConfigSchema;
-  for (const p of path) {
-    const shape = (unwrap(schema) as { shape?: Record<string, unknown> }).shape;
-    if (!shape || typeof p !== 'string' || !shape[p]) return [];
-    schema = shape[p];
-  }
-  const shape = (unwrap(schema) as { shape?: Record<string, unknown> }).shape;
-  return shape ? Object.keys(shape) : [];
-}
-
+/** "did you mean" among the keys allowed at `path` (secret keys are never suggested: they are refused in the file). */
 function suggestion(key: string, path: Path): string | undefined {
-  const candidates = knownKeys(path).filter((k) => !SECRET_PATHS.some((sp) => startsWith([...path, k], sp) && sp.length === path.length + 1));
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const k of candidates) {
-    const distance = levenshtein(key, k);
-    if (distance < bestDistance) {
-      best = k;
-      bestDistance = distance;
-    }
-  }
-  if (best && bestDistance <= Math.max(2, Math.floor(key.length / 3))) return `did you mean "${best}"?`;
-  return candidates.length ? `known keys here: ${candidates.join(', ')}` : undefined;
-}
-
-class Locator {
-  constructor(
-    private readonly file: string,
-    private readonly doc: Document | null,
-    private readonly lines: LineCounter,
-  ) {}
-
-  private at(offset: number): string {
-    const { line, col } = this.lines.linePos(offset);
-    return `${this.file}:${line}:${col}`;
-  }
-
-  /** Location of the value at `path`, or of its nearest existing ancestor. */
-  value(path: Path): string | null {
-    if (!this.doc) return null;
-    for (let n = path.length; n >= 0; n--) {
-      const node = this.doc.getIn(path.slice(0, n) as unknown[], true) as Node | undefined;
-      if (node && typeof node === 'object' && 'range' in node && node.range) return this.at(node.range[0]);
-      if (n === 0 && this.doc.contents?.range) return this.at(this.doc.contents.range[0]);
-    }
-    return `${this.file}:1:1`;
-  }
-
-  /** Location of the key `key` in the map at `path`. */
-  key(path: Path, key: string): string | null {
-    if (!this.doc) return null;
-    const map = path.length ? this.doc.getIn(path as unknown[], true) : this.doc.contents;
-    if (isMap(map)) {
-      for (const item of map.items) {
-        if (isPair(item) && isScalar(item.key) && String(item.key.value) === key && item.key.range) return this.at(item.key.range[0]);
-      }
-    }
-    return this.value(path);
-  }
+  let schema: z.ZodType | undefined = runConfigSchema;
+  for (const p of path) schema = schema ? shapeOf(schema)?.[String(p)] : undefined;
+  const candidates = Object.keys((schema && shapeOf(schema)) ?? {}).filter((k) => !isSecretKey(path, k) && !LEGACY_SETTINGS.some(([old]) => old === dotted([...path, k])));
+  return didYouMean(key, candidates) ?? (candidates.length ? `known keys here: ${candidates.join(', ')}` : undefined);
 }
 
 function envValue(override: EnvOverride, raw: string): { value?: unknown; error?: string } {
@@ -430,12 +433,7 @@ function envValue(override: EnvOverride, raw: string): { value?: unknown; error?
     case 'string':
       return { value: raw };
     case 'list':
-      return {
-        value: text
-          .split(',')
-          .map((s) => s.trim())
-          .filter((s) => s.length > 0),
-      };
+      return { value: text };
     case 'boolean':
       if (/^(true|1|yes|on)$/i.test(text)) return { value: true };
       if (/^(false|0|no|off)$/i.test(text)) return { value: false };
@@ -443,6 +441,8 @@ function envValue(override: EnvOverride, raw: string): { value?: unknown; error?
     case 'integer':
       if (/^-?\d+$/.test(text)) return { value: Number(text) };
       return { error: 'expected an integer' };
+    case 'duration':
+      return { value: /^\d+$/.test(text) ? Number(text) : text };
   }
 }
 
@@ -469,20 +469,11 @@ function envFor(path: Path): EnvOverride | undefined {
   return ENV_OVERRIDES.find((e) => e.path.length === path.length && startsWith(path, e.path));
 }
 
-function hintFor(issue: z.core.$ZodIssue, path: Path, value: unknown): string | undefined {
-  if (issue.code === 'invalid_type' && issue.expected === 'array' && typeof value === 'string') {
-    return `write a YAML list, e.g. [${value
-      .split(',')
-      .map((s) => s.trim())
-      .join(', ')}]`;
-  }
-  if (issue.code === 'invalid_type' && value === undefined) {
-    const env = envFor(path);
-    return env ? `required; or set ${env.env}` : 'required';
-  }
+/** A hint the kit cannot know: quotes around a number or a boolean. */
+function hintFor(path: Path, value: unknown, message: string): string | undefined {
   const env = envFor(path);
-  if (issue.code === 'invalid_type' && env && (env.kind === 'integer' || env.kind === 'boolean') && typeof value === 'string') {
-    return `write it without quotes`;
+  if (env && (env.kind === 'integer' || env.kind === 'boolean') && typeof value === 'string' && /^(-?\d+|true|false)$/.test(value.trim()) && /expected (a number|an integer|true or false)/.test(message)) {
+    return 'write it without quotes';
   }
   return undefined;
 }
@@ -491,14 +482,20 @@ function hintFor(issue: z.core.$ZodIssue, path: Path, value: unknown): string | 
  * Reads the file (if any), applies KUBEVENTS_* overrides, validates, resolves password files.
  * Throws ConfigError listing every problem found.
  */
-export function loadRuntimeConfig(options: LoadConfigOptions = {}): LoadedConfig {
+export function loadRunConfig(options: LoadRunConfigOptions = {}): LoadedRunConfig {
   const env = options.env ?? process.env;
   const read = options.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
   const file = options.file ?? null;
   const issues: ConfigIssue[] = [];
   const warnings: string[] = [];
   let raw: Record<string, unknown> = {};
-  let locator: Locator | null = null;
+  let locator: DocumentLocator | null = null;
+
+  const position = (path: Path, target: 'value' | 'key' = 'value'): string | null => {
+    if (!locator) return null;
+    const span = locator.locate(path, target);
+    return `${locator.file}:${span.line}:${span.column}`;
+  };
 
   if (file) {
     let text: string;
@@ -517,12 +514,12 @@ export function loadRuntimeConfig(options: LoadConfigOptions = {}): LoadedConfig
         }),
       );
     }
-    locator = new Locator(file, doc, lineCounter);
+    locator = new DocumentLocator(file, doc, lineCounter);
     const contents: unknown = doc.toJS({ maxAliasCount: 100 });
     if (contents === null || contents === undefined) {
       raw = {};
     } else if (typeof contents !== 'object' || Array.isArray(contents) || isSeq(doc.contents)) {
-      throw new ConfigError([{ where: locator.value([]) ?? file, path: '', message: 'the configuration must be a YAML mapping (key: value lines)' }]);
+      throw new ConfigError([{ where: position([]) ?? file, path: '', message: 'the configuration must be a YAML mapping (key: value lines)' }]);
     } else {
       raw = contents as Record<string, unknown>;
     }
@@ -531,12 +528,18 @@ export function loadRuntimeConfig(options: LoadConfigOptions = {}): LoadedConfig
       if (getIn(raw, path) !== undefined) {
         const envName = ENV_OVERRIDES.find((e) => e.path === path)!.env;
         issues.push({
-          where: locator.key(path.slice(0, -1), path[path.length - 1]!) ?? file,
+          where: position(path, 'key') ?? file,
           path: dotted(path),
           message: 'secrets are not accepted in the configuration file',
           hint: `remove it; set ${envName} (e.g. from a Kubernetes Secret) or ${dotted([...path.slice(0, -1), 'passwordFile'])}: /path/to/a/mounted/secret`,
         });
       }
+    }
+    for (const [old, replacement, unit] of LEGACY_SETTINGS) {
+      const value = getIn(raw, old.split('.'));
+      if (value === undefined) continue;
+      const example = typeof value === 'number' ? `: ${showDuration(value * (unit === 's' ? 1000 : 1))}` : '';
+      warnings.push(`${position(old.split('.'), 'key') ?? file}: ${old} is read for compatibility; write ${replacement.split('.').pop()}${example} instead (a duration)`);
     }
   }
 
@@ -552,6 +555,7 @@ export function loadRuntimeConfig(options: LoadConfigOptions = {}): LoadedConfig
     }
     setIn(raw, override.path, parsed.value);
     envApplied.push(override);
+    if (override.replacedBy) warnings.push(`${override.env} is read for compatibility; set ${override.replacedBy} instead (a duration such as 15s)`);
   }
   for (const name of Object.keys(env)) {
     if (!name.startsWith('KUBEVENTS_') || OTHER_ENV.has(name) || OTHER_ENV_PREFIXES.some((p) => name.startsWith(p))) continue;
@@ -561,28 +565,33 @@ export function loadRuntimeConfig(options: LoadConfigOptions = {}): LoadedConfig
   const where = (path: Path, key?: string): string => {
     const override = envApplied.find((e) => startsWith(path, e.path) || (key !== undefined && startsWith([...path, key], e.path)));
     if (override) return `env ${override.env}`;
-    return (key !== undefined ? locator?.key(path, key) : locator?.value(path)) ?? (file ? file : 'default');
+    return (key !== undefined ? position([...path, key], 'key') : position(path)) ?? (file ? file : 'default');
   };
 
-  const result = runtimeConfigSchema.safeParse(raw);
+  const result = runConfigSchema.safeParse(raw);
   if (!result.success) {
-    for (const issue of result.error.issues) {
-      const path = issue.path;
-      if (issue.code === 'unrecognized_keys') {
-        for (const key of issue.keys) {
-          const full = [...path, key];
-          if (SECRET_PATHS.some((p) => startsWith(full, p) && p.length === full.length)) continue;
-          issues.push({ where: where(path, key), path: dotted(full), message: 'unknown setting', hint: suggestion(key, path) });
-        }
-        continue;
-      }
-      const value = getIn(raw, path);
-      const secret = SECRET_PATHS.some((p) => startsWith(path, p));
+    const problems = zodProblems(result.error.issues, raw, runConfigSchema, {
+      // the path is printed beside the message
+      place: () => '',
+      unknownKey: (path, key) => ({ message: 'unknown setting', ...(suggestion(key, path) ? { hint: suggestion(key, path)! } : {}) }),
+      missing: (path) => {
+        const env = envFor(path);
+        return { message: 'required setting missing', ...(env ? { hint: `write it in the file, or set ${env.env}` } : {}) };
+      },
+    });
+    for (const problem of problems) {
+      const full = problem.key !== undefined ? [...problem.path, problem.key] : problem.path;
+      // a secret's unknown-key twin is already reported as "not accepted in the file"
+      if (problem.key !== undefined && isSecretKey(problem.path, problem.key)) continue;
+      const value = getIn(raw, full);
+      const secret = SECRET_PATHS.some((p) => startsWith(full, p));
+      // a check on a setting given under its old name points at that name
+      const legacyName = LEGACY_SETTINGS.find(([old, replacement]) => replacement === dotted(full) && getIn(raw, old.split('.')) !== undefined)?.[0];
       issues.push({
-        where: where(path),
-        path: dotted(path),
-        message: secret ? issue.message.replace(/received .*/, 'received (hidden)') : issue.message,
-        hint: hintFor(issue, path, value),
+        where: problem.key !== undefined ? where(problem.path, problem.key) : where(legacyName ? legacyName.split('.') : full),
+        path: dotted(full),
+        message: secret ? 'invalid value (not shown: it is a secret)' : problem.message,
+        hint: problem.hint ?? hintFor(full, value, problem.message),
       });
     }
   }
@@ -617,8 +626,8 @@ export function loadRuntimeConfig(options: LoadConfigOptions = {}): LoadedConfig
 export const REDACTED = '[redacted]';
 
 /** A deep copy with every secret value replaced by "[redacted]". */
-export function redactConfig(config: RuntimeConfig): RuntimeConfig {
-  const copy = structuredClone(config) as RuntimeConfig;
+export function redactConfig(config: RunConfig): RunConfig {
+  const copy = structuredClone(config) as RunConfig;
   for (const path of SECRET_PATHS) {
     const parent = getIn(copy, path.slice(0, -1));
     const key = path[path.length - 1]!;
@@ -630,14 +639,14 @@ export function redactConfig(config: RuntimeConfig): RuntimeConfig {
 }
 
 /** The effective configuration as YAML, secrets redacted, with where overrides came from. */
-export function formatConfigYaml(loaded: LoadedConfig): string {
+export function formatConfigYaml(loaded: LoadedRunConfig): string {
   const header = [`# effective kubevents configuration${loaded.file ? ` (file: ${loaded.file})` : ' (no file: defaults and environment)'}`];
   for (const e of loaded.envApplied) header.push(`# ${e.path.join('.')} from ${e.env}`);
-  return `${header.join('\n')}\n${stringify(redactConfig(loaded.config), { lineWidth: 0 })}`;
+  return `${header.join('\n')}\n${stringify(displayValue(runConfigSchema, redactConfig(loaded.config)), { lineWidth: 0 })}`;
 }
 
 /** The Kafka client settings (src/kafka/client.ts) of a configuration; undefined without kafka. */
-export function kafkaClientConfigOf(config: RuntimeConfig): KafkaClientConfig | undefined {
+export function kafkaClientConfigOf(config: RunConfig): KafkaClientConfig | undefined {
   const k = config.kafka;
   if (!k) return undefined;
   const tls = k.tls && k.tls.enabled ? { rejectUnauthorized: k.tls.rejectUnauthorized, caFile: k.tls.caFile, certFile: k.tls.certFile, keyFile: k.tls.keyFile, servername: k.tls.servername } : undefined;
@@ -646,26 +655,26 @@ export function kafkaClientConfigOf(config: RuntimeConfig): KafkaClientConfig | 
     clientId: k.clientId,
     ...(tls ? { tls } : {}),
     ...(k.sasl ? { sasl: { mechanism: k.sasl.mechanism, username: k.sasl.username, password: k.sasl.password ?? '' } } : {}),
-    ...(k.connectionTimeoutMs ? { connectionTimeoutMs: k.connectionTimeoutMs } : {}),
-    ...(k.requestTimeoutMs ? { requestTimeoutMs: k.requestTimeoutMs } : {}),
+    ...(k.connectionTimeout ? { connectionTimeoutMs: k.connectionTimeout } : {}),
+    ...(k.requestTimeout ? { requestTimeoutMs: k.requestTimeout } : {}),
   };
 }
 
 /** The Schema Registry settings (src/avro/registry.ts); undefined when not configured. */
-export function schemaRegistryConfigOf(config: RuntimeConfig): SchemaRegistryConfig | undefined {
+export function schemaRegistryConfigOf(config: RunConfig): SchemaRegistryConfig | undefined {
   const sr = config.schemaRegistry;
   if (!sr) return undefined;
   return { url: sr.url, username: sr.username, password: sr.password, autoRegister: sr.autoRegister, clientId: config.kafka?.clientId };
 }
 
 /** The Kafka sink's topic map (src/sinks/kafka-sink.ts SinkTopics). */
-export function sinkTopicsOf(config: RuntimeConfig): typeof DEFAULT_TOPICS {
+export function sinkTopicsOf(config: RunConfig): typeof DEFAULT_TOPICS {
   const t = config.topics;
   return { KubeEvent: t.events, Alert: t.alerts, Incident: t.incidents, Gap: t.gaps, DeadLetter: t.deadLetters };
 }
 
 /** LeaderElector options (src/runtime/leader-election.ts) of a configuration, in ms. */
-export function leaderElectionOptionsOf(config: RuntimeConfig): {
+export function leaderElectionOptionsOf(config: RunConfig): {
   name: string;
   namespace: string;
   identity?: string;
@@ -678,8 +687,8 @@ export function leaderElectionOptionsOf(config: RuntimeConfig): {
     name: le.leaseName,
     namespace: le.leaseNamespace ?? 'kubevents',
     ...(le.identity ? { identity: le.identity } : {}),
-    leaseDurationMs: le.leaseDurationSeconds * 1000,
-    renewDeadlineMs: le.renewDeadlineSeconds * 1000,
-    retryPeriodMs: le.retryPeriodSeconds * 1000,
+    leaseDurationMs: le.leaseDuration,
+    renewDeadlineMs: le.renewDeadline,
+    retryPeriodMs: le.retryPeriod,
   };
 }
