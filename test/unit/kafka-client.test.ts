@@ -5,8 +5,13 @@ import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { compressionType, explainKafkaError, headersToStrings, kafkaConfigOf, KafkaConnectionProblem, type KafkaClientConfig } from '../../src/kafka/client.js';
 
-// the error classes kafkajs throws (test only: src/ reaches kafkajs through src/kafka/client.ts)
-const { KafkaJSConnectionError, KafkaJSConnectionClosedError, KafkaJSNumberOfRetriesExceeded, KafkaJSNonRetriableError, KafkaJSSASLAuthenticationError, KafkaJSProtocolError } = kafkajs;
+// the error classes kafkajs throws (test only: src/ reaches kafkajs through src/kafka/client.ts);
+// typed loosely: kafkajs's typings lack KafkaJSConnectionClosedError and its constructors' options
+type ErrorClass = new (message: unknown, options?: Record<string, unknown>) => Error;
+const { KafkaJSConnectionError, KafkaJSConnectionClosedError, KafkaJSNumberOfRetriesExceeded, KafkaJSNonRetriableError, KafkaJSSASLAuthenticationError, KafkaJSProtocolError } = kafkajs as unknown as Record<
+  'KafkaJSConnectionError' | 'KafkaJSConnectionClosedError' | 'KafkaJSNumberOfRetriesExceeded' | 'KafkaJSNonRetriableError' | 'KafkaJSSASLAuthenticationError' | 'KafkaJSProtocolError',
+  ErrorClass
+>;
 
 describe('kafka client config', () => {
   it('maps TLS files, SASL mechanisms and timeouts to kafkajs', () => {
