@@ -39,7 +39,7 @@ import { logLoadDiagnostics, reloadOnSignal } from '../pipeline/runtime.js';
 import { formatEventLine, StdoutSink } from '../sinks/stdout-sink.js';
 import { KubeConfigError, loadKubeConfig } from '../sources/kubeconfig.js';
 import type { KubeEvent } from '../model/kube-event.js';
-import { CliError, EXIT } from './exit-codes.js';
+import { CliError, EXIT, settleLogs } from './exit-codes.js';
 import type { RunOptions } from './run-command.js';
 import { loadPipelinesForRun } from './pipeline-commands.js';
 
@@ -307,8 +307,11 @@ export async function runKubeCommand(options: RunOptions, logger: Logger): Promi
   }
   // everything was stopped and closed; should a library still hold the event loop, do not hang
   setTimeout(() => process.exit(code), 3_000).unref();
-  // printed as the last line, `kubevents: <broker>: <what is wrong>: <what to fix>`
-  if (kafkaProblem) throw new CliError((kafkaProblem as KafkaConnectionProblem).message, code);
+  // printed as the last line (after the buffered log lines), `kubevents: <broker>: <what is wrong>: <what to fix>`
+  if (kafkaProblem) {
+    await settleLogs(logger);
+    throw new CliError((kafkaProblem as KafkaConnectionProblem).message, code);
+  }
   return code;
 }
 
