@@ -14,13 +14,15 @@
  *    mTLS: an Alert produced through the secured listener reaches a webhook, the offset is committed;
  * 4. the errors: a wrong password, an unknown CA, an expired broker certificate and a host name
  *    mismatch each end both commands with one line naming the broker and what to fix, and exit 2;
- *    a missing client certificate on the mTLS listener likewise; an unreachable broker exits 1.
+ *    a missing client certificate on the mTLS listener and an unreadable CA file likewise; an
+ *    unreachable broker exits 1.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AvroBinaryEncoder, HEADERS } from '../../src/avro/encodings.js';
@@ -347,6 +349,7 @@ describe('TLS and SASL errors: one line naming the broker and the fix', () => {
   }
   const WRONG = `wrong-${randomUUID().slice(0, 8)}`;
   const [expired, wrongHost] = [sec.expiredCertBrokers[0]!, sec.wrongHostBrokers[0]!];
+  const MISSING_CA = join(tmpdir(), `kv-no-such-ca-${randomUUID().slice(0, 8)}.pem`);
   const cases: Case[] = [
     {
       name: 'a wrong password',
@@ -380,6 +383,12 @@ describe('TLS and SASL errors: one line naming the broker and the fix', () => {
       name: 'no client certificate on the mTLS listener',
       kafka: `  brokers: [${MTLS_BROKER}]\n  tls: { caFile: ${sec.caFile} }`,
       run: `kubevents: Kafka broker ${MTLS_BROKER} requires a client certificate (TLS alert: bad certificate): set kafka.tls.certFile and kafka.tls.keyFile`,
+      code: 2,
+    },
+    {
+      name: 'an unreadable CA file',
+      kafka: `  brokers: [${MTLS_BROKER}]\n  tls: { caFile: ${MISSING_CA} }`,
+      run: `kubevents: cannot read kafka.tls.caFile ${MISSING_CA} (ENOENT): it must name a readable file holding a PEM certificate`,
       code: 2,
     },
   ];
