@@ -15,8 +15,9 @@ import { alertIdempotencyKey, type Alert } from '../model/alert.js';
 import { formatDiagnostic } from '../core/diagnostics.js';
 import { startHttpServer, type OpsHttpServer } from '../runtime/http-server.js';
 import { createLogger, LOG_LEVELS, type Logger } from '../core/logger.js';
+import { explainKafkaError } from '../kafka/client.js';
 import { processRegistry } from '../core/metrics.js';
-import { CliError, EXIT } from './exit-codes.js';
+import { CliError, EXIT, settleLogs } from './exit-codes.js';
 
 export interface AlertsOptions {
   config: string;
@@ -118,6 +119,7 @@ export async function alertsCommand(options: AlertsOptions): Promise<number> {
       service = await startAlertsService(config, { logger, registry });
     } catch (error) {
       logger.error({ err: error }, 'cannot start the alert sinks');
+      await throwKafkaProblem(error, config, logger);
       return EXIT.failure;
     }
     const running = service;
@@ -147,6 +149,7 @@ export async function alertsCommand(options: AlertsOptions): Promise<number> {
     clearTimeout(timer);
     if (result !== 'signal') {
       logger.error({ err: result }, 'the alert sinks failed');
+      await throwKafkaProblem(result, config, logger);
       return EXIT.failure;
     }
     if (!clean) {
@@ -157,6 +160,17 @@ export async function alertsCommand(options: AlertsOptions): Promise<number> {
   } finally {
     await http?.close().catch(() => undefined);
   }
+}
+
+/**
+ * A failure on the Kafka connection as one line (`kubevents: <broker>: <what>: <fix>`): exit 2 when
+ * the TLS or SASL settings must change (retrying cannot help), else 1.
+ */
+async function throwKafkaProblem(error: unknown, config: AlertsConfig, logger: Logger): Promise<void> {
+  const problem = explainKafkaError(error, config.kafka, { passwordSource: 'kafka.sasl.password or kafka.sasl.passwordFile' });
+  if (!problem) return;
+  await settleLogs(logger);
+  throw new CliError(problem.message, problem.configuration ? EXIT.usage : EXIT.failure);
 }
 
 /** Registers `kubevents alerts` on the program (call it in main.ts next to `run`). */

@@ -1,3 +1,5 @@
+import type { Logger } from '../core/logger.js';
+
 /** Process exit codes, documented in `kubevents --help` and README.md. */
 export const EXIT = {
   ok: 0,
@@ -18,4 +20,19 @@ export class CliError extends Error {
     super(message);
     this.name = 'CliError';
   }
+}
+
+/**
+ * Lets the log lines still on their way out (pino writes asynchronously; its flush() does not wait
+ * for a write in progress) reach stderr before a CliError's line, so that line comes last.
+ */
+export async function settleLogs(logger: Logger, ms = 100): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 1_000);
+    logger.flush(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  await new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -23,7 +23,8 @@ program
 Exit codes:
   0    success
   1    the run failed after starting (source, sink or broker failure)
-  2    bad usage, invalid configuration or unreadable input (nothing was started)
+  2    bad usage, invalid configuration or unreadable input (nothing was started),
+       or TLS/SASL settings the Kafka broker refuses
   130  interrupted before a clean shutdown finished`,
   );
 

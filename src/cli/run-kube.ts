@@ -25,6 +25,7 @@
  */
 import { join } from 'node:path';
 import { ConfigError, formatIssues, kafkaClientConfigOf, loadRunConfig, schemaRegistryConfigOf, sinkTopicsOf, type ConfigIssue, type LoadedRunConfig } from '../config/run-config.js';
+import { explainKafkaError, type KafkaConnectionProblem } from '../kafka/client.js';
 import type { Logger } from '../core/logger.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Subscription } from 'rxjs';
@@ -38,7 +39,7 @@ import { logLoadDiagnostics, reloadOnSignal } from '../pipeline/runtime.js';
 import { formatEventLine, StdoutSink } from '../sinks/stdout-sink.js';
 import { KubeConfigError, loadKubeConfig } from '../sources/kubeconfig.js';
 import type { KubeEvent } from '../model/kube-event.js';
-import { CliError, EXIT } from './exit-codes.js';
+import { CliError, EXIT, settleLogs } from './exit-codes.js';
 import type { RunOptions } from './run-command.js';
 import { loadPipelinesForRun } from './pipeline-commands.js';
 
@@ -214,6 +215,8 @@ export async function runKubeCommand(options: RunOptions, logger: Logger): Promi
   };
   const stopReloading = reloadOnSignal({ reload: () => (job ? job.reload() : reloadWithoutJob()) }, { logger });
 
+  // a job that failed on the Kafka connection (TLS, SASL, unreachable): its one-line explanation
+  let kafkaProblem: KafkaConnectionProblem | null = null;
   let code: number;
   try {
     code = await new Promise<number>((resolve) => {
@@ -234,10 +237,12 @@ export async function runKubeCommand(options: RunOptions, logger: Logger): Promi
             finished = true;
             leaderSub?.unsubscribe();
             removeSignals();
-            logger.error({ reason: error instanceof Error ? error.message : String(error) }, 'run failed (the job logged the details above)');
+            kafkaProblem = kafkaProblemOf(error, loaded);
+            if (!kafkaProblem) logger.error({ reason: error instanceof Error ? error.message : String(error) }, 'run failed (the job logged the details above)');
             // give the lease back at once: a standby takes over without waiting for leaseDuration
             await elector?.stop();
-            resolve(EXIT.failure);
+            // TLS or SASL settings the broker refuses: a configuration to fix, retrying cannot help
+            resolve(kafkaProblem?.configuration ? EXIT.usage : EXIT.failure);
           },
         );
       };
@@ -302,5 +307,23 @@ export async function runKubeCommand(options: RunOptions, logger: Logger): Promi
   }
   // everything was stopped and closed; should a library still hold the event loop, do not hang
   setTimeout(() => process.exit(code), 3_000).unref();
+  // printed as the last line (after the buffered log lines), `kubevents: <broker>: <what is wrong>: <what to fix>`
+  if (kafkaProblem) {
+    await settleLogs(logger);
+    throw new CliError((kafkaProblem as KafkaConnectionProblem).message, code);
+  }
   return code;
+}
+
+/** The Kafka connection problem behind a job failure (src/kafka/client.ts explains it), if that is what it was. */
+export function kafkaProblemOf(error: unknown, loaded: LoadedRunConfig): KafkaConnectionProblem | null {
+  const kafka = kafkaClientConfigOf(loaded.config);
+  if (!kafka) return null;
+  const sasl = loaded.config.kafka?.sasl;
+  const passwordSource = loaded.envApplied.some((e) => e.env === 'KUBEVENTS_KAFKA_SASL_PASSWORD')
+    ? 'KUBEVENTS_KAFKA_SASL_PASSWORD'
+    : sasl?.passwordFile
+      ? `kafka.sasl.passwordFile ${sasl.passwordFile}`
+      : undefined;
+  return explainKafkaError(error, kafka, passwordSource ? { passwordSource } : {});
 }

@@ -296,6 +296,7 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   o('KUBEVENTS_KAFKA_TLS_CERT_FILE', 'kafka.tls.certFile'),
   o('KUBEVENTS_KAFKA_TLS_KEY_FILE', 'kafka.tls.keyFile'),
   o('KUBEVENTS_KAFKA_TLS_REJECT_UNAUTHORIZED', 'kafka.tls.rejectUnauthorized', 'boolean'),
+  o('KUBEVENTS_KAFKA_TLS_SERVERNAME', 'kafka.tls.servername'),
   o('KUBEVENTS_KAFKA_SASL_MECHANISM', 'kafka.sasl.mechanism'),
   o('KUBEVENTS_KAFKA_SASL_USERNAME', 'kafka.sasl.username'),
   o('KUBEVENTS_KAFKA_SASL_PASSWORD', 'kafka.sasl.password', 'string', true),

@@ -118,16 +118,43 @@ export function compressionType(compression: Compression): number {
   return code;
 }
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----/;
+const PEM_PRIVATE_KEY = /-----BEGIN (?:RSA |EC )?PRIVATE KEY-----/;
+
+/** A PEM file of the TLS settings, read now; a KafkaConnectionProblem naming the setting when it cannot be used. */
+function readPem(setting: 'caFile' | 'certFile' | 'keyFile', path: string): string {
+  const what = setting === 'keyFile' ? 'PEM private key' : 'PEM certificate';
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new KafkaConnectionProblem('tls-files', '', `cannot read kafka.tls.${setting} ${path} (${reason}): it must name a readable file holding a ${what}`, true);
+  }
+  if (setting === 'keyFile' && /-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(text)) {
+    throw new KafkaConnectionProblem('tls-files', '', `kafka.tls.keyFile ${path} is encrypted: kubevents needs the key unencrypted (there is no passphrase setting; keep the file in a Secret)`, true);
+  }
+  if (!(setting === 'keyFile' ? PEM_PRIVATE_KEY : PEM_CERTIFICATE).test(text)) {
+    throw new KafkaConnectionProblem('tls-files', '', `kafka.tls.${setting} ${path} holds no ${what} (no "-----BEGIN ${setting === 'keyFile' ? 'PRIVATE KEY' : 'CERTIFICATE'}-----" line)`, true);
+  }
+  return text;
+}
+
 function tlsOptions(tls: KafkaClientConfig['tls']): KafkaConfig['ssl'] {
   if (!tls) return undefined;
   if (tls === true) return true;
-  const read = (path: string | undefined): string | undefined => (path ? readFileSync(path, 'utf8') : undefined);
+  if (Boolean(tls.certFile) !== Boolean(tls.keyFile)) {
+    throw new KafkaConnectionProblem('tls-files', '', `kafka.tls.certFile and kafka.tls.keyFile go together (client certificate authentication): set both or neither`, true);
+  }
+  // Only the options that are set: kafkajs merges these over its own, and an undefined
+  // `servername` would replace the broker's host name, so no SNI would be sent (brokers behind
+  // SNI-routing proxies then fail the handshake).
   return {
     rejectUnauthorized: tls.rejectUnauthorized ?? true,
-    ca: tls.caFile ? [readFileSync(tls.caFile, 'utf8')] : undefined,
-    cert: read(tls.certFile),
-    key: read(tls.keyFile),
-    servername: tls.servername,
+    ...(tls.caFile ? { ca: [readPem('caFile', tls.caFile)] } : {}),
+    ...(tls.certFile ? { cert: readPem('certFile', tls.certFile) } : {}),
+    ...(tls.keyFile ? { key: readPem('keyFile', tls.keyFile) } : {}),
+    ...(tls.servername ? { servername: tls.servername } : {}),
   };
 }
 
@@ -144,6 +171,227 @@ function saslOptions(sasl: KafkaClientConfig['sasl']): SASLOptions | undefined {
     default:
       throw new Error(`unsupported SASL mechanism '${String(mechanism)}' (one of ${SASL_MECHANISMS.join(', ')})`);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// connection problems, explained
+// ---------------------------------------------------------------------------------------------
+
+/** Why the client could not talk to the brokers, in the user's terms. */
+export type KafkaProblem =
+  /** SASL login refused: wrong username or password */
+  | 'sasl-authentication'
+  /** the listener does not offer the configured SASL mechanism */
+  | 'sasl-mechanism'
+  /** the broker's certificate chain does not end at a CA the client trusts */
+  | 'tls-unknown-ca'
+  | 'tls-expired'
+  | 'tls-not-yet-valid'
+  /** the broker's certificate does not name the address the client connected to */
+  | 'tls-hostname'
+  /** the broker requires a client certificate, or refused the one sent */
+  | 'tls-client-certificate'
+  /** a TLS file of the settings is unreadable or not PEM */
+  | 'tls-files'
+  /** no TLS handshake, or the connection closed at once: TLS or SASL probably on one side only */
+  | 'protocol-mismatch'
+  /** connection refused, unknown host, timeout */
+  | 'unreachable';
+
+/**
+ * A Kafka connection failure as one line that names the broker, what is wrong and what to fix.
+ * `configuration`: retrying cannot help (the settings, the password or a certificate must change);
+ * the commands exit 2 for these. The message never holds a secret.
+ */
+export class KafkaConnectionProblem extends Error {
+  constructor(
+    readonly problem: KafkaProblem,
+    /** host:port of the broker concerned ('' when no broker was involved) */
+    readonly broker: string,
+    message: string,
+    readonly configuration: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'KafkaConnectionProblem';
+  }
+}
+
+export interface ExplainOptions {
+  /** where the SASL password came from, e.g. "KUBEVENTS_KAFKA_SASL_PASSWORD" (named in the hint; never the value) */
+  passwordSource?: string;
+}
+
+interface ErrorLike {
+  name?: unknown;
+  message?: unknown;
+  code?: unknown;
+  type?: unknown;
+  broker?: unknown;
+  cause?: unknown;
+  originalError?: unknown;
+}
+
+/** The error and its causes (kafkajs wraps: NumberOfRetriesExceeded -> ConnectionError; NonRetriable -> SASL error). */
+function causeChain(error: unknown): ErrorLike[] {
+  const chain: ErrorLike[] = [];
+  let e = error as ErrorLike | undefined;
+  while (e && typeof e === 'object' && !chain.includes(e) && chain.length < 10) {
+    chain.push(e);
+    e = (e.cause ?? e.originalError) as ErrorLike | undefined;
+  }
+  return chain;
+}
+
+/** Node's certificate verification codes (tls.connect 'error' code) meaning "no trusted CA signed this chain". */
+const UNKNOWN_CA_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
+/** TLS alerts the broker sends about our client certificate (OpenSSL reason codes as Node reports them). */
+const CLIENT_CERT_ALERTS: Record<string, string> = {
+  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: 'bad certificate',
+  ERR_SSL_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE: 'unsupported certificate',
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_REVOKED: 'certificate revoked',
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED: 'certificate expired',
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN: 'certificate unknown',
+  ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: 'unknown CA',
+  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: 'certificate required',
+};
+
+const UNREACHABLE_CODES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'unknown host',
+  EAI_AGAIN: 'host name lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'connection timed out',
+};
+
+/** "Connection error: certificate has expired" -> "certificate has expired" (first line only). */
+function nodeReason(message: unknown): string {
+  return String(message ?? '')
+    .replace(/^(Connection error|Failed to connect): /, '')
+    .split('\n')[0]!
+    .replace(/[:\s]+$/, '');
+}
+
+/**
+ * Maps a kafkajs error (at any depth of its causes) to a KafkaConnectionProblem: one line naming the
+ * broker, what is wrong and what to change. Null when the error is not a connection problem
+ * (e.g. a missing topic). `config` is what the client was created with; its secrets are never
+ * quoted. Setting names are those of both configuration files (`kafka.tls.*`, `kafka.sasl.*`).
+ */
+export function explainKafkaError(error: unknown, config: KafkaClientConfig, options: ExplainOptions = {}): KafkaConnectionProblem | null {
+  const chain = causeChain(error);
+  const own = chain.find((e): e is KafkaConnectionProblem => e instanceof KafkaConnectionProblem);
+  if (own) return own;
+  const seeds = config.brokers ?? [];
+  const brokerOf = (e: ErrorLike | undefined): string => (typeof e?.broker === 'string' && e.broker ? e.broker : seeds.join(','));
+  const named = (broker: string) => `Kafka broker${broker.includes(',') ? 's' : ''} ${broker}`;
+  const problem = (kind: KafkaProblem, e: ErrorLike | undefined, text: (who: string) => string, configuration: boolean) => {
+    const broker = brokerOf(e);
+    return new KafkaConnectionProblem(kind, broker, text(named(broker)), configuration, { cause: error });
+  };
+  const tls = config.tls && typeof config.tls === 'object' ? config.tls : undefined;
+  const usesTls = Boolean(config.tls);
+
+  // SASL: the broker refused the login (kafkajs: KafkaJSSASLAuthenticationError, not retried)
+  const sasl = chain.find((e) => e.name === 'KafkaJSSASLAuthenticationError' || /^SASL .*authentication failed/i.test(String(e.message ?? '')));
+  if (sasl) {
+    const mechanism = (config.sasl?.mechanism ?? 'SASL').toUpperCase();
+    const user = config.sasl ? ` of user "${config.sasl.username}"` : '';
+    const password = options.passwordSource ? `the password (${options.passwordSource})` : 'the password';
+    return problem(
+      'sasl-authentication',
+      sasl,
+      (who) => `${who} rejected the SASL ${mechanism} login${user}: wrong username or password; check kafka.sasl.username and ${password}`,
+      true,
+    );
+  }
+  const mechanism = chain.find((e) => e.type === 'UNSUPPORTED_SASL_MECHANISM');
+  if (mechanism) {
+    return problem(
+      'sasl-mechanism',
+      mechanism,
+      (who) => `${who} does not offer SASL ${(config.sasl?.mechanism ?? '').toUpperCase()} on this listener: set kafka.sasl.mechanism to one it enables (sasl.enabled.mechanisms), e.g. scram-sha-512`,
+      true,
+    );
+  }
+
+  const connection = chain.find((e) => typeof e.code === 'string' && e.code !== '');
+  const code = connection ? String(connection.code) : '';
+  const reason = nodeReason(connection?.message);
+
+  if (code === 'CERT_HAS_EXPIRED') {
+    return problem('tls-expired', connection, (who) => `${who} presented an expired TLS certificate (${reason}): renew the broker's certificate, and check this machine's clock`, true);
+  }
+  if (code === 'CERT_NOT_YET_VALID') {
+    return problem('tls-not-yet-valid', connection, (who) => `${who} presented a TLS certificate that is not valid yet (${reason}): check this machine's clock and the certificate's start date`, true);
+  }
+  if (UNKNOWN_CA_CODES.has(code)) {
+    const trusted = tls?.caFile ? `the CA in kafka.tls.caFile ${tls.caFile}` : "the system's CAs (no kafka.tls.caFile)";
+    return problem(
+      'tls-unknown-ca',
+      connection,
+      (who) => `${who} presented a TLS certificate not signed by ${trusted} (${reason}): set kafka.tls.caFile to the PEM file of the CA that signed the broker's certificate`,
+      true,
+    );
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    const servername = tls?.servername ? `kafka.tls.servername "${tls.servername}"` : 'the address connected to';
+    return problem(
+      'tls-hostname',
+      connection,
+      (who) =>
+        `${who} presented a TLS certificate that does not name ${servername} (${reason}): list the brokers in kafka.brokers by a name the certificate holds, or set kafka.tls.servername to one; else reissue the certificate with this address`,
+      true,
+    );
+  }
+  if (code in CLIENT_CERT_ALERTS) {
+    const alert = CLIENT_CERT_ALERTS[code];
+    if (!tls?.certFile) {
+      return problem('tls-client-certificate', connection, (who) => `${who} requires a client certificate (TLS alert: ${alert}): set kafka.tls.certFile and kafka.tls.keyFile`, true);
+    }
+    return problem(
+      'tls-client-certificate',
+      connection,
+      (who) => `${who} refused the client certificate in kafka.tls.certFile ${tls.certFile} (TLS alert: ${alert}): it must be signed by a CA the broker trusts (its ssl.truststore) and be valid now`,
+      true,
+    );
+  }
+  if (code in UNREACHABLE_CODES) {
+    return problem('unreachable', connection, (who) => `cannot reach ${who} (${UNREACHABLE_CODES[code]}): check kafka.brokers (host:port of a listener) and that the broker is up`, false);
+  }
+  if (usesTls && (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'EPROTO' || (code === 'ECONNRESET' && /before secure TLS connection/.test(reason)))) {
+    return problem(
+      'protocol-mismatch',
+      connection,
+      (who) => `${who} did not answer the TLS handshake (${reason}): is this a PLAINTEXT or SASL_PLAINTEXT listener? use the broker's SSL or SASL_SSL port, or turn kafka.tls off`,
+      false,
+    );
+  }
+  const timeout = chain.find((e) => e.name === 'KafkaJSConnectionError' && /Connection timeout/.test(String(e.message)));
+  if (timeout) {
+    return problem('unreachable', timeout, (who) => `cannot reach ${who} (connection timed out): check kafka.brokers (host:port of a listener) and that the broker is up`, false);
+  }
+  const closed = chain.find((e) => e.name === 'KafkaJSConnectionClosedError');
+  if (closed && (!usesTls || !config.sasl)) {
+    const missing = !usesTls ? 'TLS (kafka.tls)' : 'SASL (kafka.sasl)';
+    return problem(
+      'protocol-mismatch',
+      closed,
+      (who) => `${who} closed the connection: if this listener expects ${missing}, configure it; else see the broker's log`,
+      false,
+    );
+  }
+  return null;
 }
 
 /** kafkajs log entries to pino, one level down (kafkajs's ERRORs are mostly retried connection blips). */

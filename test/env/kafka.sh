@@ -2,6 +2,17 @@
 # A real, single-node Apache Kafka broker for the integration tests: KRaft, one combined
 # broker+controller process, listening on 127.0.0.1 on free ports, all state in one run directory.
 #
+# Listeners (all on 127.0.0.1; state.json has their host:port):
+#   PLAINTEXT   no TLS, no authentication (most tests; inter-broker traffic)
+#   SASL_SSL    TLS (certificate from a CA made for this run) + SASL SCRAM-SHA-512, user "kubevents"
+#               with a random password (tls/scram-password); the credential is added at format time
+#               (kafka-storage format --add-scram): no admin round trip, no extra JVM start
+#   MTLS        TLS with client certificates required (tls/client.pem, signed by the same CA)
+#   EXPIRED     TLS with a broker certificate that expired yesterday (error tests)
+#   WRONGHOST   TLS with a certificate for kafka.wrong-host.test only, not 127.0.0.1 (error tests)
+# The certificates (EC P-256, made by openssl in RUN_DIR/tls in well under a second) are made once
+# per run directory and kept across `restart`; tls/other-ca.pem is a CA that signed nothing here.
+#
 #   kafka.sh provision          resolve the broker's jars from Maven Central into the cache (once)
 #   kafka.sh start   RUN_DIR    start a broker (provisions if needed), wait until it serves metadata,
 #                               write RUN_DIR/state.json and print it
@@ -10,7 +21,8 @@
 #   kafka.sh status  RUN_DIR    print whether it runs and answers; exit 0 only when it does
 #   kafka.sh logs    RUN_DIR [N] print the broker's log (the last N lines when N is given)
 #
-# Requirements: Java 17+ (java on PATH or JAVA_HOME), and Maven (mvn) for the first provision.
+# Requirements: Java 17+ (java on PATH or JAVA_HOME), openssl (the run's certificates), and Maven
+# (mvn) for the first provision.
 # Versions: test/env/versions.env (KAFKA_VERSION, KAFKA_SCALA_VERSION, KAFKA_LOG4J_VERSION).
 # Cache: ${KUBEVENTS_TESTENV_CACHE:-~/.cache/kubevents/testenv}/kafka/<version>/libs.
 # Environment knobs:
@@ -22,7 +34,8 @@
 #                          exits (no orphan broker when a test runner dies); kept across `restart`
 #
 # RUN_DIR layout: state.json (for TypeScript), kafka.env (for this script), server.properties,
-# log4j2.properties, kafka.pid, data/ (log.dirs + metadata), logs/server.log, logs/stdout.log.
+# log4j2.properties, kafka.pid, data/ (log.dirs + metadata), logs/server.log, logs/stdout.log,
+# tls/ (CA, broker and client certificates and keys, the SCRAM password; mode 0700).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -140,20 +153,86 @@ random_cluster_id() {
   done
 }
 
+SCRAM_USER=kubevents
+
+# write_tls : the run's certificates in RUN_DIR/tls, unless already there (a restart keeps them).
+#   ca.pem / ca-key.pem             the CA the clients trust
+#   broker.pem                      broker key + certificate (SAN IP:127.0.0.1, DNS:localhost), PEM keystore
+#   expired.pem                     broker key + a certificate that expired yesterday
+#   wrong-host.pem                  broker key + a certificate for DNS:kafka.wrong-host.test only
+#   client.pem / client-key.pem     client certificate (CN=kubevents-client) for the MTLS listener
+#   other-ca.pem                    a second CA that signed none of these ("unknown CA" tests)
+#   scram-password                  the SCRAM-SHA-512 password of user $SCRAM_USER (hex, mode 0600)
+# EC P-256 keys: generating them takes milliseconds, unlike RSA on a busy 2-core machine.
+write_tls() {
+  local dir="$RUN_DIR/tls"
+  [ -f "$dir/.complete" ] && return 0
+  require_cmd openssl "install OpenSSL (Debian/Ubuntu: apt-get install -y openssl; macOS: brew install openssl)"
+  rm -rf "$dir"
+  mkdir -p "$dir/ca-db"
+  chmod 700 "$dir"
+  (
+    set -e
+    cd "$dir"
+    umask 077
+    ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256)
+    ca_ext=(-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign")
+    openssl req -x509 "${ec[@]}" -days 30 -keyout ca-key.pem -out ca.pem -subj "/CN=kubevents test CA $(basename "$RUN_DIR")" "${ca_ext[@]}"
+    openssl req -x509 "${ec[@]}" -days 30 -keyout other-ca-key.pem -out other-ca.pem -subj "/CN=kubevents unrelated test CA" "${ca_ext[@]}"
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:kafka.wrong-host.test\n' >wrong-host.ext
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' >client.ext
+    # sign NAME SUBJECT EXT : NAME-key.pem and NAME.crt, valid 30 days, signed by ca.pem
+    sign() {
+      openssl req -new "${ec[@]}" -keyout "$1-key.pem" -out "$1.csr" -subj "$2"
+      openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca-key.pem -set_serial "0x$(openssl rand -hex 12)" \
+        -sha256 -days 30 -extfile "$3" -out "$1.crt"
+    }
+    sign broker /CN=127.0.0.1 server.ext
+    sign wrong-host /CN=kafka.wrong-host.test wrong-host.ext
+    sign client /CN=kubevents-client client.ext
+    # expired: valid from two days ago until yesterday (`openssl x509` cannot backdate; `openssl ca` can)
+    : >ca-db/index.txt
+    printf '[ca]\ndefault_ca=d\n[d]\ndatabase=ca-db/index.txt\nnew_certs_dir=ca-db\nrand_serial=yes\ndefault_md=sha256\npolicy=p\nunique_subject=no\n[p]\ncommonName=supplied\n' >ca-db/ca.cnf
+    openssl req -new "${ec[@]}" -keyout expired-key.pem -out expired.csr -subj /CN=127.0.0.1
+    openssl ca -batch -notext -config ca-db/ca.cnf -cert ca.pem -keyfile ca-key.pem -in expired.csr -out expired.crt \
+      -extfile server.ext -startdate "$(date -u -d '2 days ago' +%Y%m%d%H%M%SZ)" -enddate "$(date -u -d '1 day ago' +%Y%m%d%H%M%SZ)"
+    # Kafka's PEM keystores: the (unencrypted PKCS#8) key followed by the certificate chain
+    for n in broker expired wrong-host; do cat "$n-key.pem" "$n.crt" ca.pem >"$n.pem"; done
+    cp client.crt client.pem
+    openssl rand -hex 16 >scram-password
+    rm -f ./*.csr
+  ) >>"$RUN_DIR/logs/tls.log" 2>&1 || { tail_log "$RUN_DIR/logs/tls.log" 20; die "making the test certificates with openssl failed (log: $RUN_DIR/logs/tls.log)"; }
+  : >"$dir/.complete"
+}
+
+# write_configs PLAINTEXT CONTROLLER SASL_SSL MTLS EXPIRED WRONGHOST (ports)
 write_configs() {
-  local port="$1" cport="$2"
+  local port="$1" cport="$2" sport="$3" mport="$4" eport="$5" wport="$6" tls="$RUN_DIR/tls"
   cat >"$RUN_DIR/server.properties" <<EOF
 # written by test/env/kafka.sh: single-node KRaft (combined broker + controller) for tests
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport,SASL_SSL://127.0.0.1:$sport,MTLS://127.0.0.1:$mport,EXPIRED://127.0.0.1:$eport,WRONGHOST://127.0.0.1:$wport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport,SASL_SSL://127.0.0.1:$sport,MTLS://127.0.0.1:$mport,EXPIRED://127.0.0.1:$eport,WRONGHOST://127.0.0.1:$wport
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL,MTLS:SSL,EXPIRED:SSL,WRONGHOST:SSL
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 log.dirs=$RUN_DIR/data
 metadata.log.dir=$RUN_DIR/data
+
+# TLS: PEM key stores (key + chain) and trust store (the run's CA), see write_tls; per-listener
+# overrides (listener.name.<listener>.ssl.*) fall back to these per setting
+ssl.keystore.type=PEM
+ssl.keystore.location=$tls/broker.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$tls/ca.pem
+listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.mtls.ssl.client.auth=required
+listener.name.expired.ssl.keystore.location=$tls/expired.pem
+listener.name.wronghost.ssl.keystore.location=$tls/wrong-host.pem
 
 # one node: every internal topic has replication factor 1
 offsets.topic.replication.factor=1
@@ -203,6 +282,10 @@ write_state() {
   cat >"$RUN_DIR/kafka.env" <<EOF
 KAFKA_PORT=$PORT
 KAFKA_CONTROLLER_PORT=$CPORT
+KAFKA_SASL_SSL_PORT=$SPORT
+KAFKA_MTLS_PORT=$MPORT
+KAFKA_EXPIRED_PORT=$EPORT
+KAFKA_WRONGHOST_PORT=$WPORT
 KAFKA_CLUSTER_ID=$CLUSTER_ID
 KAFKA_OWNER_PID=${OWNER_PID}
 EOF
@@ -219,7 +302,21 @@ EOF
     printf '  "clusterId": %s,\n' "$(json_escape "$CLUSTER_ID")"
     printf '  "kafkaVersion": %s,\n' "$(json_escape "$KAFKA_VERSION")"
     printf '  "dataDir": %s,\n' "$(json_escape "$RUN_DIR/data")"
-    printf '  "startedAt": %s\n' "$(json_escape "$(date -u +%Y-%m-%dT%H:%M:%SZ)")"
+    printf '  "startedAt": %s,\n' "$(json_escape "$(date -u +%Y-%m-%dT%H:%M:%SZ)")"
+    local tls="$RUN_DIR/tls"
+    printf '  "security": {\n'
+    printf '    "saslSslBrokers": [%s],\n' "$(json_escape "127.0.0.1:$SPORT")"
+    printf '    "mtlsBrokers": [%s],\n' "$(json_escape "127.0.0.1:$MPORT")"
+    printf '    "expiredCertBrokers": [%s],\n' "$(json_escape "127.0.0.1:$EPORT")"
+    printf '    "wrongHostBrokers": [%s],\n' "$(json_escape "127.0.0.1:$WPORT")"
+    printf '    "caFile": %s,\n' "$(json_escape "$tls/ca.pem")"
+    printf '    "otherCaFile": %s,\n' "$(json_escape "$tls/other-ca.pem")"
+    printf '    "clientCertFile": %s,\n' "$(json_escape "$tls/client.pem")"
+    printf '    "clientKeyFile": %s,\n' "$(json_escape "$tls/client-key.pem")"
+    printf '    "scramMechanism": "scram-sha-512",\n'
+    printf '    "scramUsername": %s,\n' "$(json_escape "$SCRAM_USER")"
+    printf '    "scramPasswordFile": %s\n' "$(json_escape "$tls/scram-password")"
+    printf '  }\n'
     printf '}\n'
   } >"$tmp"
   mv "$tmp" "$RUN_DIR/state.json"
@@ -281,7 +378,7 @@ fail_start() {
 # ---------------------------------------------------------------------------------------------
 # start / stop / restart / status / logs
 
-PORT="" CPORT="" CLUSTER_ID="" OWNER_PID=""
+PORT="" CPORT="" SPORT="" MPORT="" EPORT="" WPORT="" CLUSTER_ID="" OWNER_PID=""
 
 launch() {
   local heap="${KAFKA_HEAP_OPTS:--Xms128m -Xmx512m}"
@@ -322,12 +419,14 @@ cmd_start() {
   require_java
   cmd_provision quiet
   mkdir -p "$RUN_DIR/logs" "$RUN_DIR/data"
+  write_tls
   local fresh=1
   if [ -f "$RUN_DIR/kafka.env" ]; then
     # a restart: same ports, same cluster, same data
     # shellcheck source=/dev/null
     . "$RUN_DIR/kafka.env"
     PORT="$KAFKA_PORT" CPORT="$KAFKA_CONTROLLER_PORT" CLUSTER_ID="$KAFKA_CLUSTER_ID"
+    SPORT="$KAFKA_SASL_SSL_PORT" MPORT="$KAFKA_MTLS_PORT" EPORT="$KAFKA_EXPIRED_PORT" WPORT="$KAFKA_WRONGHOST_PORT"
     OWNER_PID="${KUBEVENTS_TESTENV_OWNER_PID:-${KAFKA_OWNER_PID:-}}"
     fresh=0
   else
@@ -341,19 +440,23 @@ cmd_start() {
   local attempt t0 pid offset
   for attempt in 1 2 3; do
     if [ "$fresh" = 1 ]; then
-      read -r PORT CPORT <<<"$(free_ports 2)"
+      read -r PORT CPORT SPORT MPORT EPORT WPORT <<<"$(free_ports 6)"
     fi
-    write_configs "$PORT" "$CPORT"
+    write_configs "$PORT" "$CPORT" "$SPORT" "$MPORT" "$EPORT" "$WPORT"
     if [ ! -f "$RUN_DIR/data/meta.properties" ]; then
       # (no log4j2 config: errors go to stdout.log, the broker's log stays the broker's)
+      # The SCRAM credential goes into the metadata log at format time (KIP-900): in KRaft the
+      # admin API (AlterUserScramCredentials) would be the other way, but kafkajs does not speak
+      # it, and the Java kafka-configs tool would cost another JVM start on every run.
       "$JAVA" -XX:TieredStopAtLevel=1 -cp "$(kafka_home)/libs/*" \
         kafka.tools.StorageTool format --cluster-id "$CLUSTER_ID" --config "$RUN_DIR/server.properties" \
-        --standalone >>"$RUN_DIR/logs/stdout.log" 2>&1 \
+        --standalone --add-scram "SCRAM-SHA-512=[name=$SCRAM_USER,password=$(cat "$RUN_DIR/tls/scram-password")]" \
+        >>"$RUN_DIR/logs/stdout.log" 2>&1 \
         || fail_start "formatting the storage directory $RUN_DIR/data failed"
     fi
     t0=$(date +%s)
     offset=$(stat -c %s "$RUN_DIR/logs/server.log" 2>/dev/null || echo 0)
-    log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$PORT (controller :$CPORT), run dir $RUN_DIR"
+    log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$PORT (controller :$CPORT, SASL_SSL :$SPORT, mTLS :$MPORT), run dir $RUN_DIR"
     pid="$(launch)"
     if WAIT_FOR_PID="$pid" wait_for "$START_TIMEOUT" "Kafka broker on 127.0.0.1:$PORT" ready "$PORT" "$offset"; then
       write_state "$pid"
@@ -364,7 +467,7 @@ cmd_start() {
     # Someone took a port between picking and binding: pick new ones (fresh runs only).
     if [ "$fresh" = 1 ] && [ "$attempt" -lt 3 ] \
       && tail -c +"$(( offset + 1 ))" "$RUN_DIR/logs/server.log" 2>/dev/null | grep -q 'Address already in use'; then
-      log "port clash on $PORT/$CPORT, retrying with other ports"
+      log "port clash on one of $PORT $CPORT $SPORT $MPORT $EPORT $WPORT, retrying with other ports"
       stop_group 5
       rm -rf "$RUN_DIR/data"; mkdir -p "$RUN_DIR/data"
       continue

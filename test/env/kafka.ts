@@ -73,7 +73,7 @@ function runScript(command: string, runDir?: string, extraEnv: Record<string, st
 function readEnv(runDir: string): KafkaEnv {
   const state = JSON.parse(readFileSync(join(runDir, 'state.json'), 'utf8')) as KafkaEnv;
   // only the KafkaEnv fields: it must stay plain JSON for vitest's provide/inject
-  return { brokers: [...state.brokers], runDir: state.runDir, logFile: state.logFile };
+  return { brokers: [...state.brokers], runDir: state.runDir, logFile: state.logFile, security: { ...state.security } };
 }
 
 /**

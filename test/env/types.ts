@@ -12,6 +12,33 @@ export interface KafkaEnv {
   runDir: string;
   /** the broker's log file, for diagnostics */
   logFile: string;
+  /** the broker's TLS and SASL listeners and the files to reach them (test/env/kafka.sh) */
+  security: KafkaSecurityEnv;
+}
+
+/**
+ * The secured listeners of the test broker, on 127.0.0.1 next to the PLAINTEXT one, and the
+ * certificates made for the run (EC P-256, by openssl, in RUN_DIR/tls).
+ */
+export interface KafkaSecurityEnv {
+  /** SASL_SSL: TLS + SASL SCRAM-SHA-512 (user scramUsername, password in scramPasswordFile) */
+  saslSslBrokers: string[];
+  /** SSL with client certificates required (clientCertFile / clientKeyFile) */
+  mtlsBrokers: string[];
+  /** SSL serving a broker certificate that expired yesterday (signed by caFile) */
+  expiredCertBrokers: string[];
+  /** SSL serving a certificate for DNS:kafka.wrong-host.test only (signed by caFile) */
+  wrongHostBrokers: string[];
+  /** the CA that signed the broker's certificates and the client certificate (PEM) */
+  caFile: string;
+  /** a CA that signed nothing the broker serves (PEM) */
+  otherCaFile: string;
+  clientCertFile: string;
+  clientKeyFile: string;
+  scramMechanism: 'scram-sha-512';
+  scramUsername: string;
+  /** the SCRAM password, one line of hex; read it, never log it */
+  scramPasswordFile: string;
 }
 
 export interface KubeEnv {

@@ -1,6 +1,6 @@
 /**
  * The configuration files deploy/ ships are valid for the loaders that read them in the Pods:
- * kubevents.yaml for `kubevents run` (src/config/runtime-config.ts), alerts.yaml for
+ * kubevents.yaml for `kubevents run` (src/config/run-config.ts), alerts.yaml for
  * `kubevents alerts` (src/alerting/load-config.ts), with the environment and mounted secret files
  * the Deployments provide.
  */
