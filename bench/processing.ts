@@ -7,7 +7,7 @@
  *     -> Warnings: dedupe (object uid + reason, 5 min) -> rate (the same Warning still recurring
  *        after its dedup window: 2 emissions within 10 min) -> alerts (Avro)
  *
- * The first rate is the one `kubevents run` raises today (src/pipeline/default-processing.ts); the
+ * The first rate is the one `kubevents run` raises today (bench/default-processing.ts); the
  * dedupe -> rate branch stands for the alerting path the issue names, so the stateful operators are
  * measured at the volume they would see.
  */
@@ -17,7 +17,7 @@ import type { KubeEvent } from '../src/model/kube-event.js';
 import type { WatchEvent } from '../src/model/watch-event.js';
 import { dedupe } from '../src/operators/dedupe.js';
 import { rate } from '../src/operators/rate.js';
-import { defaultProcessing } from '../src/pipeline/default-processing.js';
+import { defaultProcessing } from './default-processing.js';
 import { silentLogger } from '../src/core/logger.js';
 import { eventOccurrences, type EventItem, type EventSourceItem } from '../src/sources/event-source.js';
 import { ObjectCache } from '../src/sources/object-cache.js';

@@ -10,112 +10,18 @@
 import { z } from 'zod';
 import { positiveDuration } from '../core/duration.js';
 import { SASL_MECHANISMS } from '../kafka/client.js';
-import { RECEIVER_TYPES } from './receivers/types.js';
+import { RetrySchema, type ReceiverCommonDocument } from './receivers/options.js';
+import { RECEIVERS, RECEIVER_TYPES } from './receivers/registry.js';
 
 export const ALERTS_API_VERSION = 'kubevents/v1';
 export const ALERTS_KIND = 'AlertSinks';
 
 const TOPIC = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, { error: 'a Kafka topic name: letters, digits, ".", "_" and "-", at most 249' });
-const NAME = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, { error: 'a receiver name: letters, digits, ".", "_" and "-", at most 63, starting with a letter or digit' });
 const positiveInt = () => z.number().int().min(1);
 const secretNote = 'A reference ${env:NAME} or ${file:PATH}; never written inline.';
 
-export const RetrySchema = z
-  .strictObject({
-    maxAttempts: positiveInt().max(100).optional().describe('Attempts in total, the first included. Default 6.'),
-    initialBackoff: positiveDuration().optional().describe('Wait before the first retry, doubled for each further one (with jitter). Default 1s.'),
-    maxBackoff: positiveDuration().optional().describe('Cap of the exponential wait. Default 1m.'),
-    maxRetryAfter: positiveDuration().optional().describe("Cap applied to a server's Retry-After. Default 5m."),
-    throttleBackoff: positiveDuration().optional().describe('Least wait after DingTalk/WeCom say "too many messages" (errcodes 130101, 410100, 45009, 45033). Default 30s.'),
-  })
-  .describe('Retries on 5xx, 429, 408, network errors, timeouts and throttling errcodes. Other 4xx and errcodes are permanent: dead-lettered at once.');
-
-export const RateLimitSchema = z
-  .strictObject({
-    messages: positiveInt().describe('At most this many messages (attempts) ...'),
-    per: positiveDuration().describe('... in any window of this length.'),
-    burst: positiveInt().optional().describe('Token bucket capacity. Default messages/10 (at least 1); the refill is messages - burst per window, so no window sees more than `messages`.'),
-  })
-  .describe("The receiver's rate limit (token bucket). Defaults: dingtalk and wecom 20 per 1m (the robots' limit), slack 60 per 1m, webhook and alertmanager none. null: none.");
-
-const common = {
-  name: NAME.describe('Unique name, referred to by routes.'),
-  sendResolved: z.boolean().default(true).describe('Also notify resolved alerts and closed incidents. Default true.'),
-  timeout: positiveDuration().optional().describe('Deadline of each request (connect, headers, body). Default defaults.timeout (5s).'),
-  retry: RetrySchema.optional(),
-  rateLimit: RateLimitSchema.nullable().optional(),
-};
-
-const urlFields = (what: string) => ({
-  url: z.string().min(1).optional().describe(`${what} ${secretNote}`),
-  urlFile: z.string().min(1).optional().describe('File holding the URL (instead of url).'),
-});
-
-const template = (what: string) => z.string().min(1).optional().describe(`${what} (template; see docs/alerting.md for the names).`);
-
-export const DingTalkSchema = z
-  .strictObject({
-    type: z.literal('dingtalk'),
-    ...common,
-    ...urlFields('Robot webhook URL, https://oapi.dingtalk.com/robot/send?access_token=...'),
-    secret: z.string().min(1).optional().describe(`Signing secret (SEC...) when the robot uses 加签. ${secretNote}`),
-    secretFile: z.string().min(1).optional().describe('File holding the signing secret (instead of secret).'),
-    title: template('Title shown in the notification list'),
-    text: template('Markdown text (at most 20000 bytes; cut with a marker)'),
-    atMobiles: z.array(z.string().min(1)).default([]).describe('Mobile numbers to @mention.'),
-    atUserIds: z.array(z.string().min(1)).default([]).describe('DingTalk user ids to @mention.'),
-    atAll: z.boolean().default(false).describe('@all.'),
-  })
-  .describe('DingTalk custom robot, markdown message.');
-
-export const WeComSchema = z
-  .strictObject({
-    type: z.literal('wecom'),
-    ...common,
-    ...urlFields('Group robot webhook URL, https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...'),
-    text: template('Markdown content (at most 4096 bytes; cut with a marker)'),
-    mentionUserIds: z.array(z.string().min(1)).default([]).describe('WeCom userids to mention (<@userid>).'),
-  })
-  .describe('WeCom (企业微信) group robot, markdown message.');
-
-export const SlackSchema = z
-  .strictObject({
-    type: z.literal('slack'),
-    ...common,
-    ...urlFields('Incoming webhook URL, https://hooks.slack.com/services/...'),
-    title: template('Header block, plain text (at most 150 characters)'),
-    text: template('mrkdwn text, split into section blocks of 3000 characters (at most 48)'),
-    maxTextChars: positiveInt().max(144_000).default(12_000).describe('Most characters of the text before it is cut with a marker. Default 12000.'),
-  })
-  .describe('Slack incoming webhook, Block Kit message with fallback text.');
-
-export const WebhookSchema = z
-  .strictObject({
-    type: z.literal('webhook'),
-    ...common,
-    ...urlFields('Endpoint. Inline only when it has no credentials and no query string; else'),
-    method: z.enum(['POST', 'PUT']).default('POST').describe('Default POST.'),
-    headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { error: 'an HTTP header name' }), z.string()).default({}).describe(`Extra headers. Credentials (Authorization, *token*, *key*, ...) must be references: ${secretNote}`),
-    contentType: z.string().min(1).default('application/json').describe('Default application/json (the rendered body must then be valid JSON).'),
-    body: template('Request body; default: the record as JSON'),
-    maxBodyBytes: positiveInt().default(1024 * 1024).describe('Largest body sent; a larger one is dead-lettered. Default 1 MiB.'),
-  })
-  .describe('Generic webhook: the record as JSON, or a body from a template.');
-
-export const AlertmanagerSchema = z
-  .strictObject({
-    type: z.literal('alertmanager'),
-    ...common,
-    ...urlFields('Alertmanager base URL, e.g. http://alertmanager:9093 (POST /api/v2/alerts is appended). Inline only without credentials and query string; else'),
-    headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { error: 'an HTTP header name' }), z.string()).default({}).describe(`Extra headers, e.g. Authorization: \${env:AM_AUTH}. ${secretNote}`),
-    generatorURL: template('generatorURL of each alert; default the top-level externalUrl'),
-    labels: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, { error: 'a label name: letters, digits and _' }), z.string()).default({}).describe('Fixed labels added to every alert (record labels win).'),
-    annotations: z.record(z.string(), z.string()).default({}).describe('Fixed annotations added to every alert.'),
-    firingTtl: positiveDuration().optional().describe("Firing alerts get endsAt = now + firingTtl, so Alertmanager keeps them firing that long without a re-send. Default none (Alertmanager's resolve_timeout applies)."),
-  })
-  .describe('Forward to a Prometheus Alertmanager (API v2).');
-
-export const ReceiverSchema = z.discriminatedUnion('type', [DingTalkSchema, WeComSchema, SlackSchema, WebhookSchema, AlertmanagerSchema]);
+/** One receiver: the options of its type (receivers/registry.ts), told apart by `type`. */
+export const ReceiverSchema = z.discriminatedUnion('type', RECEIVERS.map((r) => r.options) as unknown as [z.ZodObject, ...z.ZodObject[]]);
 
 export interface RouteInput {
   receiver?: string;
@@ -224,7 +130,8 @@ export const AlertsConfigSchema = z
   .meta({ title: 'kubevents alert sinks', description: 'kubevents alerts --config FILE (docs/alerting.md).' });
 
 export type AlertsConfigInput = z.input<typeof AlertsConfigSchema>;
-export type AlertsConfigDocument = z.output<typeof AlertsConfigSchema>;
-export type ReceiverDocument = z.output<typeof ReceiverSchema>;
+export type AlertsConfigDocument = Omit<z.output<typeof AlertsConfigSchema>, 'receivers'> & { receivers: ReceiverDocument[] };
+/** What every receiver's options have (each type adds its own; see receivers/). */
+export type ReceiverDocument = ReceiverCommonDocument & Record<string, unknown>;
 
 export { RECEIVER_TYPES };

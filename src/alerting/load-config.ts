@@ -20,8 +20,8 @@ import { AlertsConfigSchema, type AlertsConfigDocument, type ReceiverDocument, t
 import { MatcherSyntaxError, parseMatcher, type Matcher } from './matchers.js';
 import { checkTimeZone, alertNotification, incidentNotification, type NotificationView } from './notification.js';
 import type { RateLimit } from './rate-limit.js';
-import { DINGTALK_TEXT, DINGTALK_TITLE, SLACK_TEXT, SLACK_TITLE, WECOM_TEXT } from './receivers/defaults.js';
-import { RECEIVER_TYPES, type ReceiverConfig, type ReceiverType } from './receivers/types.js';
+import { receiverOf } from './receivers/registry.js';
+import type { ReceiverConfig } from './receivers/types.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { buildRoute, routeReceivers, type Route, type RouteSpec } from './routing.js';
 import {
@@ -94,17 +94,6 @@ export interface LoadResult {
 }
 
 const DEFAULT_TIMEOUT_MS = 5_000;
-
-const DEFAULT_RATE_LIMITS: Record<ReceiverType, RateLimit | null> = {
-  dingtalk: { messages: 20, perMs: 60_000 },
-  wecom: { messages: 20, perMs: 60_000 },
-  slack: { messages: 60, perMs: 60_000 },
-  webhook: null,
-  alertmanager: null,
-};
-
-/** The chat platforms put the credential in the URL itself: it is always a secret. */
-const SECRET_URL_TYPES: ReadonlySet<ReceiverType> = new Set(['dingtalk', 'wecom', 'slack']);
 
 // ---------------------------------------------------------------------------------------------
 // zod issues -> diagnostics
@@ -351,7 +340,9 @@ function resolveHeaders(ctx: Ctx, path: PathSegment[], headers: Record<string, s
 function receiverConfig(ctx: Ctx, doc: AlertsConfigDocument, r: ReceiverDocument, i: number): ReceiverConfig | null {
   const base: PathSegment[] = ['receivers', i];
   const before = ctx.diagnostics.length;
-  const secretUrl = SECRET_URL_TYPES.has(r.type);
+  const definition = receiverOf(r.type);
+  if (!definition) return null; // reported by the schema
+  const secretUrl = definition.secretUrl;
   const rawUrl = r.url;
   const urlFromSecret = r.urlFile !== undefined || (rawUrl !== undefined && parseSecretRef(rawUrl) !== null);
   const url = httpUrl(
@@ -363,53 +354,29 @@ function receiverConfig(ctx: Ctx, doc: AlertsConfigDocument, r: ReceiverDocument
       value: r.url,
       fileValue: r.urlFile,
       required: true,
-      inlineRefusal: (v) => (secretUrl ? `a ${r.type} webhook URL carries the ${r.type === 'slack' ? 'webhook secret' : "robot's token"}` : urlCarriesCredentials(v) ? 'the URL carries credentials or a query string' : null),
+      inlineRefusal: (v) => (secretUrl ? `a ${r.type} webhook URL carries ${secretUrl.what}` : urlCarriesCredentials(v) ? 'the URL carries credentials or a query string' : null),
       what: 'the endpoint URL',
     }),
-    urlFromSecret || secretUrl,
+    urlFromSecret || secretUrl !== null,
   );
-  const common = {
+  const common: ReceiverConfig = {
     name: r.name,
+    type: r.type,
     sendResolved: r.sendResolved,
     timeoutMs: r.timeout ?? doc.defaults.timeout ?? DEFAULT_TIMEOUT_MS,
     retry: retryPolicy(retryPolicy(DEFAULT_RETRY, doc.defaults.retry), r.retry),
-    rateLimit: r.rateLimit === null ? null : r.rateLimit ? { messages: r.rateLimit.messages, perMs: r.rateLimit.per, ...(r.rateLimit.burst !== undefined ? { burst: r.rateLimit.burst } : {}) } : DEFAULT_RATE_LIMITS[r.type],
+    rateLimit: r.rateLimit === null ? null : r.rateLimit ? { messages: r.rateLimit.messages, perMs: r.rateLimit.per, ...(r.rateLimit.burst !== undefined ? { burst: r.rateLimit.burst } : {}) } : definition.defaultRateLimit,
     url: url ?? '',
-    urlIsSecret: secretUrl || urlFromSecret,
+    urlIsSecret: secretUrl !== null || urlFromSecret,
   };
-  let config: ReceiverConfig | null = null;
-  switch (r.type) {
-    case 'dingtalk': {
-      const secret = secretField(ctx, { path: [...base, 'secret'], fileKey: 'secretFile', value: r.secret, fileValue: r.secretFile, required: false, inlineRefusal: () => 'it is the signing secret', what: 'the signing secret' });
-      const title = templateField(ctx, [...base, 'title'], r.title, DINGTALK_TITLE);
-      const text = templateField(ctx, [...base, 'text'], r.text, DINGTALK_TEXT);
-      if (title && text) config = { ...common, type: 'dingtalk', secret, title, text, atMobiles: r.atMobiles, atUserIds: r.atUserIds, atAll: r.atAll };
-      break;
-    }
-    case 'wecom': {
-      const text = templateField(ctx, [...base, 'text'], r.text, WECOM_TEXT);
-      if (text) config = { ...common, type: 'wecom', text, mentionUserIds: r.mentionUserIds };
-      break;
-    }
-    case 'slack': {
-      const title = templateField(ctx, [...base, 'title'], r.title, SLACK_TITLE);
-      const text = templateField(ctx, [...base, 'text'], r.text, SLACK_TEXT);
-      if (title && text) config = { ...common, type: 'slack', title, text, maxTextChars: r.maxTextChars };
-      break;
-    }
-    case 'webhook': {
-      const headers = resolveHeaders(ctx, [...base, 'headers'], r.headers);
-      const body = templateField(ctx, [...base, 'body'], r.body, null);
-      config = { ...common, type: 'webhook', method: r.method, headers, contentType: r.contentType, body, maxBodyBytes: r.maxBodyBytes };
-      break;
-    }
-    case 'alertmanager': {
-      const headers = resolveHeaders(ctx, [...base, 'headers'], r.headers);
-      const generatorURL = templateField(ctx, [...base, 'generatorURL'], r.generatorURL, null);
-      config = { ...common, type: 'alertmanager', headers, generatorURL, labels: r.labels, annotations: r.annotations, firingTtlMs: r.firingTtl ?? null };
-      break;
-    }
-  }
+  const config = definition.resolve(r, {
+    common,
+    template: (key, source, fallback) => templateField(ctx, [...base, key], source, fallback),
+    secret: (spec) =>
+      secretField(ctx, { path: [...base, spec.key], fileKey: spec.fileKey, value: spec.value, fileValue: spec.fileValue, required: false, inlineRefusal: () => spec.inlineRefusal, what: spec.what }),
+    headers: (key, headers) => resolveHeaders(ctx, [...base, key], headers),
+    report: (path, message, hint) => report(ctx, [...base, ...path], message, hint),
+  });
   return ctx.diagnostics.length > before && ctx.diagnostics.slice(before).some((d) => d.severity === 'error') ? null : config;
 }
 
@@ -567,7 +534,7 @@ export function parseAlertsConfig(text: string, file = 'alerts.yaml', options: L
     redactor: new Redactor(),
     masked: [],
   };
-  const config = checkAndResolve(ctx, parsed.data, file);
+  const config = checkAndResolve(ctx, parsed.data as AlertsConfigDocument, file);
   return { config, diagnostics, text: maskSpans(text, ctx.masked) };
 }
 

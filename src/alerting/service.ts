@@ -12,7 +12,7 @@ import { register as defaultRegistry, type Registry } from 'prom-client';
 import { RecordDecoder, type DecodedRecord } from '../avro/encodings.js';
 import { ConfluentSchemaRegistry } from '../avro/registry.js';
 import { createKafka, createProducer, type Kafka, type Producer } from '../kafka/client.js';
-import { encoderFor } from '../sinks/kafka-sink.js';
+import { encoderFor } from '../avro/encodings.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import { CommittingConsumer, type ConsumedRecord, type HandlerOutcome } from './consumer.js';
@@ -22,7 +22,7 @@ import type { HttpSender } from './http.js';
 import type { AlertsConfig } from './load-config.js';
 import { alertingMetrics, type AlertingMetrics } from './metrics.js';
 import { notificationOf, type Notification, type ViewOptions } from './notification.js';
-import { createReceiver } from './receivers/index.js';
+import { createReceiver } from './receivers/registry.js';
 import { abortableSleep, AbortedError } from './retry.js';
 import { receiversFor } from './routing.js';
 

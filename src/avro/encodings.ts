@@ -14,7 +14,7 @@
  */
 import avro from 'avsc';
 import { decodeConfluentFrame, encodeConfluentFrame, CONFLUENT_MAGIC_BYTE } from './wire-format.js';
-import { valueSubject, type SchemaIdRegistry } from './registry.js';
+import { ConfluentSchemaRegistry, valueSubject, type SchemaIdRegistry, type SchemaRegistryConfig } from './registry.js';
 import { loadSchema, type LoadedSchema } from './schemas.js';
 import { loadCurrentSchemas, loadHistory } from './history.js';
 
@@ -260,4 +260,14 @@ export class RecordDecoder {
     const plan = this.planForFingerprint(fingerprint);
     return { kind: plan.kind, value: plan.reader.fromBuffer(value, plan.resolver) as T, encoding, writerFingerprint: fingerprint };
   }
+}
+
+/** The encoder of an encoding: `confluent` (needs the registry) or `avro-binary`. */
+export function encoderFor(config: { encoding: Encoding; schemaRegistry?: SchemaRegistryConfig | undefined }): RecordEncoder {
+  if (config.encoding === 'confluent') {
+    if (!config.schemaRegistry) throw new Error('encoding confluent needs schemaRegistry.url');
+    return new ConfluentEncoder(new ConfluentSchemaRegistry(config.schemaRegistry));
+  }
+  if (config.encoding === 'avro-binary') return new AvroBinaryEncoder();
+  throw new Error(`unknown encoding '${String(config.encoding)}' (confluent or avro-binary)`);
 }

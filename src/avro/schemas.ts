@@ -5,7 +5,7 @@ import { packageRoot } from '../core/paths.js';
 import { TimestampMillisType } from './timestamp-millis.js';
 
 /** The record kinds kubevents publishes, one .avsc file each under schemas/. */
-export const RECORD_KINDS = ['KubeEvent', 'Alert', 'Incident', 'Gap', 'DeadLetter'] as const;
+export const RECORD_KINDS = ['KubeEvent', 'Alert', 'Incident', 'EventWindow', 'Gap', 'DeadLetter'] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 
 export const LOGICAL_TYPES = { 'timestamp-millis': TimestampMillisType };

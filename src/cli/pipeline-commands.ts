@@ -5,7 +5,7 @@
 import { Option, type Command } from 'commander';
 import type { Logger } from 'pino';
 import { formatDiagnostic, formatDiagnosticWithSource, type Diagnostic } from '../core/diagnostics.js';
-import { explainGraph } from '../pipeline/graph.js';
+import { explainGraph } from '../pipeline/explain.js';
 import { defaultPipelinePaths, loadPipelines, type LoadedPipeline, type LoadResult } from '../pipeline/load.js';
 import { CliError, EXIT } from './exit-codes.js';
 
@@ -70,7 +70,7 @@ export async function explainCommand(paths: readonly string[], out: Out = proces
 export interface PipelinesForRun {
   pipelines: LoadedPipeline[];
   paths: string[];
-  /** Re-reads the same paths (for PipelineRuntime's reload on SIGHUP). */
+  /** Re-reads the same paths (for PipelineSet's reload on SIGHUP). */
   load: () => Promise<LoadResult>;
 }
 

@@ -2,10 +2,11 @@ import { join } from 'node:path';
 import type { LevelWithSilent } from 'pino';
 import { createLogger, type Logger } from '../core/logger.js';
 import { packageRoot } from '../core/paths.js';
-import { runReplayJob } from '../runtime/replay-job.js';
-import { RunStats } from '../runtime/run-stats.js';
+import { runReplayJob } from '../jobs/replay-job.js';
+import { RunStats } from '../jobs/run-stats.js';
 import { RecordingReadError, type ReplayProgress, type ReplaySpeed } from '../sources/replay.js';
-import { formatEventLine, StdoutSink } from '../sinks/stdout-sink.js';
+import { StdoutSink } from '../sinks/stdout.js';
+import { kubeEventRecord } from '../model/out-record.js';
 import type { KubeEvent } from '../model/kube-event.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { runKubeCommand } from './run-kube.js';
@@ -32,7 +33,7 @@ export interface RunOptions {
   shutdownTimeout?: string;
 }
 
-export const BUNDLED_RECORDING = 'test/fixtures/recorded-cluster.jsonl';
+export const BUNDLED_RECORDING = 'recordings/recorded-cluster.jsonl';
 
 export type SourceSpec = { kind: 'replay'; file: string; bundled: boolean } | { kind: 'kube' };
 
@@ -84,8 +85,8 @@ export async function runCommand(options: RunOptions): Promise<number> {
   const speed = parseSpeed(options.speed);
   const { pipelines } = await loadPipelinesForRun(options.pipelines, logger);
   const stats = new RunStats();
-  const printer = options.printEvents ? new StdoutSink<KubeEvent>(formatEventLine) : null;
-  const alertOut = printer?.isHuman === false ? process.stderr : process.stdout;
+  const printer = options.printEvents ? new StdoutSink() : null;
+  const alertOut = printer && !printer.readable(undefined) ? process.stderr : process.stdout;
   logger.info({ file: source.file, speed, out: options.out }, source.bundled ? 'replaying the bundled recording' : `replaying ${source.file}`);
   const job = runReplayJob({
     file: source.file,
@@ -97,7 +98,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
     pipelines,
     onProgress: progressReporter(logger),
     onAlert: (line) => alertOut.write(`${line}\n`),
-    ...(printer ? { onEvent: (e: KubeEvent) => void printer.write(e) } : {}),
+    ...(printer ? { onEvent: (e: KubeEvent) => void printer.write(kubeEventRecord(e)) } : {}),
   });
 
   let interrupted = false;
@@ -112,7 +113,6 @@ export async function runCommand(options: RunOptions): Promise<number> {
   try {
     await job.done;
   } catch (error) {
-    await job.sink.close().catch(() => undefined);
     if (error instanceof RecordingReadError) throw new CliError(error.message, EXIT.usage);
     logger.error({ err: error }, 'run failed');
     return EXIT.failure;
@@ -120,7 +120,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  const files = await job.sink.close();
+  const files = job.files.files;
   process.stdout.write(`\n${stats.render(files, { color: Boolean(process.stdout.isTTY) })}\n`);
   if (stats.malformed > 0) {
     process.stdout.write(`${stats.malformed} malformed record(s) were skipped; see the warnings above for file:line and reason.\n`);

@@ -2,7 +2,7 @@
  * `kubevents run --source kube`: the production run mode. Watches a live cluster's Events (plus the
  * object caches for enrichment), runs the pipeline files (--pipelines, else the bundled
  * pipelines/default.yaml; SIGHUP reloads them) and publishes events, alerts, incidents,
- * gaps and dead letters to Kafka with checkpoints after acknowledgement (src/runtime/kube-job.ts);
+ * gaps and dead letters to Kafka with checkpoints after acknowledgement (src/jobs/live-job.ts);
  * without Kafka brokers, writes Avro container files under --out with a file checkpoint.
  *
  * Settings: the run configuration (src/config/run-config.ts: `--config FILE` or
@@ -30,13 +30,14 @@ import type { Logger } from '../core/logger.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Subscription } from 'rxjs';
 import { leaderElectionOptionsOf } from '../config/run-config.js';
-import { startHttpServer, type CheckResult, type OpsHttpServer } from '../runtime/http-server.js';
-import { runKubeJob, type KubeJob, type KubeJobCheckpointStore, type KubeJobOptions, type KubeJobOutput } from '../runtime/kube-job.js';
-import { leaderAwareCheck, LeaderElector } from '../runtime/leader-election.js';
+import { startHttpServer, type CheckResult, type OpsHttpServer } from '../ops/http-server.js';
+import { runLiveJob, type LiveJob, type LiveJobCheckpointStore, type LiveJobOptions, type LiveJobOutput } from '../jobs/live-job.js';
+import { leaderAwareCheck, LeaderElector } from '../ops/leader-election.js';
 import { processRegistries, processRegistry } from '../core/metrics.js';
-import { onShutdownSignals } from '../runtime/shutdown.js';
-import { logLoadDiagnostics, reloadOnSignal } from '../pipeline/runtime.js';
-import { formatEventLine, StdoutSink } from '../sinks/stdout-sink.js';
+import { onShutdownSignals } from '../jobs/shutdown.js';
+import { logLoadDiagnostics, reloadOnSignal } from '../pipeline/hot-swap.js';
+import { StdoutSink } from '../sinks/stdout.js';
+import { kubeEventRecord } from '../model/out-record.js';
 import { KubeConfigError, loadKubeConfig } from '../sources/kubeconfig.js';
 import type { KubeEvent } from '../model/kube-event.js';
 import { CliError, EXIT, settleLogs } from './exit-codes.js';
@@ -87,11 +88,11 @@ export function loadKubeRunConfig(options: RunOptions, env: NodeJS.ProcessEnv = 
 }
 
 /** Job options from the command line and the configuration. */
-export function kubeJobOptionsOf(options: RunOptions, loaded: LoadedRunConfig): Omit<KubeJobOptions, 'logger'> {
+export function kubeJobOptionsOf(options: RunOptions, loaded: LoadedRunConfig): Omit<LiveJobOptions, 'logger'> {
   const config = loaded.config;
   const kafka = kafkaClientConfigOf(config);
   const topics = sinkTopicsOf(config);
-  const output: KubeJobOutput = kafka
+  const output: LiveJobOutput = kafka
     ? {
         type: 'kafka',
         sink: {
@@ -106,7 +107,7 @@ export function kubeJobOptionsOf(options: RunOptions, loaded: LoadedRunConfig): 
       }
     : { type: 'files', outDir: options.out, topics };
 
-  let checkpoint: KubeJobCheckpointStore;
+  let checkpoint: LiveJobCheckpointStore;
   if (options.checkpointFile) {
     checkpoint = { type: 'file', path: options.checkpointFile };
   } else if (config.checkpoint.store === 'kafka' && kafka) {
@@ -157,7 +158,7 @@ export async function runKubeCommand(options: RunOptions, logger: Logger): Promi
     if (error instanceof KubeConfigError) throw new CliError(error.message, EXIT.usage);
     throw error;
   }
-  const printer = options.printEvents ? new StdoutSink<KubeEvent>(formatEventLine) : null;
+  const printer = options.printEvents ? new StdoutSink() : null;
   const registry = processRegistry();
 
   // leader election (Lease): the job runs only while this replica leads
@@ -170,7 +171,7 @@ export async function runKubeCommand(options: RunOptions, logger: Logger): Promi
     }
   }
 
-  let job: KubeJob | null = null;
+  let job: LiveJob | null = null;
   const jobReady = async (): Promise<CheckResult> => (job ? job.readiness() : { ok: false, detail: 'job not started' });
 
   // /metrics, /healthz, /readyz (the Deployment's probes), before anything else starts
@@ -192,12 +193,12 @@ export async function runKubeCommand(options: RunOptions, logger: Logger): Promi
 
   // the pipelines a job starts with (a SIGHUP on a standby replaces them, below)
   let pipelinesToRun = pipelines;
-  const startJob = (): KubeJob =>
-    runKubeJob({
+  const startJob = (): LiveJob =>
+    runLiveJob({
       ...jobOptions,
       logger,
       registry,
-      ...(printer ? { onEvent: (e: KubeEvent) => void printer.write(e) } : {}),
+      ...(printer ? { onEvent: (e: KubeEvent) => void printer.write(kubeEventRecord(e)) } : {}),
       pipelines: pipelinesToRun,
       loadPipelines,
     });
@@ -229,7 +230,7 @@ export async function runKubeCommand(options: RunOptions, logger: Logger): Promi
         resolve(exitCode);
       };
 
-      const watchJob = (started: KubeJob) => {
+      const watchJob = (started: LiveJob) => {
         started.done.then(
           () => undefined, // stopped by a signal or a lost lease: that path decides the exit code
           async (error: unknown) => {

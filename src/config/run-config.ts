@@ -27,9 +27,9 @@ import { durationOrNumber, showDuration } from '../core/duration.js';
 import { DocumentLocator, type PathSegment } from '../core/yaml-locator.js';
 import { zodProblems } from '../core/zod-diagnostics.js';
 import { displayValue, shapeOf } from '../core/zod-schema.js';
-import { DEFAULT_TOPICS } from '../sinks/kafka-sink.js';
+import { DEFAULT_TOPICS } from '../sinks/kafka-topics.js';
 import { SASL_MECHANISMS, type KafkaClientConfig, type SaslMechanism } from '../kafka/client.js';
-import { DEFAULT_CHECKPOINT_TOPIC } from '../runtime/checkpoint-kafka.js';
+import { DEFAULT_CHECKPOINT_TOPIC } from '../checkpoint/kafka-store.js';
 import type { LevelWithSilent } from 'pino';
 import { LOG_LEVELS } from '../core/logger.js';
 import type { SchemaRegistryConfig } from '../avro/registry.js';
@@ -668,13 +668,13 @@ export function schemaRegistryConfigOf(config: RunConfig): SchemaRegistryConfig 
   return { url: sr.url, username: sr.username, password: sr.password, autoRegister: sr.autoRegister, clientId: config.kafka?.clientId };
 }
 
-/** The Kafka sink's topic map (src/sinks/kafka-sink.ts SinkTopics). */
+/** The Kafka sink's topic map (src/sinks/kafka-topics.ts SinkTopics). */
 export function sinkTopicsOf(config: RunConfig): typeof DEFAULT_TOPICS {
   const t = config.topics;
   return { KubeEvent: t.events, Alert: t.alerts, Incident: t.incidents, Gap: t.gaps, DeadLetter: t.deadLetters };
 }
 
-/** LeaderElector options (src/runtime/leader-election.ts) of a configuration, in ms. */
+/** LeaderElector options (src/ops/leader-election.ts) of a configuration, in ms. */
 export function leaderElectionOptionsOf(config: RunConfig): {
   name: string;
   namespace: string;

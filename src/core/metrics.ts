@@ -2,7 +2,7 @@
  * Process-wide Prometheus metrics: the registries the /metrics endpoint serves, and small helpers
  * for the metrics every stage shares (events in/out per stage, end-to-end lag, source markers).
  *
- * Conventions (the same as src/operators/metrics.ts, src/runtime/checkpoint.ts and
+ * Conventions (the same as src/operators/metrics.ts, src/checkpoint/checkpointer.ts and
  * src/sinks/kafka-sink.ts): every module registers its own metrics on an injectable prom-client
  * `Registry`, names start with `kubevents_`, and a metric is created once per registry
  * (`getOrCreateMetric`), so building a stage twice never throws "already registered".

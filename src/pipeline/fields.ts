@@ -1,25 +1,17 @@
 /**
  * Record fields as pipeline files name them: for filter conditions, keys (`by`), templates
- * (`{reason}`) and `map`. Each record kind (events, alerts, incidents) has its own table; graph.ts
- * checks at load time that a pipeline only uses fields of the kind flowing at that point.
+ * (`{reason}`) and `map`. Each record kind (events, alerts, incidents, event windows) has its own
+ * table; the graph checks at load time that a pipeline only uses fields of the kind flowing at
+ * that point.
  */
 import type { Alert } from '../model/alert.js';
+import type { EventWindow } from '../model/event-window.js';
 import type { Incident } from '../model/incident.js';
-import { SEVERITIES, type KubeEvent, type Severity } from '../model/kube-event.js';
-import { nodeOf, objectNamespace, severityRank } from '../operators/alert-builder.js';
-import type { Matcher } from './schema.js';
+import type { KubeEvent } from '../model/kube-event.js';
+import { nodeOf, objectNamespace } from '../operators/alert-builder.js';
+import type { StreamKind } from './record-kinds.js';
 
-/** What flows between stages: the three Avro record kinds, or projected records after `select`. */
-export type StreamKind = 'KubeEvent' | 'Alert' | 'Incident' | 'Projection';
-
-export const STREAM_KIND_NAMES: Record<StreamKind, string> = {
-  KubeEvent: 'events',
-  Alert: 'alerts',
-  Incident: 'incidents',
-  Projection: 'selected fields',
-};
-
-type Getter<T> = (record: T) => string | null;
+export type Getter<T> = (record: T) => string | null;
 
 const workloadOf = (w: { kind: string; name: string } | null | undefined): string | null => (w ? `${w.kind}/${w.name}` : null);
 
@@ -84,10 +76,22 @@ export const INCIDENT_FIELDS: Record<string, Getter<Incident>> = {
   incidentId: (i) => i.incidentId,
 };
 
+export const EVENT_WINDOW_FIELDS: Record<string, Getter<EventWindow>> = {
+  cluster: (w) => w.cluster,
+  namespace: (w) => w.labels['namespace'] ?? null,
+  reason: (w) => w.topReasons[0]?.reason ?? null,
+  count: (w) => String(w.count),
+  warnings: (w) => String(w.warnings),
+  distinctObjects: (w) => String(w.distinctObjects),
+  stage: (w) => w.stage,
+  windowId: (w) => w.windowId,
+};
+
 const TABLES: Record<Exclude<StreamKind, 'Projection'>, Record<string, Getter<any>>> = {
   KubeEvent: EVENT_FIELDS,
   Alert: ALERT_FIELDS,
   Incident: INCIDENT_FIELDS,
+  EventWindow: EVENT_WINDOW_FIELDS,
 };
 
 /** Prefixes of map-valued fields: `labels.app`, `annotations.runbook`. */
@@ -95,6 +99,7 @@ const MAP_FIELDS: Record<Exclude<StreamKind, 'Projection'>, Record<string, (reco
   KubeEvent: { labels: (e: KubeEvent, k) => e.enrichment?.labels[k] ?? null },
   Alert: { labels: (a: Alert, k) => a.labels[k] ?? null, annotations: (a: Alert, k) => a.annotations[k] ?? null },
   Incident: {},
+  EventWindow: { labels: (w: EventWindow, k) => w.labels[k] ?? null },
 };
 
 /** Field names usable for `kind` records (map fields as `labels.<name>`). */
@@ -115,121 +120,6 @@ export function fieldGetter(kind: StreamKind, field: string): Getter<any> | unde
     if (map && key) return (r) => map(r, key);
   }
   return undefined;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Matchers
-
-/** Matcher conditions and the record kinds they apply to. */
-export const MATCHER_CONDITIONS: Record<string, readonly StreamKind[]> = {
-  type: ['KubeEvent'],
-  reason: ['KubeEvent', 'Alert', 'Incident'],
-  reasonPattern: ['KubeEvent', 'Alert', 'Incident'],
-  kind: ['KubeEvent', 'Alert'],
-  namespace: ['KubeEvent', 'Alert', 'Incident'],
-  name: ['KubeEvent', 'Alert'],
-  category: ['KubeEvent', 'Alert', 'Incident'],
-  severity: ['KubeEvent', 'Alert', 'Incident'],
-  minSeverity: ['KubeEvent', 'Alert', 'Incident'],
-  message: ['KubeEvent', 'Alert', 'Incident'],
-  reportingController: ['KubeEvent'],
-  node: ['KubeEvent', 'Alert', 'Incident'],
-  labels: ['KubeEvent', 'Alert'],
-  alertname: ['Alert'],
-  status: ['Alert', 'Incident'],
-  correlation: ['Incident'],
-  not: ['KubeEvent', 'Alert', 'Incident'],
-  any: ['KubeEvent', 'Alert', 'Incident'],
-};
-
-/** Conditions on events that only mean something after a classify / enrich stage. */
-export const NEEDS_CLASSIFY = ['category', 'severity', 'minSeverity'] as const;
-export const NEEDS_ENRICH = ['labels'] as const;
-
-const asList = <T>(v: T | T[] | undefined): T[] | null => (v === undefined ? null : Array.isArray(v) ? v : [v]);
-
-function valueTest(values: readonly string[]): (v: string | null) => boolean {
-  const exact = new Set(values.filter((v) => !v.includes('*')));
-  const globs = values
-    .filter((v) => v.includes('*'))
-    .map((v) => new RegExp(`^${v.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`));
-  return (v) => v !== null && (exact.has(v) || globs.some((g) => g.test(v)));
-}
-
-type Predicate = (record: any) => boolean;
-
-/** Compiles a matcher for records of `kind`. Conditions that do not apply to the kind are rejected by graph.ts first. */
-export function compileMatcher(matcher: Matcher, kind: StreamKind): Predicate {
-  const tests: Predicate[] = [];
-  const field = (name: string): Getter<any> => fieldGetter(kind, name) ?? (() => null);
-  const onList = (name: string, values: string | string[] | undefined): void => {
-    const list = asList(values);
-    if (!list) return;
-    const get = field(name);
-    const test = valueTest(list);
-    tests.push((r) => test(get(r)));
-  };
-  const onPattern = (name: string, source: string | undefined): void => {
-    if (source === undefined) return;
-    const re = new RegExp(source, 'i');
-    const get = field(name);
-    tests.push((r) => {
-      const v = get(r);
-      return v !== null && re.test(v);
-    });
-  };
-  onList('type', matcher.type);
-  onList('reason', matcher.reason);
-  onPattern('reason', matcher.reasonPattern);
-  onList('kind', matcher.kind);
-  onList('namespace', matcher.namespace);
-  onList('name', matcher.name);
-  onList('category', matcher.category);
-  onList('severity', matcher.severity);
-  if (matcher.minSeverity !== undefined) {
-    const min = severityRank(matcher.minSeverity);
-    const get = field('severity');
-    tests.push((r) => {
-      const s = get(r);
-      return s !== null && (SEVERITIES as readonly string[]).includes(s) && severityRank(s as Severity) >= min;
-    });
-  }
-  onPattern('message', matcher.message);
-  onList('reportingController', matcher.reportingController);
-  onList('node', matcher.node);
-  if (matcher.labels) {
-    const wanted = Object.entries(matcher.labels).map(([k, v]) => [field(`labels.${k}`), v] as const);
-    tests.push((r) => wanted.every(([get, v]) => get(r) === v));
-  }
-  onList('alertname', matcher.alertname);
-  onList('status', matcher.status);
-  onList('correlation', matcher.correlation);
-  if (matcher.not) {
-    const inner = compileMatcher(matcher.not, kind);
-    tests.push((r) => !inner(r));
-  }
-  if (matcher.any) {
-    const alternatives = matcher.any.map((m) => compileMatcher(m, kind));
-    tests.push((r) => alternatives.some((t) => t(r)));
-  }
-  return (r) => tests.every((t) => t(r));
-}
-
-/** A one-line rendering of a matcher for `explain`: `kind = Pod and reason in (A, B) and not (...)`. */
-export function describeMatcher(matcher: Matcher): string {
-  const parts: string[] = [];
-  for (const [key, value] of Object.entries(matcher)) {
-    if (value === undefined) continue;
-    if (key === 'not') parts.push(`not (${describeMatcher(value as Matcher)})`);
-    else if (key === 'any') parts.push(`(${(value as Matcher[]).map(describeMatcher).join(') or (')})`);
-    else if (key === 'labels') parts.push(...Object.entries(value as Record<string, string>).map(([k, v]) => `labels.${k} = ${v}`));
-    else if (key === 'reasonPattern') parts.push(`reason ~ /${String(value)}/i`);
-    else if (key === 'message') parts.push(`message ~ /${String(value)}/i`);
-    else if (key === 'minSeverity') parts.push(`severity >= ${String(value)}`);
-    else if (Array.isArray(value)) parts.push(value.length === 1 ? `${key} = ${String(value[0])}` : `${key} in (${value.join(', ')})`);
-    else parts.push(`${key} = ${String(value)}`);
-  }
-  return parts.length ? parts.join(' and ') : 'everything';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -319,3 +209,27 @@ export function fieldSelectorPredicate(requirements: readonly FieldRequirement[]
   });
   return (e) => tests.every((t) => t(e));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Keys and labels made of event fields (the `by` option of the stateful stages)
+
+const eventField = (name: string): Getter<KubeEvent> => EVENT_FIELDS[name] ?? (() => null);
+
+/** The key of an event: its values of `by`, joined. */
+export function eventKeyOf(by: readonly string[]): (e: KubeEvent) => string {
+  const getters = by.map(eventField);
+  return (e) => getters.map((g) => g(e) ?? '').join('/');
+}
+
+/** Labels of an event: `fixed` plus its values of `by`. */
+export function eventLabelsOf(by: readonly string[], fixed: Record<string, string>): (e: KubeEvent) => Record<string, string | null> {
+  const getters = by.map((f) => [f, eventField(f)] as const);
+  return (e) => {
+    const out: Record<string, string | null> = { ...fixed };
+    for (const [name, get] of getters) out[name] = get(e);
+    return out;
+  };
+}
+
+/** Event types the API accepts (events.k8s.io/v1 and core/v1 validation). */
+export const EVENT_TYPES: readonly string[] = ['Normal', 'Warning'];

@@ -173,9 +173,10 @@ export function checkPipelineSet(pipelines: readonly LoadedPipeline[]): Diagnost
   const eventWriters = new Map<string, LoadedPipeline>();
   for (const p of pipelines) {
     for (const { sink } of allSinks(p.graph)) {
-      const t = sink.target;
-      const name = t.type === 'kafka' ? t.topic : t.type === 'file' ? t.name : null;
-      if (name === null) continue;
+      // Avro sinks share one namespace of names: a kafka sink falls back to the file of its topic's name
+      const name = sink.definition.avro ? sink.target : undefined;
+      if (name === undefined) continue;
+      const noun = sink.type === 'kafka' ? 'topic' : 'file';
       const seen = names.get(name);
       const line = p.locator.locate(sink.path).line;
       if (seen && seen.kind !== sink.recordKind) {
@@ -184,7 +185,7 @@ export function checkPipelineSet(pipelines: readonly LoadedPipeline[]): Diagnost
             p,
             sink.path,
             'error',
-            `${t.type === 'kafka' ? 'topic' : 'file'} "${name}" gets ${sink.recordKind} records here but ${seen.kind} records from pipeline "${seen.p.name}" (${seen.p.file}:${seen.line})`,
+            `${noun} "${name}" gets ${sink.recordKind} records here but ${seen.kind} records from pipeline "${seen.p.name}" (${seen.p.file}:${seen.line})`,
             'one record schema per topic and per file: pick another name',
           ),
         );
@@ -199,7 +200,7 @@ export function checkPipelineSet(pipelines: readonly LoadedPipeline[]): Diagnost
               p,
               sink.path,
               'warning',
-              `pipelines "${other.name}" and "${p.name}" both write events to "${name}"${t.type === 'kafka' ? ' (in embedded mode a topic is the file of the same name)' : ''}: an event passing both is written twice`,
+              `pipelines "${other.name}" and "${p.name}" both write events to "${name}"${sink.type === 'kafka' ? ' (in embedded mode a topic is the file of the same name)' : ''}: an event passing both is written twice`,
               'load only one of them, or make their filters disjoint',
             ),
           );

@@ -35,52 +35,11 @@ import { loadSchema, type LoadedSchema, type RecordKind } from '../avro/schemas.
 import { loadCurrentSchemas } from '../avro/history.js';
 import { deadLetterOf, gapKey, type DeadLetterRecord, type GapRecord } from '../model/records.js';
 import { objectKey, type KubeEvent } from '../model/kube-event.js';
-import type { SourcePosition } from '../runtime/checkpoint-tracker.js';
+import type { SourcePosition } from '../model/position.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-
-/** One record for Kafka. */
-export interface OutRecord<T = unknown> {
-  kind: RecordKind;
-  /** The in-memory record, matching schemas/<kind>.avsc. */
-  value: T;
-  /** Partition key: the stable object key, so one object's records stay ordered in a partition. */
-  key: string;
-  /** Stable identity of the occurrence; sent as a header for downstream upserts. */
-  idempotencyKey: string;
-  /** Kafka record timestamp (epoch ms), e.g. the event time; default: now. */
-  timestamp?: number;
-  /** Source positions the record derives from: acked (for checkpoints) once Kafka acknowledged it. */
-  positions?: readonly SourcePosition[];
-  /** Extra headers. */
-  headers?: Record<string, string>;
-  /**
-   * The topic, when not the kind's (a pipeline's `kafka: {topic}` sink). It must hold records of
-   * this kind only (one schema per topic: the registry subject is `<topic>-value`). Dead letters
-   * made of this record still go to the dead-letter topic.
-   */
-  topic?: string;
-}
-
-/** A topic a pipeline writes records of one kind to (registered / created / checked at start). */
-export interface TopicRoute {
-  kind: RecordKind;
-  topic: string;
-}
-
-export type SinkTopics = Record<RecordKind, string>;
-
-/**
- * Gaps get their own topic: one record schema per topic keeps the Schema Registry's
- * TopicNameStrategy (`<topic>-value`), ksqlDB streams and Flink's avro-confluent format working
- * unchanged on every topic; gaps are rare, operational and joined by resource and time.
- */
-export const DEFAULT_TOPICS: SinkTopics = {
-  KubeEvent: 'k8s.events',
-  Alert: 'k8s.alerts',
-  Incident: 'k8s.incidents',
-  Gap: 'k8s.gaps',
-  DeadLetter: 'k8s.deadletter',
-};
+import type { OutRecord } from '../model/out-record.js';
+import { DEFAULT_TOPICS, topicFor, type SinkTopics, type TopicRoute } from './kafka-topics.js';
+import { SinkClosedError, SinkOverflowError, type CloseResult, type Sink } from './sink.js';
 
 /** The subset of a kafkajs Producer the sink uses (a fake in unit tests). */
 export interface SinkProducer {
@@ -120,14 +79,6 @@ export interface KafkaSinkOptions {
   /** metric label `sink` (default 'kafka') */
   name?: string;
   logger?: Logger;
-}
-
-export class SinkClosedError extends Error {
-  override name = 'SinkClosedError';
-}
-
-export class SinkOverflowError extends Error {
-  override name = 'SinkOverflowError';
 }
 
 interface Entry {
@@ -194,14 +145,8 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
-export interface CloseResult {
-  /** true when everything accepted was acknowledged before the deadline */
-  flushed: boolean;
-  /** records given up on (deadline), counted as dropped{reason=shutdown} */
-  abandoned: number;
-}
-
-export class KafkaSink {
+export class KafkaSink implements Sink {
+  readonly name: string;
   readonly topics: SinkTopics;
   private readonly producer: SinkProducer;
   private readonly encoder: RecordEncoder;
@@ -264,6 +209,7 @@ export class KafkaSink {
     this.deadLetterOnEncodeError = options.deadLetterOnEncodeError ?? true;
     this.metrics = sinkMetrics(options.registry ?? defaultRegistry);
     this.label = { sink: options.name ?? 'kafka' };
+    this.name = this.label.sink;
     this.logger = options.logger ?? silentLogger;
     if (this.maxRecords < 1 || this.maxBufferedRecords < 1) throw new Error('kafka sink: batch and buffer sizes must be >= 1');
   }
@@ -274,7 +220,10 @@ export class KafkaSink {
    * registered lazily, on its first record.
    */
   async prepare(kinds: readonly RecordKind[] = ['KubeEvent', 'Gap', 'DeadLetter'], routes: readonly TopicRoute[] = []): Promise<void> {
-    for (const kind of kinds) await this.encoder.prepare(loadSchema(kind), this.topics[kind]);
+    for (const kind of kinds) {
+      const topic = this.topics[kind as keyof SinkTopics];
+      if (topic) await this.encoder.prepare(loadSchema(kind), topic);
+    }
     for (const route of routes) await this.encoder.prepare(loadSchema(route.kind), route.topic);
   }
 
@@ -289,6 +238,11 @@ export class KafkaSink {
 
   get buffered(): { records: number; bytes: number; waiting: number; inFlightBatches: number } {
     return { records: this.bufferedRecords, bytes: this.bufferedBytes, waiting: this.waiters.length, inFlightBatches: this.inFlight };
+  }
+
+  /** true when a paused input may resume: nothing waits and the buffer is at most half full. */
+  drained(): boolean {
+    return this.waiters.length === 0 && this.bufferedRecords <= this.maxBufferedRecords / 2 && this.bufferedBytes <= this.maxBufferedBytes / 2;
   }
 
   private roomFor(): boolean {
@@ -394,7 +348,8 @@ export class KafkaSink {
   }
 
   private async toEntry(record: OutRecord): Promise<Entry> {
-    const topic = record.topic ?? this.topics[record.kind];
+    const kind = record.kind as keyof SinkTopics;
+    const topic = record.target !== undefined ? topicFor(kind, record.target, this.topics) : this.topics[kind];
     if (!topic) throw new Error(`kafka sink: no topic for record kind ${record.kind}`);
     const schema = loadSchema(record.kind);
     try {
@@ -667,135 +622,4 @@ function topicMessagesOf(batch: Entry[]): ProducerBatch['topicMessages'] {
     messages.push(e.message);
   }
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Records of the kinds this module knows (alerts and incidents are built by their operators).
-
-export function kubeEventRecord(event: KubeEvent, positions?: readonly SourcePosition[]): OutRecord<KubeEvent> {
-  return { kind: 'KubeEvent', value: event, key: objectKey(event), idempotencyKey: event.idempotencyKey, timestamp: event.lastTimestamp, positions };
-}
-
-export function gapRecord(gap: GapRecord, positions?: readonly SourcePosition[]): OutRecord<GapRecord> {
-  return { kind: 'Gap', value: gap, key: gapKey(gap), idempotencyKey: gap.idempotencyKey, timestamp: gap.detectedAt, positions };
-}
-
-export function deadLetterRecord(
-  letter: DeadLetterRecord,
-  key: string,
-  idempotencyKey: string,
-  positions?: readonly SourcePosition[],
-): OutRecord<DeadLetterRecord> {
-  return { kind: 'DeadLetter', value: letter, key, idempotencyKey, timestamp: letter.time, positions };
-}
-
-// ---------------------------------------------------------------------------------------------
-// From configuration to a connected sink.
-
-export interface KafkaSinkConfig {
-  kafka: KafkaClientConfig;
-  cluster: string;
-  pipeline?: string;
-  encoding: Encoding;
-  /** required for encoding = confluent */
-  schemaRegistry?: SchemaRegistryConfig;
-  topics?: Partial<SinkTopics>;
-  /** Topics named by pipelines (records written with `topic`): created, and their subjects registered, at start. */
-  routes?: readonly TopicRoute[];
-  /** create missing topics at start (default false) */
-  createTopics?: { partitions?: number; replicationFactor?: number; config?: Record<string, string> } | false;
-  batch?: KafkaSinkOptions['batch'];
-  maxBufferedRecords?: number;
-  maxBufferedBytes?: number;
-  maxWaitingWrites?: number;
-  maxInFlightBatches?: number;
-  compression?: Compression;
-  ackTimeoutMs?: number;
-  /** kafkajs idempotent producer; see docs/kafka.md for why it is off by default */
-  idempotent?: boolean;
-}
-
-export interface ConnectedKafkaSink {
-  sink: KafkaSink;
-  /** close(deadline) the sink, then disconnect the producer */
-  close(deadlineMs?: number): Promise<CloseResult>;
-}
-
-export function encoderFor(config: Pick<KafkaSinkConfig, 'encoding' | 'schemaRegistry'>): RecordEncoder {
-  if (config.encoding === 'confluent') {
-    if (!config.schemaRegistry) throw new Error('kafka sink: encoding confluent needs schemaRegistry.url');
-    return new ConfluentEncoder(new ConfluentSchemaRegistry(config.schemaRegistry));
-  }
-  if (config.encoding === 'avro-binary') return new AvroBinaryEncoder();
-  throw new Error(`kafka sink: unknown encoding '${String(config.encoding)}' (confluent or avro-binary)`);
-}
-
-/** How the sink creates missing topics (`KafkaSinkConfig.createTopics`). */
-export type TopicCreation = Exclude<KafkaSinkConfig['createTopics'], false | undefined>;
-
-/** Creates those of `names` that do not exist yet, with the sink's topic settings; returns the created ones. */
-export async function createMissingTopics(kafka: Kafka, names: readonly string[], settings: TopicCreation, logger: Logger): Promise<string[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const specs: TopicSpec[] = [...new Set(names)].map((topic) => ({
-      topic,
-      partitions: settings.partitions,
-      replicationFactor: settings.replicationFactor,
-      config: settings.config,
-    }));
-    const created = await ensureTopics(admin, specs);
-    if (created.length) logger.info({ topics: created }, 'created Kafka topics');
-    return created;
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
-}
-
-/** Creates topics if asked, connects a producer, registers schemas: a sink ready to write. */
-export async function connectKafkaSink(
-  config: KafkaSinkConfig,
-  deps: { registry?: Registry; logger?: Logger } = {},
-): Promise<ConnectedKafkaSink> {
-  const logger = deps.logger ?? silentLogger;
-  const encoder = encoderFor(config);
-  const kafka = createKafka(config.kafka, logger.child({ component: 'kafkajs' }));
-  const topics = { ...DEFAULT_TOPICS, ...config.topics };
-  // every kind with a published schema: registry subjects are checked (or registered) at start
-  const kinds = loadCurrentSchemas().map((schema) => schema.kind as RecordKind);
-  if (config.createTopics) {
-    await createMissingTopics(kafka, [...Object.values(topics), ...(config.routes ?? []).map((r) => r.topic)], config.createTopics, logger);
-  }
-  const producer = createProducer(kafka, { idempotent: config.idempotent ?? false });
-  await producer.connect();
-  const sink = new KafkaSink({
-    producer,
-    encoder,
-    cluster: config.cluster,
-    pipeline: config.pipeline,
-    topics,
-    batch: config.batch,
-    maxBufferedRecords: config.maxBufferedRecords,
-    maxBufferedBytes: config.maxBufferedBytes,
-    maxWaitingWrites: config.maxWaitingWrites,
-    maxInFlightBatches: config.maxInFlightBatches,
-    compression: config.compression,
-    ackTimeoutMs: config.ackTimeoutMs,
-    registry: deps.registry,
-    logger,
-  });
-  try {
-    await sink.prepare(kinds, config.routes ?? []);
-  } catch (error) {
-    await producer.disconnect().catch(() => undefined);
-    throw error;
-  }
-  return {
-    sink,
-    async close(deadlineMs?: number) {
-      const result = await sink.close(deadlineMs);
-      await producer.disconnect().catch((error: unknown) => logger.warn({ err: error }, 'kafka producer disconnect failed'));
-      return result;
-    },
-  };
 }

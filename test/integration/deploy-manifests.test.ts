@@ -24,7 +24,7 @@ import { kubeConfigFor, waitFor } from '../env/scenarios.js';
 import { kustomizeLite, type KObject } from '../support/kustomize-lite.js';
 import { PROJECT_ROOT } from '../support/transpile.js';
 import { RESOURCES } from '../../src/sources/resources.js';
-import { LeaderElector } from '../../src/runtime/leader-election.js';
+import { LeaderElector } from '../../src/ops/leader-election.js';
 
 const env = inject('kubeEnv');
 const kc = kubeConfigFor(env);

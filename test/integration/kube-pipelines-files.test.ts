@@ -18,7 +18,7 @@ import avro from 'avsc';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { HEADERS } from '../../src/avro/encodings.js';
 import type { KubeEvent } from '../../src/model/kube-event.js';
-import { DEFAULT_FILE_ROLL_INTERVAL_MS } from '../../src/runtime/kube-job.js';
+import { DEFAULT_FILE_ROLL_INTERVAL_MS } from '../../src/sinks/file-sink.js';
 import { sleep, waitFor } from '../env/scenarios.js';
 import { checkpointsIn, KubeRunHarness, maxRv, terminate, uniqueTopics, type Created } from './support/kube-run.js';
 

@@ -1,5 +1,5 @@
 /**
- * The kube job (src/runtime/kube-job.ts) while Kafka is down, on the real stack (the job runs
+ * The kube job (src/jobs/live-job.ts) while Kafka is down, on the real stack (the job runs
  * in-process; the broker is stopped and started again on the same ports):
  * - backpressure: with a tiny sink buffer, the sink fills, the job pauses the Event watch (nothing
  *   is refused, nothing overflows), and once the broker is back and the buffer drained it resumes
@@ -18,7 +18,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { HEADERS } from '../../src/avro/encodings.js';
 import { createKafka, ensureTopics, headersToStrings } from '../../src/kafka/client.js';
 import type { KubeEvent } from '../../src/model/kube-event.js';
-import { runKubeJob, type KubeJobOptions } from '../../src/runtime/kube-job.js';
+import { runLiveJob, type LiveJobOptions } from '../../src/jobs/live-job.js';
 import { startKafkaBroker, stopKafkaBroker } from '../env/kafka.js';
 import { createNamespace, deleteNamespace, kubeConfigFor, uniqueName, waitFor } from '../env/scenarios.js';
 
@@ -114,7 +114,7 @@ describe('kube job backpressure', () => {
 
     const logs: LogLine[] = [];
     const kafkaClient = { brokers: kafkaEnv.brokers, clientId: 'k2k-bp-job', retry: { retries: 1, initialRetryTimeMs: 100, maxRetryTimeMs: 500 } };
-    const job = runKubeJob({
+    const job = runLiveJob({
       cluster: 'k2k-bp',
       kube: { kubeConfig: kc, namespaces: [ns] },
       output: {
@@ -203,7 +203,7 @@ describe('kube job stopped while Kafka is down', () => {
     };
     const logs: LogLine[] = [];
     const seenByJob = new Set<string>();
-    const options: KubeJobOptions = {
+    const options: LiveJobOptions = {
       cluster: 'k2k-dl',
       kube: { kubeConfig: kc, namespaces: [ns] },
       output: {
@@ -222,7 +222,7 @@ describe('kube job stopped while Kafka is down', () => {
       registry: new Registry(),
       onEvent: (e: KubeEvent) => void seenByJob.add(e.idempotencyKey),
     };
-    const first = runKubeJob(options);
+    const first = runLiveJob(options);
     first.done.catch(() => undefined);
     await waitFor(() => logs.some((l) => l.msg === 'kube job running'), 60_000, 'the job to run', 50);
     const a = await createTestEvent(ns, 'before-outage', 'Deadline');
@@ -245,7 +245,7 @@ describe('kube job stopped while Kafka is down', () => {
     });
 
     // the next start resumes before it and publishes it
-    const second = runKubeJob({ ...options, registry: new Registry() });
+    const second = runLiveJob({ ...options, registry: new Registry() });
     const seen = new Set<string>();
     const counts = new Map<string, number>();
     const close = await readKeys(topics.KubeEvent, seen, counts);

@@ -69,7 +69,7 @@ const BECAME_LEADER = 'leader election: became the leader';
 const LEADING = 'leading: starting the job';
 const LEASE_LOST = 'lost the lease: stopping the job and exiting to restart as a standby';
 const RELEASED = 'leader election: released the lease';
-/** Log lines of the job itself (src/runtime/kube-job.ts): none may come before leading. */
+/** Log lines of the job itself (src/jobs/live-job.ts): none may come before leading. */
 const JOB_LINES = ['Kubernetes source', 'checkpoint store', 'publishing to Kafka', 'resuming from checkpoint', 'no checkpoint: starting from a fresh list', 'kube job running'];
 
 beforeAll(() => h.setup());

@@ -16,7 +16,12 @@ import type { Alert } from '../../model/alert.js';
 import type { Incident } from '../../model/incident.js';
 import type { Notification } from '../notification.js';
 import { describeReceiver, judgeStatus, jsonMessage } from './common.js';
-import type { AlertmanagerConfig, HttpRequest, HttpResponse, Receiver, RenderedMessage, Verdict } from './types.js';
+import type { ReceiverCommonConfig, HttpRequest, HttpResponse, Receiver, RenderedMessage, Verdict } from './types.js';
+import { z } from 'zod';
+import { positiveDuration } from '../../core/duration.js';
+import type { Template } from '../template.js';
+import { defineReceiver } from './definition.js';
+import { commonOptions, headerOptions, templateOption, urlOptions, secretNote } from './options.js';
 
 export interface PostableAlert {
   labels: Record<string, string>;
@@ -120,3 +125,39 @@ export class AlertmanagerReceiver implements Receiver {
     return describeReceiver(this.config);
   }
 }
+
+export interface AlertmanagerConfig extends ReceiverCommonConfig {
+  type: 'alertmanager';
+  headers: Record<string, string>;
+  /** Template of generatorURL; null: the configured externalUrl, else none. */
+  generatorURL: Template | null;
+  /** Fixed labels added to every alert (record labels win). */
+  labels: Record<string, string>;
+  /** Fixed annotations added to every alert. */
+  annotations: Record<string, string>;
+  /** Firing alerts get endsAt = now + firingTtl, so Alertmanager keeps them firing that long without a re-send; null: no endsAt. */
+  firingTtlMs: number | null;
+}
+
+export const alertmanagerReceiver = defineReceiver({
+  type: 'alertmanager',
+  summary: 'Forward to a Prometheus Alertmanager (API v2).',
+  options: z.strictObject({
+    type: z.literal('alertmanager'),
+    ...commonOptions(null),
+    ...urlOptions('Alertmanager base URL, e.g. http://alertmanager:9093 (POST /api/v2/alerts is appended). Inline only without credentials and query string; else'),
+    headers: headerOptions(`Extra headers, e.g. Authorization: \${env:AM_AUTH}. ${secretNote}`),
+    generatorURL: templateOption('generatorURL of each alert; default the top-level externalUrl'),
+    labels: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, { error: 'a label name: letters, digits and _' }), z.string()).default({}).describe('Fixed labels added to every alert (record labels win).'),
+    annotations: z.record(z.string(), z.string()).default({}).describe('Fixed annotations added to every alert.'),
+    firingTtl: positiveDuration().optional().describe("Firing alerts get endsAt = now + firingTtl, so Alertmanager keeps them firing that long without a re-send. Default none (Alertmanager's resolve_timeout applies)."),
+  }),
+  secretUrl: null,
+  defaultRateLimit: null,
+  resolve(o, ctx) {
+    const headers = ctx.headers('headers', o.headers);
+    const generatorURL = ctx.template('generatorURL', o.generatorURL, null);
+    return { ...ctx.common, type: 'alertmanager' as const, headers, generatorURL, labels: o.labels, annotations: o.annotations, firingTtlMs: o.firingTtl ?? null };
+  },
+  create: (config, { externalUrl }) => new AlertmanagerReceiver(config, externalUrl),
+});

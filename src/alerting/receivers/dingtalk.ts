@@ -14,7 +14,12 @@ import { createHmac } from 'node:crypto';
 import type { Notification } from '../notification.js';
 import { byteLength, prefixWithinBytes, truncateBytes } from '../truncate.js';
 import { describeReceiver, judgeErrcode, jsonMessage } from './common.js';
-import type { DingTalkConfig, HttpRequest, HttpResponse, Receiver, RenderedMessage, Verdict } from './types.js';
+import type { ReceiverCommonConfig, HttpRequest, HttpResponse, Receiver, RenderedMessage, Verdict } from './types.js';
+import { z } from 'zod';
+import type { Template } from '../template.js';
+import { DINGTALK_TEXT, DINGTALK_TITLE } from './defaults.js';
+import { defineReceiver } from './definition.js';
+import { commonOptions, templateOption, urlOptions, secretNote } from './options.js';
 
 export const DINGTALK_MAX_TEXT_BYTES = 20_000;
 export const DINGTALK_MAX_TITLE_BYTES = 256;
@@ -68,3 +73,40 @@ export class DingTalkReceiver implements Receiver {
     return describeReceiver(this.config);
   }
 }
+
+export interface DingTalkConfig extends ReceiverCommonConfig {
+  type: 'dingtalk';
+  /** Signing secret (SEC...), or null when the robot uses keywords / IP allow-lists. */
+  secret: string | null;
+  title: Template;
+  text: Template;
+  atMobiles: string[];
+  atUserIds: string[];
+  atAll: boolean;
+}
+
+export const dingtalkReceiver = defineReceiver({
+  type: 'dingtalk',
+  summary: 'DingTalk custom robot, markdown message.',
+  options: z.strictObject({
+    type: z.literal('dingtalk'),
+    ...commonOptions({ messages: 20, perMs: 60_000 }),
+    ...urlOptions('Robot webhook URL, https://oapi.dingtalk.com/robot/send?access_token=...'),
+    secret: z.string().min(1).optional().describe(`Signing secret (SEC...) when the robot uses 加签. ${secretNote}`),
+    secretFile: z.string().min(1).optional().describe('File holding the signing secret (instead of secret).'),
+    title: templateOption('Title shown in the notification list'),
+    text: templateOption('Markdown text (at most 20000 bytes; cut with a marker)'),
+    atMobiles: z.array(z.string().min(1)).default([]).describe('Mobile numbers to @mention.'),
+    atUserIds: z.array(z.string().min(1)).default([]).describe('DingTalk user ids to @mention.'),
+    atAll: z.boolean().default(false).describe('@all.'),
+  }),
+  secretUrl: { what: "the robot's token" },
+  defaultRateLimit: { messages: 20, perMs: 60_000 },
+  resolve(o, ctx) {
+    const secret = ctx.secret({ key: 'secret', fileKey: 'secretFile', value: o.secret, fileValue: o.secretFile, what: 'the signing secret', inlineRefusal: 'it is the signing secret' });
+    const title = ctx.template('title', o.title, DINGTALK_TITLE);
+    const text = ctx.template('text', o.text, DINGTALK_TEXT);
+    return title && text ? { ...ctx.common, type: 'dingtalk' as const, secret, title, text, atMobiles: o.atMobiles, atUserIds: o.atUserIds, atAll: o.atAll } : null;
+  },
+  create: (config) => new DingTalkReceiver(config),
+});

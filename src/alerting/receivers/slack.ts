@@ -13,7 +13,12 @@ import { shorten, splitChunks, truncateChars } from '../truncate.js';
 import { SLACK_FALLBACK } from './defaults.js';
 import { compileTemplate } from '../template.js';
 import { describeReceiver, judgeStatus, jsonMessage } from './common.js';
-import type { HttpRequest, HttpResponse, Receiver, RenderedMessage, SlackConfig, Verdict } from './types.js';
+import type { ReceiverCommonConfig, HttpRequest, HttpResponse, Receiver, RenderedMessage, Verdict } from './types.js';
+import { z } from 'zod';
+import type { Template } from '../template.js';
+import { SLACK_TEXT, SLACK_TITLE } from './defaults.js';
+import { defineReceiver } from './definition.js';
+import { commonOptions, positiveInt, templateOption, urlOptions } from './options.js';
 
 export const SLACK_MAX_SECTION_CHARS = 3000;
 export const SLACK_MAX_BLOCKS = 50;
@@ -76,3 +81,32 @@ export class SlackReceiver implements Receiver {
     return describeReceiver(this.config);
   }
 }
+
+export interface SlackConfig extends ReceiverCommonConfig {
+  type: 'slack';
+  title: Template;
+  text: Template;
+  /** Most characters of the rendered text before it is cut (spread over section blocks of 3000). */
+  maxTextChars: number;
+}
+
+export const slackReceiver = defineReceiver({
+  type: 'slack',
+  summary: 'Slack incoming webhook, Block Kit message with fallback text.',
+  options: z.strictObject({
+    type: z.literal('slack'),
+    ...commonOptions({ messages: 60, perMs: 60_000 }),
+    ...urlOptions('Incoming webhook URL, https://hooks.slack.com/services/...'),
+    title: templateOption('Header block, plain text (at most 150 characters)'),
+    text: templateOption('mrkdwn text, split into section blocks of 3000 characters (at most 48)'),
+    maxTextChars: positiveInt().max(144_000).default(12_000).describe('Most characters of the text before it is cut with a marker.'),
+  }),
+  secretUrl: { what: 'the webhook secret' },
+  defaultRateLimit: { messages: 60, perMs: 60_000 },
+  resolve(o, ctx) {
+    const title = ctx.template('title', o.title, SLACK_TITLE);
+    const text = ctx.template('text', o.text, SLACK_TEXT);
+    return title && text ? { ...ctx.common, type: 'slack' as const, title, text, maxTextChars: o.maxTextChars } : null;
+  },
+  create: (config) => new SlackReceiver(config),
+});

@@ -5,14 +5,12 @@
 import type { Notification } from '../notification.js';
 import type { RateLimit } from '../rate-limit.js';
 import type { RetryPolicy } from '../retry.js';
-import type { Template } from '../template.js';
 
-export const RECEIVER_TYPES = ['dingtalk', 'wecom', 'slack', 'webhook', 'alertmanager'] as const;
-export type ReceiverType = (typeof RECEIVER_TYPES)[number];
 
 export interface ReceiverCommonConfig {
   name: string;
-  type: ReceiverType;
+  /** The receiver type (registry.ts). */
+  type: string;
   /** Notify resolved alerts and closed incidents too (default true). */
   sendResolved: boolean;
   /** Per request, ms. */
@@ -26,57 +24,8 @@ export interface ReceiverCommonConfig {
   urlIsSecret: boolean;
 }
 
-export interface DingTalkConfig extends ReceiverCommonConfig {
-  type: 'dingtalk';
-  /** Signing secret (SEC...), or null when the robot uses keywords / IP allow-lists. */
-  secret: string | null;
-  title: Template;
-  text: Template;
-  atMobiles: string[];
-  atUserIds: string[];
-  atAll: boolean;
-}
-
-export interface WeComConfig extends ReceiverCommonConfig {
-  type: 'wecom';
-  text: Template;
-  /** userids mentioned with <@userid> at the end of the message */
-  mentionUserIds: string[];
-}
-
-export interface SlackConfig extends ReceiverCommonConfig {
-  type: 'slack';
-  title: Template;
-  text: Template;
-  /** Most characters of the rendered text before it is cut (spread over section blocks of 3000). */
-  maxTextChars: number;
-}
-
-export interface WebhookConfig extends ReceiverCommonConfig {
-  type: 'webhook';
-  method: 'POST' | 'PUT';
-  headers: Record<string, string>;
-  contentType: string;
-  /** null: the record as JSON */
-  body: Template | null;
-  /** Most bytes of the body; a longer rendered body is a permanent failure (dead-lettered). */
-  maxBodyBytes: number;
-}
-
-export interface AlertmanagerConfig extends ReceiverCommonConfig {
-  type: 'alertmanager';
-  headers: Record<string, string>;
-  /** Template of generatorURL; null: the configured externalUrl, else none. */
-  generatorURL: Template | null;
-  /** Fixed labels added to every alert (record labels win). */
-  labels: Record<string, string>;
-  /** Fixed annotations added to every alert. */
-  annotations: Record<string, string>;
-  /** Firing alerts get endsAt = now + firingTtl, so Alertmanager keeps them firing that long without a re-send; null: no endsAt. */
-  firingTtlMs: number | null;
-}
-
-export type ReceiverConfig = DingTalkConfig | WeComConfig | SlackConfig | WebhookConfig | AlertmanagerConfig;
+/** A receiver's resolved configuration: the common part; each receiver type adds its own (see its file). */
+export type ReceiverConfig = ReceiverCommonConfig;
 
 export interface HttpRequest {
   url: string;
@@ -126,7 +75,7 @@ export class RenderError extends Error {
 export interface Receiver {
   readonly config: ReceiverConfig;
   readonly name: string;
-  readonly type: ReceiverType;
+  readonly type: string;
   /** Renders the message (once per notification). Throws RenderError when no valid message can be made. */
   render(notification: Notification, now: number): RenderedMessage;
   /** The request of one attempt (DingTalk signs each attempt with a fresh timestamp). */

@@ -11,7 +11,11 @@ import type { Notification } from '../notification.js';
 import { jsonStringEscape } from '../template.js';
 import { byteLength } from '../truncate.js';
 import { describeReceiver, judgeStatus } from './common.js';
-import { RenderError, type HttpRequest, type HttpResponse, type Receiver, type RenderedMessage, type Verdict, type WebhookConfig } from './types.js';
+import { RenderError, type ReceiverCommonConfig, type HttpRequest, type HttpResponse, type Receiver, type RenderedMessage, type Verdict } from './types.js';
+import { z } from 'zod';
+import type { Template } from '../template.js';
+import { defineReceiver } from './definition.js';
+import { commonOptions, headerOptions, positiveInt, templateOption, urlOptions, secretNote } from './options.js';
 
 export const WEBHOOK_DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
@@ -64,3 +68,37 @@ export class WebhookReceiver implements Receiver {
     return describeReceiver(this.config);
   }
 }
+
+export interface WebhookConfig extends ReceiverCommonConfig {
+  type: 'webhook';
+  method: 'POST' | 'PUT';
+  headers: Record<string, string>;
+  contentType: string;
+  /** null: the record as JSON */
+  body: Template | null;
+  /** Most bytes of the body; a longer rendered body is a permanent failure (dead-lettered). */
+  maxBodyBytes: number;
+}
+
+export const webhookReceiver = defineReceiver({
+  type: 'webhook',
+  summary: 'Generic webhook: the record as JSON, or a body from a template.',
+  options: z.strictObject({
+    type: z.literal('webhook'),
+    ...commonOptions(null),
+    ...urlOptions('Endpoint. Inline only when it has no credentials and no query string; else'),
+    method: z.enum(['POST', 'PUT']).default('POST'),
+    headers: headerOptions(`Extra headers. Credentials (Authorization, *token*, *key*, ...) must be references: ${secretNote}`),
+    contentType: z.string().min(1).default('application/json'),
+    body: templateOption('Request body; default: the record as JSON'),
+    maxBodyBytes: positiveInt().default(1024 * 1024).describe('Largest body sent; a larger one is dead-lettered.'),
+  }),
+  secretUrl: null,
+  defaultRateLimit: null,
+  resolve(o, ctx) {
+    const headers = ctx.headers('headers', o.headers);
+    const body = ctx.template('body', o.body, null);
+    return { ...ctx.common, type: 'webhook' as const, method: o.method, headers, contentType: o.contentType, body, maxBodyBytes: o.maxBodyBytes };
+  },
+  create: (config) => new WebhookReceiver(config),
+});

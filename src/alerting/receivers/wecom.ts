@@ -11,7 +11,12 @@
 import type { Notification } from '../notification.js';
 import { byteLength, truncateBytes } from '../truncate.js';
 import { describeReceiver, judgeErrcode, jsonMessage } from './common.js';
-import type { HttpRequest, HttpResponse, Receiver, RenderedMessage, Verdict, WeComConfig } from './types.js';
+import type { ReceiverCommonConfig, HttpRequest, HttpResponse, Receiver, RenderedMessage, Verdict } from './types.js';
+import { z } from 'zod';
+import type { Template } from '../template.js';
+import { WECOM_TEXT } from './defaults.js';
+import { defineReceiver } from './definition.js';
+import { commonOptions, templateOption, urlOptions } from './options.js';
 
 export const WECOM_MAX_CONTENT_BYTES = 4096;
 export const WECOM_THROTTLE_CODES: ReadonlySet<number> = new Set([45009, 45033]);
@@ -44,3 +49,29 @@ export class WeComReceiver implements Receiver {
     return describeReceiver(this.config);
   }
 }
+
+export interface WeComConfig extends ReceiverCommonConfig {
+  type: 'wecom';
+  text: Template;
+  /** userids mentioned with <@userid> at the end of the message */
+  mentionUserIds: string[];
+}
+
+export const wecomReceiver = defineReceiver({
+  type: 'wecom',
+  summary: 'WeCom (企业微信) group robot, markdown message.',
+  options: z.strictObject({
+    type: z.literal('wecom'),
+    ...commonOptions({ messages: 20, perMs: 60_000 }),
+    ...urlOptions('Group robot webhook URL, https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...'),
+    text: templateOption('Markdown content (at most 4096 bytes; cut with a marker)'),
+    mentionUserIds: z.array(z.string().min(1)).default([]).describe('WeCom userids to mention (<@userid>).'),
+  }),
+  secretUrl: { what: "the robot's token" },
+  defaultRateLimit: { messages: 20, perMs: 60_000 },
+  resolve(o, ctx) {
+    const text = ctx.template('text', o.text, WECOM_TEXT);
+    return text ? { ...ctx.common, type: 'wecom' as const, text, mentionUserIds: o.mentionUserIds } : null;
+  },
+  create: (config) => new WeComReceiver(config),
+});

@@ -10,7 +10,7 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { interval, map } from 'rxjs';
-import { LeaderElector, whileLeader } from '../../../src/runtime/leader-election.js';
+import { LeaderElector, whileLeader } from '../../../src/ops/leader-election.js';
 
 const [kubeconfig, namespace, name, identity, leaseMs, renewMs, retryMs] = process.argv.slice(2);
 if (!kubeconfig || !namespace || !name || !identity) {

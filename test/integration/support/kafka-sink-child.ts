@@ -12,10 +12,11 @@
  */
 import { interval, map, takeWhile, tap } from 'rxjs';
 import { createKafka } from '../../../src/kafka/client.js';
-import { KafkaCheckpointStore } from '../../../src/runtime/checkpoint-kafka.js';
-import { Checkpointer, withPositions } from '../../../src/runtime/checkpoint.js';
-import { gracefulShutdown } from '../../../src/runtime/shutdown.js';
-import { connectKafkaSink, kubeEventRecord } from '../../../src/sinks/kafka-sink.js';
+import { KafkaCheckpointStore } from '../../../src/checkpoint/kafka-store.js';
+import { Checkpointer, withPositions } from '../../../src/checkpoint/checkpointer.js';
+import { gracefulShutdown } from '../../../src/jobs/shutdown.js';
+import { kubeEventRecord } from '../../../src/model/out-record.js';
+import { connectKafkaSink } from '../../../src/sinks/kafka-publisher.js';
 import { writeTo } from '../../../src/sinks/write-to.js';
 import { sampleEvent } from '../../support/sample-records.js';
 

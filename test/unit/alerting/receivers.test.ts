@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { alertNotification, incidentNotification } from '../../../src/alerting/notification.js';
-import { createReceiver, type HttpResponse, type Receiver, type ReceiverConfig } from '../../../src/alerting/receivers/index.js';
+import { createReceiver } from '../../../src/alerting/receivers/registry.js';
+import { type HttpResponse, type Receiver, type ReceiverConfig } from '../../../src/alerting/receivers/types.js';
 import { dingTalkSign, signedDingTalkUrl, DINGTALK_MAX_TEXT_BYTES } from '../../../src/alerting/receivers/dingtalk.js';
 import { WECOM_MAX_CONTENT_BYTES } from '../../../src/alerting/receivers/wecom.js';
 import { SLACK_MAX_BLOCKS, SLACK_MAX_SECTION_CHARS } from '../../../src/alerting/receivers/slack.js';

@@ -1,6 +1,6 @@
 /**
- * DESIGN.md stories 1-4, end to end on the bundled recording (test/fixtures/recorded-cluster.jsonl,
- * facts in test/fixtures/README.md): replay -> object cache + normalize -> enrich -> classify ->
+ * DESIGN.md stories 1-4, end to end on the bundled recording (recordings/recorded-cluster.jsonl,
+ * facts in recordings/README.md): replay -> object cache + normalize -> enrich -> classify ->
  * dedupe / rate / group / spike / correlate.
  */
 import { readFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ import { ObjectCache } from '../../../src/sources/object-cache.js';
 import { replayText, type RecordedChange } from '../../../src/sources/replay.js';
 import { testScheduler } from './helpers.js';
 
-const FIXTURE = join(packageRoot(), 'test', 'fixtures', 'recorded-cluster.jsonl');
+const FIXTURE = join(packageRoot(), 'recordings', 'recorded-cluster.jsonl');
 const text = readFileSync(FIXTURE, 'utf8');
 const MIN = 60_000;
 

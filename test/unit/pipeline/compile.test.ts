@@ -3,17 +3,18 @@ import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../../src/model/alert.js';
 import type { KubeEvent } from '../../../src/model/kube-event.js';
-import { compilePipeline, compilePipelines, type PipelineOutput } from '../../../src/pipeline/compile.js';
-import { compileMatcher, compileTemplate } from '../../../src/pipeline/fields.js';
+import { compilePipeline, compilePipelines, } from '../../../src/pipeline/compile.js';
+import type { OutRecord } from '../../../src/model/out-record.js';
+import { compileTemplate } from '../../../src/pipeline/fields.js';
+import { compileMatcher, RecordMatcherSchema } from '../../../src/pipeline/matcher.js';
 import type { LoadedPipeline } from '../../../src/pipeline/load.js';
-import { MatcherSchema } from '../../../src/pipeline/schema.js';
 import { createStaticObjectLookup, EMPTY_OBJECT_LOOKUP, type ObjectLookup } from '../../../src/sources/object-lookup.js';
 import { ev, MIN, SEC } from '../operators/helpers.js';
 import { inline, silent } from './helpers.js';
 
 const head = (name: string) => `apiVersion: kubevents/v1\nkind: Pipeline\nmetadata: {name: ${name}}\n`;
 const ctx = (lookup: ObjectLookup = EMPTY_OBJECT_LOOKUP) => ({ lookup, logger: silent, replay: true });
-const run = (pipelines: LoadedPipeline[], events$: Observable<KubeEvent>, lookup?: ObjectLookup): Promise<PipelineOutput[]> =>
+const run = (pipelines: LoadedPipeline[], events$: Observable<KubeEvent>, lookup?: ObjectLookup): Promise<OutRecord[]> =>
   lastValueFrom(events$.pipe(compilePipelines(pipelines.map((p) => p.graph), ctx(lookup)), toArray()));
 
 describe('compiled pipelines', () => {
@@ -31,7 +32,7 @@ describe('compiled pipelines', () => {
     const out = await run(pipelines, source$);
     expect(subscriptions).toBe(1);
     // per event: pipeline one's main line, then its branches in file order; then pipeline two
-    expect(out.map((o) => `${o.pipeline}/${o.branch ?? '-'}:${o.target.type}:${(o.record as KubeEvent).reason}`)).toEqual([
+    expect(out.map((o) => `${o.origin?.pipeline}/${o.origin?.branch ?? '-'}:${o.sink}:${(o.value as KubeEvent).reason}`)).toEqual([
       'one/-:file:A',
       'one/x:console:A',
       'one/y:stdout:A',
@@ -71,14 +72,14 @@ describe('compiled pipelines', () => {
       ];
       const out$ = source.pipe(
         compilePipelines(pipelines.map((p) => p.graph), ctx()),
-        map((o) => `${o.pipeline}:${(o.record as KubeEvent).reason}`),
+        map((o) => `${o.origin?.pipeline}:${(o.value as KubeEvent).reason}`),
       );
       expectObservable(out$).toBe('--(xy)--z-----(xy)--|', { x: 'one:A', y: 'two:A', z: 'two:B' });
       expectSubscriptions(source.subscriptions).toBe('^-------------------!');
       const source2 = hot('--a-----b-----a-----|', e);
       const out2$ = source2.pipe(
         compilePipelines(pipelines.map((p) => p.graph), ctx()),
-        map((o) => `${o.pipeline}:${(o.record as KubeEvent).reason}`),
+        map((o) => `${o.origin?.pipeline}:${(o.value as KubeEvent).reason}`),
       );
       expectObservable(out2$, '^----!').toBe('--(xy)', { x: 'one:A', y: 'two:A' });
       expectSubscriptions(source2.subscriptions).toBe('^----!');
@@ -93,7 +94,7 @@ describe('compiled pipelines', () => {
       const [p] = inline(`${head('r')}spec:\n  stages:\n    - rate: {threshold: 3, window: 3m, resolveOn: {reason: Scheduled}}\n  sinks: [console]\n`);
       const out$ = source.pipe(
         compilePipeline(p!.graph, ctx()),
-        map((o) => `${(o.record as Alert).status}@${((o.record as Alert).status === 'firing' ? (o.record as Alert).startsAt : (o.record as Alert).endsAt!) - x(0).lastTimestamp}`),
+        map((o) => `${(o.value as Alert).status}@${((o.value as Alert).status === 'firing' ? (o.value as Alert).startsAt : (o.value as Alert).endsAt!) - x(0).lastTimestamp}`),
       );
       expectObservable(out$).toBe('----f-r|', { f: 'firing@60000', r: 'resolved@90000' });
     });
@@ -109,7 +110,7 @@ describe('compiled pipelines', () => {
       ev({ at: 4, namespace: 'web', type: 'Warning', name: 'w' }),
     ];
     const out = await run([p!], from(events));
-    expect(out.map((o) => o.record)).toEqual([events[0], events[4]]);
+    expect(out.map((o) => o.value)).toEqual([events[0], events[4]]);
   });
 
   it('map and select on events (valid paths)', async () => {
@@ -123,7 +124,7 @@ describe('compiled pipelines', () => {
   sinks: [stdout]
 `);
     const out = await run([p!], from([ev({ at: 0, reason: 'BackOff', message: 'boom' })]));
-    expect(out).toEqual([expect.objectContaining({ kind: 'Projection', key: null, record: { reason: 'BackOff', message: '[shop/web-1] boom', regarding: { name: 'web-1' }, enrichment: { labels: { team: 'team-shop' } } } })]);
+    expect(out).toEqual([expect.objectContaining({ kind: 'Projection', key: '', idempotencyKey: '', value: { reason: 'BackOff', message: '[shop/web-1] boom', regarding: { name: 'web-1' }, enrichment: { labels: { team: 'team-shop' } } } })]);
   });
 
   it('enriches from the lookup before classifying with container reasons', async () => {
@@ -135,12 +136,12 @@ describe('compiled pipelines', () => {
     };
     const [p] = inline(`${head('c')}spec:\n  stages: [enrich, classify, {filter: {category: OOM}}]\n  sinks: [console]\n`);
     const out = await run([p!], from([ev({ at: 0, reason: 'BackOff', message: 'Back-off restarting failed container app' })]), createStaticObjectLookup([pod]));
-    expect((out[0]!.record as KubeEvent).classification).toEqual({ category: 'OOM', severity: 'error', rule: 'backoff-after-oom' });
+    expect((out[0]!.value as KubeEvent).classification).toEqual({ category: 'OOM', severity: 'error', rule: 'backoff-after-oom' });
   });
 });
 
 describe('matchers and templates', () => {
-  const m = (yaml: object) => MatcherSchema.parse(yaml);
+  const m = (yaml: object) => RecordMatcherSchema.parse(yaml);
   it('AND across conditions, OR within lists, not, any, wildcards, minSeverity', () => {
     const e = (over: Parameters<typeof ev>[0]) => ev(over);
     const match = compileMatcher(m({ kind: 'Pod', reason: ['BackOff', 'Failed*'], not: { namespace: 'kube-*' } }), 'KubeEvent');

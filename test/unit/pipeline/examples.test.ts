@@ -1,7 +1,7 @@
 /**
  * The example pipelines (pipelines/examples/*.yaml) and the embedded default (pipelines/default.yaml)
- * run on the recorded cluster (test/fixtures/recorded-cluster.jsonl; story facts in
- * test/fixtures/README.md), in embedded mode, as `kubevents run` does.
+ * run on the recorded cluster (recordings/recorded-cluster.jsonl; story facts in
+ * recordings/README.md), in embedded mode, as `kubevents run` does.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,22 +11,24 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../../src/model/alert.js';
 import type { Incident } from '../../../src/model/incident.js';
 import type { KubeEvent } from '../../../src/model/kube-event.js';
-import type { PipelineOutput } from '../../../src/pipeline/compile.js';
+import type { OutRecord } from '../../../src/model/out-record.js';
 import { loadPipelines } from '../../../src/pipeline/load.js';
-import { embeddedSinkFactories, runPipelines, writeOutputs } from '../../../src/pipeline/run-pipelines.js';
-import { AvroFileSink } from '../../../src/sinks/avro-file-sink.js';
+import { PipelineSet } from '../../../src/pipeline/hot-swap.js';
+import { ConsoleSink } from '../../../src/sinks/console.js';
+import { FileSink } from '../../../src/sinks/file-sink.js';
+import { SinkRouter } from '../../../src/sinks/router.js';
 import { iso, load, PIPELINES, replayFixture, runAll, silent } from './helpers.js';
 
 const at = (time: string): number => Date.parse(`2026-11-01T${time}Z`);
 
-async function runExample(name: string): Promise<PipelineOutput[]> {
+async function runExample(name: string): Promise<OutRecord[]> {
   const pipelines = await load(join(PIPELINES, 'examples', `${name}.yaml`));
   const { events$, cache } = replayFixture();
   return runAll(pipelines, events$, cache);
 }
 
-const records = <T>(outputs: PipelineOutput[], targetId: string): T[] =>
-  outputs.filter((o) => (o.target.type === 'kafka' ? `kafka:${o.target.topic}` : o.target.type === 'file' ? `file:${o.target.name}` : o.target.type) === targetId).map((o) => o.record as T);
+const records = <T>(outputs: OutRecord[], targetId: string): T[] =>
+  outputs.filter((o) => (o.target !== undefined && (o.sink === 'kafka' || o.sink === 'file') ? `${o.sink}:${o.target}` : o.sink) === targetId).map((o) => o.value as T);
 
 const SCHEDULER_MESSAGE = '0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.';
 
@@ -40,12 +42,12 @@ describe('example pipelines on the recorded cluster', () => {
   it('all-events-to-kafka: every occurrence once, enriched and classified, on k8s.events', async () => {
     const out = await runExample('all-events-to-kafka');
     expect(out).toHaveLength(668); // README: 668 occurrences (ADDED + MODIFIED)
-    expect(new Set(out.map((o) => o.target.type === 'kafka' && o.target.topic))).toEqual(new Set(['k8s.events']));
-    const events = out.map((o) => o.record as KubeEvent);
+    expect(new Set(out.map((o) => o.sink === 'kafka' && o.target))).toEqual(new Set(['k8s.events']));
+    const events = out.map((o) => o.value as KubeEvent);
     expect(new Set(events.map((e) => e.idempotencyKey)).size).toBe(668);
     expect(events.every((e) => e.classification !== null)).toBe(true);
     expect(events.filter((e) => e.type === 'Warning')).toHaveLength(386);
-    expect(out.every((o) => o.kind === 'KubeEvent' && o.key === `default/${(o.record as KubeEvent).regarding.kind}/${(o.record as KubeEvent).regarding.namespace ?? (o.record as KubeEvent).namespace}/${(o.record as KubeEvent).regarding.name}`)).toBe(true);
+    expect(out.every((o) => o.kind === 'KubeEvent' && o.key === `default/${(o.value as KubeEvent).regarding.kind}/${(o.value as KubeEvent).regarding.namespace ?? (o.value as KubeEvent).namespace}/${(o.value as KubeEvent).regarding.name}`)).toBe(true);
     const checkoutBackOff = events.find((e) => e.reason === 'BackOff' && e.regarding.name === 'checkout-xw4b57qj7-9r6hx');
     expect(checkoutBackOff?.enrichment?.workload).toMatchObject({ kind: 'Deployment', name: 'checkout' });
   });
@@ -160,7 +162,7 @@ describe('example pipelines on the recorded cluster', () => {
     expect(records<KubeEvent>(out, 'kafka:k8s.events')).toHaveLength(668);
     const alerts = records<Alert>(out, 'kafka:k8s.alerts');
     const incidents = records<Incident>(out, 'kafka:k8s.incidents');
-    expect(records(out, 'console')).toEqual(out.filter((o) => o.kind !== 'KubeEvent' && o.sink === 'console').map((o) => o.record));
+    expect(records(out, 'console')).toEqual(out.filter((o) => o.kind !== 'KubeEvent' && o.sink === 'console').map((o) => o.value));
     expect(records(out, 'console')).toHaveLength(alerts.length + incidents.length);
     const brief = (a: Alert) => [a.labels['alertname'], a.labels['name'] ?? a.labels['namespace'], a.status, a.startsAt, a.endsAt, a.count];
     const story = async (name: string) => records<Alert>(await runExample(name), 'kafka:k8s.alerts').map(brief);
@@ -172,26 +174,31 @@ describe('example pipelines on the recorded cluster', () => {
     ]);
   });
 
-  describe('embedded mode end to end (runPipelines + embeddedSinkFactories)', () => {
+  describe('embedded mode end to end (PipelineSet + the router with the files registered for kafka)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kubevents-pipelines-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
     it('writes Avro files per topic (kafka sinks fall back to <topic>.avro) and console lines', async () => {
       const pipelines = await load(join(PIPELINES, 'examples'));
       const { events$, cache } = replayFixture();
-      const files = new AvroFileSink(dir);
+      const files = new FileSink(dir, { rollIntervalMs: null, cluster: 'c' });
       const lines: string[] = [];
-      const { outputs$ } = runPipelines({ events$, lookup: cache, pipelines, mode: 'embedded', logger: silent });
+      const errors: Error[] = [];
+      const router = new SinkRouter({ kafka: files, file: files, console: new ConsoleSink((line) => lines.push(line)) }, (e) => errors.push(e));
       const routes = new Set<string>();
       await lastValueFrom(
-        outputs$.pipe(
-          tap((o) => routes.add(o.routeId)),
-          writeOutputs(embeddedSinkFactories({ files, console: (line) => lines.push(line) })),
+        new PipelineSet({ lookup: cache, pipelines, logger: silent, replay: true }).run(events$).pipe(
+          tap((o) => {
+            routes.add(o.target !== undefined && (o.sink === 'kafka' || o.sink === 'file') ? `${o.sink}:${o.target}` : o.sink!);
+            router.write(o);
+          }),
         ),
         { defaultValue: undefined },
       );
-      const summary = await files.close();
-      expect([...routes].sort()).toEqual(['console', 'file:k8s.alerts', 'file:k8s.events', 'file:k8s.incidents']);
+      await router.close(10_000);
+      expect(errors).toEqual([]);
+      const summary = files.files;
+      expect([...routes].sort()).toEqual(['console', 'kafka:k8s.alerts', 'kafka:k8s.events', 'kafka:k8s.incidents']);
       expect(Object.fromEntries(summary.map((s) => [s.topic, [s.schema, s.records]]))).toEqual({
         'k8s.events': ['KubeEvent', 668],
         'k8s.alerts': ['Alert', 14],

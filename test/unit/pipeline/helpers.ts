@@ -3,9 +3,9 @@ import { filter, lastValueFrom, map, share, tap, toArray, type Observable } from
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { KubeEvent } from '../../../src/model/kube-event.js';
-import type { PipelineOutput } from '../../../src/pipeline/compile.js';
+import type { OutRecord } from '../../../src/model/out-record.js';
 import { loadPipelines, loadPipelineTexts, type LoadedPipeline } from '../../../src/pipeline/load.js';
-import { PipelineRuntime } from '../../../src/pipeline/runtime.js';
+import { PipelineSet } from '../../../src/pipeline/hot-swap.js';
 import { formatDiagnostic } from '../../../src/core/diagnostics.js';
 import { eventOccurrences, type EventItem } from '../../../src/sources/event-source.js';
 import { ObjectCache } from '../../../src/sources/object-cache.js';
@@ -13,7 +13,7 @@ import type { ObjectLookup } from '../../../src/sources/object-lookup.js';
 import { replayFile } from '../../../src/sources/replay.js';
 
 export const ROOT = join(import.meta.dirname, '../../..');
-export const FIXTURE = join(ROOT, 'test/fixtures/recorded-cluster.jsonl');
+export const FIXTURE = join(ROOT, 'recordings/recorded-cluster.jsonl');
 export const PIPELINES = join(ROOT, 'pipelines');
 
 export const silent = pino({ level: 'silent' });
@@ -50,8 +50,8 @@ export function inline(text: string, file = 'inline.yaml'): LoadedPipeline[] {
 }
 
 /** Runs pipelines in embedded mode on a stream and collects every output. */
-export function runAll(pipelines: readonly LoadedPipeline[], events$: Observable<KubeEvent>, lookup: ObjectLookup): Promise<PipelineOutput[]> {
-  const runtime = new PipelineRuntime({ lookup, pipelines, logger: silent, registry: new Registry(), replay: true });
+export function runAll(pipelines: readonly LoadedPipeline[], events$: Observable<KubeEvent>, lookup: ObjectLookup): Promise<OutRecord[]> {
+  const runtime = new PipelineSet({ lookup, pipelines, logger: silent, registry: new Registry(), replay: true });
   return lastValueFrom(runtime.run(events$).pipe(toArray()));
 }
 

@@ -183,7 +183,7 @@ describe('validation: every error with file:line:col and a hint', () => {
     const [p] = result.pipelines;
     expect(p!.graph.steps.map((s) => (s.kind === 'stage' ? s.type : 'fork'))).toEqual(['enrich', 'classify', 'dedupe']);
     expect(p!.graph.steps[2]).toMatchObject({ options: { window: 300_000, by: ['cluster', 'object', 'reason'], maxKeys: 50_000, idleTtl: 3_600_000, allowedLateness: 0, latePolicy: 'clamp' } });
-    expect(p!.graph.sinks.map((s) => s.target)).toEqual([{ type: 'console' }, { type: 'stdout', format: 'auto' }]);
+    expect(p!.graph.sinks.map((s) => [s.type, s.target])).toEqual([['console', undefined], ['stdout', 'auto']]);
   });
 });
 

@@ -4,17 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { AvroBinaryEncoder, ConfluentEncoder, HEADERS, RecordDecoder } from '../../../src/avro/encodings.js';
 import type { LoadedSchema } from '../../../src/avro/schemas.js';
 import { headersToStrings, type ProducerBatch, type RecordMetadata } from '../../../src/kafka/client.js';
-import { CheckpointTracker } from '../../../src/runtime/checkpoint-tracker.js';
-import {
-  KafkaSink,
-  SinkClosedError,
-  SinkOverflowError,
-  gapRecord,
-  kubeEventRecord,
-  type KafkaSinkOptions,
-  type OutRecord,
-  type SinkProducer,
-} from '../../../src/sinks/kafka-sink.js';
+import { CheckpointTracker } from '../../../src/checkpoint/tracker.js';
+import { gapRecord, kubeEventRecord, type OutRecord } from '../../../src/model/out-record.js';
+import { KafkaSink, type KafkaSinkOptions, type SinkProducer } from '../../../src/sinks/kafka-sink.js';
+import { SinkClosedError, SinkOverflowError } from '../../../src/sinks/sink.js';
 import { writeTo } from '../../../src/sinks/write-to.js';
 import { sampleEvent, sampleGap } from '../../support/sample-records.js';
 
@@ -113,9 +106,9 @@ describe('KafkaSink', () => {
     const tracker = new CheckpointTracker('events');
     const s = sink(producer);
     const p = tracker.open('7');
-    await s.write({ ...kubeEventRecord(sampleEvent(1), [p]), topic: 'team.warnings' });
+    await s.write({ ...kubeEventRecord(sampleEvent(1), [p]), target: 'team.warnings' });
     await s.write(kubeEventRecord(sampleEvent(2), [p]));
-    const bad: OutRecord = { ...kubeEventRecord(sampleEvent(3), [p]), value: { ...sampleEvent(3), count: 'many' }, topic: 'team.warnings' };
+    const bad: OutRecord = { ...kubeEventRecord(sampleEvent(3), [p]), value: { ...sampleEvent(3), count: 'many' }, target: 'team.warnings' };
     await s.write(bad);
     tracker.close(p);
     await s.flush();
@@ -143,7 +136,7 @@ describe('KafkaSink', () => {
     const s = sink(producer, { encoder: new ConfluentEncoder(registry) });
     await s.prepare(['KubeEvent'], [{ kind: 'Alert', topic: 'team.alerts' }]);
     expect(asked).toEqual(['k8s.events-value', 'team.alerts-value']);
-    await s.write({ ...kubeEventRecord(sampleEvent(1)), topic: 'team.warnings' });
+    await s.write({ ...kubeEventRecord(sampleEvent(1)), target: 'team.warnings' });
     await s.write(kubeEventRecord(sampleEvent(2)));
     await s.flush();
     expect(asked).toEqual(['k8s.events-value', 'team.alerts-value', 'team.warnings-value']);

@@ -18,7 +18,7 @@ import {
 import { detectFormat, parseRecording } from '../../../src/sources/recording-format.js';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
-const RECORDED = join(FIXTURES, 'recorded-cluster.jsonl');
+const RECORDED = join(FIXTURES, '..', '..', 'recordings', 'recorded-cluster.jsonl');
 const KUBECTL_EVENTS = join(FIXTURES, 'kubectl-get-events.json');
 
 const SEC = 1000;
@@ -515,7 +515,7 @@ interface NodeObject {
   status: { conditions: { type: string; status: string; message?: string }[] };
 }
 
-describe('recorded fixture (test/fixtures/recorded-cluster.jsonl)', () => {
+describe('recorded fixture (recordings/recorded-cluster.jsonl)', () => {
   const cluster = 'fixture';
   let records: RecordedChange[];
   /** Every Event occurrence (ADDED or MODIFIED), normalized, in replay order. */

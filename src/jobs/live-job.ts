@@ -1,0 +1,596 @@
+/**
+ * The production job behind `kubevents run --source kube`: a live cluster's Events, through the
+ * pipelines (pipelines/*.yaml, default pipelines/default.yaml; reload() swaps them between two
+ * Events), to Kafka (or, without a broker, to Avro container files), with checkpoints after
+ * acknowledgement and a graceful shutdown.
+ *
+ *   Event feeds (one per scope) --items--> positions --> pipelines --> OutRecords --> router --> sinks
+ *     (src/sources/event-feed.ts)              |                                               | ack
+ *     (resume from the checkpoint)            |                                               |
+ *                                             +---- CheckpointTracker <-----------------------+
+ *                                                        | committed (periodic save)
+ *                                                        v
+ *                                                 CheckpointStore (compacted topic or file)
+ *
+ * Positions. Every item of the Event source (occurrence, dead letter, SYNCED, GAP) opens a source
+ * position in its scope's CheckpointTracker, in emission order. While the item goes through the
+ * synchronous part of the processing, every record written to the sink (its KubeEvent record, a
+ * dead letter, a gap, and any alert or incident the item triggers at once) carries that position;
+ * the sink retains it until Kafka acknowledged the record (acks=all). The checkpoint advances to
+ * the highest position P such that every position <= P is closed and every record derived from it
+ * was acknowledged; it is saved every `checkpointIntervalMs` and once more at shutdown.
+ * - A watch event's position is its resourceVersion (src/sources/event-feed.ts says how list items
+ *   and markers get theirs).
+ * - On start the saved resourceVersion is passed as `resumeFrom` to the Event source: the watch
+ *   continues right after it; when it is older than the API's history the source relists and
+ *   publishes a Gap record (loss that cannot be avoided is reported, not hidden).
+ * - Several `namespaces` are several watches whose resourceVersions interleave, so each namespace
+ *   has its own tracker and checkpoint (key resource `events@<namespace>`); all namespaces share one
+ *   (`events`).
+ *
+ * Guarantees and limits (see also docs/kafka.md "Delivery guarantees"):
+ * - At least once for KubeEvent, Gap and DeadLetter records: a crash (kill -9, OOM) re-publishes the
+ *   records after the last saved checkpoint, with the same idempotencyKey. Their values are
+ *   byte-identical except for `enrichment`, which is taken from the object caches when the record is
+ *   (re)built: if the regarding object changed in between (a restart count, a phase), the replayed
+ *   record shows its newer state. Upsert on idempotencyKey.
+ * - Alerts and incidents are derived by windowed stages (rate, group, correlate) that hold events
+ *   and may emit later, from a timer or a later event. An alert emitted while an event is being
+ *   handled carries that event's position (so the checkpoint waits for it); one emitted later
+ *   carries none, so the checkpoint may already be past the events it summarizes. The window state
+ *   itself is in memory only: after a restart the windows are rebuilt from the events replayed
+ *   after the checkpoint, i.e. only partially (typically under a second of events), so an alert
+ *   whose threshold was almost reached before a crash can fire late or not at all, and one that
+ *   was about to be resolved or repeated is resolved/repeated only when new events drive it. The
+ *   events topic is the durable, complete history; consumers that need exact alerting across
+ *   restarts re-derive it from there (e.g. in Flink).
+ * - Backpressure. A watch cannot be paused, but it can be stopped and resumed: when any sink's
+ *   bounded buffer is full (the router's `writable$` false: Kafka, the Avro files, stdout) the Event
+ *   watches are unsubscribed, and resumed from the last resourceVersion they emitted once every
+ *   sink has drained to half. Items already
+ *   received wait in the sink's bounded waiting room. A write the sink refuses anyway (waiting room
+ *   full, sink closed) fails the job loudly (`done` rejects; the CLI exits 1); the refused record's
+ *   position was retained and never acked, so the saved checkpoint stays before it and a restart
+ *   replays it. A pause longer than the API's history (etcd compaction, 5 min by default) ends in a
+ *   Gap record on resume.
+ * - The watch does not surface bookmarks, so a scope without Events does not move its checkpoint:
+ *   after a restart that follows a long quiet period, the checkpoint may be older than the API's
+ *   history, and a (possibly empty) Gap record is published.
+ * - Records go to the topic their pipeline sink names (`OutRecord.topic`), dead letters and gaps to
+ *   their kind's topic. Without Kafka, records go to Avro container files rolled every
+ *   `rollIntervalMs` (`<out>/<topic>.<segment start>.avro`, one file per topic and segment); a segment's positions are acked once its files are
+ *   closed and fsync'd, so the checkpoint follows the files. After a crash the unfinished segment
+ *   may be truncated; its records are written again into a new segment.
+ */
+import { Subject, Subscription } from 'rxjs';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
+import type { Writable } from 'node:stream';
+import { Checkpointer } from '../checkpoint/checkpointer.js';
+import { DEFAULT_CHECKPOINT_TOPIC, KafkaCheckpointStore } from '../checkpoint/kafka-store.js';
+import { ResumePointStore } from '../checkpoint/resume-point-store.js';
+import { FileCheckpointStore, type CheckpointKey, type CheckpointStore } from '../checkpoint/store.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import { createKafka, type KafkaClientConfig } from '../kafka/client.js';
+import type { Alert } from '../model/alert.js';
+import type { Incident } from '../model/incident.js';
+import type { KubeEvent } from '../model/kube-event.js';
+import { deadLetterRecord, gapRecord, type OutRecord } from '../model/out-record.js';
+import type { SourcePosition } from '../model/position.js';
+import { deadLetterOf, gapRecordOf } from '../model/records.js';
+import { PipelineSet, type ReloadResult } from '../pipeline/hot-swap.js';
+import { defaultPipelinePaths, loadPipelines, type LoadedPipeline, type LoadResult } from '../pipeline/load.js';
+import { combineNamespaces, pipelineTopics, sinkTypesOf, watchScope } from '../pipeline/scope.js';
+import { ConsoleSink } from '../sinks/console.js';
+import type { SinkEnvironment } from '../sinks/definition.js';
+import { DEFAULT_FILE_ROLL_INTERVAL_MS, FileSink } from '../sinks/file-sink.js';
+import { connectKafkaSink, type KafkaPublisher, type KafkaSinkConfig } from '../sinks/kafka-publisher.js';
+import { DEFAULT_TOPICS, type SinkTopics } from '../sinks/kafka-topics.js';
+import { sinksFor } from '../sinks/registry.js';
+import { SinkRouter } from '../sinks/router.js';
+import { SinkOverflowError } from '../sinks/sink.js';
+import { StdoutSink } from '../sinks/stdout.js';
+import { EventFeed, type FeedDeps } from '../sources/event-feed.js';
+import type { DeadLetter, EventSourceItem } from '../sources/event-source.js';
+import { createKubeSource } from '../sources/kube-source.js';
+import type { CachedKind } from '../sources/object-lookup.js';
+import type { ResumePoint, WatchTimingsInput } from '../sources/watch-resource.js';
+import { gracefulShutdown, type ShutdownReport } from './shutdown.js';
+
+export const DEFAULT_PIPELINE = 'default';
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_BUFFERED_RECORDS = 10_000;
+const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+
+export interface LiveJobKubeOptions {
+  /** An already built KubeConfig (then kubeconfig/context/inCluster are ignored). */
+  kubeConfig?: KubeConfig;
+  kubeconfig?: string | null;
+  context?: string | null;
+  inCluster?: boolean;
+  /** Namespaces to watch; null or empty: all. */
+  namespaces?: readonly string[] | null;
+  eventApi?: 'auto' | 'core/v1' | 'events.k8s.io/v1';
+  cacheKinds?: readonly CachedKind[];
+  timings?: WatchTimingsInput;
+}
+
+export type LiveJobOutput =
+  | {
+      type: 'kafka';
+      /** The Kafka sink (cluster and pipeline come from the job). */
+      sink: Omit<KafkaSinkConfig, 'cluster' | 'pipeline'>;
+      /** Verify at start that the topics exist (default true); `sink.createTopics` creates them instead. */
+      checkTopics?: boolean;
+      /** Directory for the pipelines' `file` sinks (Avro container files in segments; default "out"). */
+      outDir?: string;
+      /** Roll interval of those files (default 30 s). */
+      rollIntervalMs?: number;
+    }
+  | {
+      type: 'files';
+      /** Directory of the Avro container files. */
+      outDir: string;
+      /** How often a segment of files is closed and its records checkpointed (default 30 s). */
+      rollIntervalMs?: number;
+      topics?: Partial<SinkTopics>;
+    };
+
+export type LiveJobCheckpointStore =
+  | { type: 'kafka'; kafka: KafkaClientConfig; topic?: string }
+  | { type: 'file'; path: string }
+  /** a store built by the caller (tests) */
+  | { type: 'custom'; store: CheckpointStore };
+
+export interface LiveJobOptions {
+  /** Cluster name stamped on every record and part of the checkpoint key. */
+  cluster: string;
+  /** Pipeline name: the `kubevents.pipeline` header and part of the checkpoint key (default "default"). */
+  pipeline?: string;
+  kube: LiveJobKubeOptions;
+  output: LiveJobOutput;
+  checkpoint: LiveJobCheckpointStore;
+  /** Minimum time between two checkpoint saves, ms (default 1000). */
+  checkpointIntervalMs?: number;
+  /** stop(): stop the watches, flush the sinks and save the checkpoints within this time (default 10 s). */
+  shutdownTimeoutMs?: number;
+  /** How long to wait for the object caches before starting the Event watch (default 60 s; then enrichment may be partial at first). */
+  cacheSyncTimeoutMs?: number;
+  logger?: Logger;
+  /** prom-client registry for the sink, checkpoint and source metrics (default: the sink's default, none for checkpoints). */
+  registry?: Registry;
+  /**
+   * The pipelines to run (loaded and valid, see loadPipelinesForRun); default: the bundled
+   * pipelines/default.yaml. Their `kafka` sinks publish to their topics (files without Kafka), a
+   * topic named like a kind's default topic (`k8s.events`, `k8s.alerts`, `k8s.incidents`) being
+   * the configured topic of that kind; the Event watch covers `watchScope(pipelines)` within
+   * `kube.namespaces`.
+   */
+  pipelines?: readonly LoadedPipeline[];
+  /** Re-reads the pipeline files for reload() (SIGHUP); default: the bundled default again when `pipelines` is not given. */
+  loadPipelines?: () => Promise<LoadResult>;
+  /** Called for every event record the pipelines publish (once per event, e.g. --print-events). */
+  onEvent?: (event: KubeEvent) => void;
+  /** Called for every alert / incident record the pipelines emit (once per record, whatever its sinks). */
+  onAlert?: (alert: Alert) => void;
+  onIncident?: (incident: Incident) => void;
+  /** The pipelines' `console` sinks: one readable line per record (default: logged at info). */
+  onConsole?: (line: string, record: OutRecord) => void;
+  /** The pipelines' `stdout` sinks (default: process.stdout). */
+  stdout?: Writable & { isTTY?: boolean };
+}
+
+export interface LiveJob {
+  /**
+   * Resolves once the job was stopped with stop() and shut down (cleanly or not: see stop()'s
+   * report); rejects when the job failed (start-up, the watch failed for good, a sink refused a
+   * record, the processing threw), after a shutdown that saved what was acknowledged.
+   */
+  done: Promise<void>;
+  /**
+   * Graceful shutdown: stops the watches, flushes the sinks and saves the checkpoints within
+   * `shutdownTimeoutMs`. Idempotent (the first call's options apply). The report says whether
+   * everything was flushed and saved. `saveCheckpoints: false` stops the checkpoint saves at once
+   * and skips the last one (a replica that lost its Lease: the checkpoints are the new leader's).
+   */
+  stop(options?: { saveCheckpoints?: boolean }): Promise<ShutdownReport>;
+  /**
+   * For /readyz: ok once the start-up finished (sink connected, object caches synced or their
+   * wait timed out, Event watches started) and while the job is neither stopping nor failed.
+   */
+  readiness(): { ok: boolean; detail: string };
+  /**
+   * Re-reads the pipeline files (SIGHUP): an invalid set is refused (errors logged with
+   * file:line:col, the running pipelines go on); a valid one takes over between two events, without
+   * touching the watch or the checkpoints. Rejects while the job is not running yet.
+   */
+  reload(): Promise<ReloadResult>;
+}
+
+export function runLiveJob(options: LiveJobOptions): LiveJob {
+  const logger = (options.logger ?? silentLogger).child({ component: 'live-job' });
+  const baseLogger = options.logger ?? silentLogger;
+  const cluster = options.cluster;
+  const pipeline = options.pipeline ?? DEFAULT_PIPELINE;
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+  const output = options.output;
+  const kindTopics: SinkTopics = { ...DEFAULT_TOPICS, ...(output.type === 'kafka' ? output.sink.topics : output.topics) };
+
+  let stopping = false;
+  let started: { cachesSynced: boolean } | null = null;
+  let shutdown: Promise<ShutdownReport> | undefined;
+  let resolveDone!: () => void;
+  let rejectDone!: (error: Error) => void;
+  const done = new Promise<void>((resolve, reject) => {
+    resolveDone = resolve;
+    rejectDone = reject;
+  });
+  done.catch(() => undefined); // the caller handles it; never an unhandled rejection
+
+  // what exists so far (start-up may be cut short by stop() or a failure)
+  let store: CheckpointStore | undefined;
+  let kafka: KafkaPublisher | null = null;
+  let files: FileSink | undefined;
+  let router: SinkRouter | undefined;
+  let pipelines: PipelineSet | null = null;
+  const feeds: EventFeed[] = [];
+  const running = new Subscription();
+  let pausePoll: NodeJS.Timeout | undefined;
+  let paused = false;
+  // the processing's input, and the position of the item being handled: records written meanwhile derive from it
+  const input = new Subject<KubeEvent>();
+  let current: SourcePosition | null = null;
+  const abortStartup = new AbortController();
+
+  const stopInput = (): void => {
+    for (const feed of feeds) feed.pause();
+    if (pausePoll) clearInterval(pausePoll);
+    running.unsubscribe();
+  };
+
+  const runShutdown = (why: 'stop' | 'failure', error?: Error, saveCheckpoints = true): Promise<ShutdownReport> => {
+    if (shutdown) return shutdown;
+    stopping = true;
+    if (!saveCheckpoints) {
+      for (const f of feeds) f.checkpointer.abandon();
+      logger.info('not saving checkpoints from now on: the records still flushed are replayed by whoever resumes');
+    }
+    // at once: an item handled after this point could be skipped by a closing sink, and the
+    // checkpoint must not pass what was received but not written
+    stopInput();
+    abortStartup.abort();
+    shutdown = (async () => {
+      // a start-up in progress notices `stopping` at its next step
+      await withTimeout(startup.catch(() => undefined), Math.min(5_000, shutdownTimeoutMs / 2));
+      // also the feeds a start-up in progress added meanwhile
+      if (!saveCheckpoints) for (const f of feeds) f.checkpointer.abandon();
+      const report = await gracefulShutdown(
+        {
+          stopSources: stopInput,
+          sinks: router ? [router] : kafka ? [kafka] : [],
+          checkpointers: feeds.map((f) => f.checkpointer),
+          stores: store ? [store] : [],
+        },
+        { deadlineMs: shutdownTimeoutMs, logger },
+      );
+      if (files && files.files.length > 0) logger.info({ files: files.files.map((f) => `${f.path} (${f.records} records)`) }, 'Avro files written');
+      if (why === 'failure') rejectDone(error ?? new Error('live job failed'));
+      else resolveDone();
+      return report;
+    })();
+    return shutdown;
+  };
+
+  const fail = (error: Error): void => {
+    // failing while an item is being handled (the processing threw): hold its position, so the
+    // checkpoint saved on the way out stays before it and a restart replays it
+    if (current) {
+      current.tracker.retain(current);
+      current = null;
+    }
+    if (stopping) {
+      logger.debug({ err: error }, 'error while stopping (ignored)');
+      return;
+    }
+    logger.error({ err: error }, 'live job failed: shutting down; records not acknowledged are replayed from the checkpoint on the next start');
+    void runShutdown('failure', error);
+  };
+
+  /** Every record, to the sink it names; a record written while an item is handled derives from it. */
+  const write = (record: OutRecord): void => {
+    if (!router) {
+      for (const p of record.positions ?? []) p.tracker.retain(p); // never acked: the checkpoint stays before it
+      fail(new Error(`no sink for a ${record.kind} record`));
+      return;
+    }
+    router.write(current ? { ...record, positions: [current] } : record);
+  };
+
+  const sinkFailed = (error: Error, record: OutRecord): void => {
+    const from = record.origin ? `pipeline ${record.origin.pipeline}: ` : '';
+    if (error instanceof SinkOverflowError) fail(new Error(`${from}the ${record.sink ?? 'kafka'} sink refused a ${record.kind} record (${record.idempotencyKey}): ${error.message}`, { cause: error }));
+    else fail(new Error(`${from}writing a ${record.kind} record to the ${record.sink ?? 'kafka'} sink failed: ${error.message}`, { cause: error }));
+  };
+
+  /** The sinks this run offers the pipelines (see src/sinks/definition.ts). */
+  const environment: SinkEnvironment = {
+    get kafka() {
+      return kafka;
+    },
+    files: () =>
+      (files ??= (() => {
+        const dir = output.outDir ?? 'out';
+        logger.info({ dir }, 'writing Avro container files');
+        return new FileSink(dir, { rollIntervalMs: output.rollIntervalMs ?? DEFAULT_FILE_ROLL_INTERVAL_MS, topics: kindTopics, cluster, pipeline, logger: baseLogger, onError: fail });
+      })()),
+    stdout: () => new StdoutSink({ ...(options.stdout ? { stream: options.stdout } : {}) }),
+    console: () => new ConsoleSink(options.onConsole ?? ((line, record) => baseLogger.info({ pipeline: record.origin?.pipeline, kind: record.kind }, line))),
+  };
+
+  const startup = (async () => {
+    // --- the pipelines, and the Event watch scope they need
+    const defaults = options.pipelines ? null : defaultPipelinePaths();
+    const load = options.loadPipelines ?? (defaults ? () => loadPipelines(defaults) : undefined);
+    let loaded: readonly LoadedPipeline[];
+    if (options.pipelines) loaded = options.pipelines;
+    else {
+      const result = await loadPipelines(defaults ?? []);
+      if (!result.ok) throw new Error(`the bundled default pipeline is invalid: ${result.diagnostics.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('; ')}`);
+      loaded = result.pipelines;
+    }
+    if (stopping) return;
+    const scope = watchScope(loaded);
+    const namespaces = combineNamespaces(options.kube.namespaces, scope.namespaces, logger);
+
+    // --- the cluster
+    const kubeSource = createKubeSource({
+      ...(options.kube.kubeConfig ? { kubeConfig: options.kube.kubeConfig } : {}),
+      kubeconfig: options.kube.kubeconfig ?? null,
+      context: options.kube.context ?? null,
+      inCluster: options.kube.inCluster ?? false,
+      cluster,
+      // the caches' scope; the job runs its own Event watches (one per scope, below)
+      namespaces: namespaces.length > 0 ? namespaces : null,
+      cacheKinds: options.kube.cacheKinds,
+      timings: options.kube.timings,
+      logger: baseLogger,
+    });
+    const scopes: (string | null)[] = namespaces.length === 0 ? [null] : namespaces;
+
+    // --- checkpoints
+    store = new ResumePointStore(checkpointStoreOf(options.checkpoint, baseLogger, logger), logger);
+    const deps: FeedDeps = {
+      kubeSource,
+      cluster,
+      eventApi: options.kube.eventApi ?? 'auto',
+      logger: baseLogger,
+      registry: options.registry,
+      fieldSelector: scope.fieldSelector,
+      labelSelector: scope.labelSelector,
+      onItem: (feed, item, position) => handleItem(feed, item, position),
+      onError: fail,
+    };
+    for (const namespace of scopes) {
+      const key: CheckpointKey = { cluster, pipeline, resource: namespace === null ? 'events' : `events@${namespace}` };
+      const checkpointer = new Checkpointer({ store, key, intervalMs: options.checkpointIntervalMs ?? 1000, logger, ...(options.registry ? { registry: options.registry } : {}) });
+      const saved = await store.load(key);
+      await checkpointer.load();
+      const resumeFrom: ResumePoint | null = saved ? { resourceVersion: saved.resourceVersion, time: saved.updatedAt } : null;
+      feeds.push(new EventFeed(namespace, checkpointer, resumeFrom, deps));
+      if (stopping) return;
+    }
+
+    // --- the sinks
+    if (output.type === 'kafka') {
+      const connected = await connectKafkaSink(
+        {
+          ...output.sink,
+          cluster,
+          pipeline,
+          maxBufferedRecords: output.sink.maxBufferedRecords ?? DEFAULT_MAX_BUFFERED_RECORDS,
+          maxBufferedBytes: output.sink.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
+          routes: pipelineTopics(loaded, kindTopics),
+          checkTopics: output.checkTopics !== false && !output.sink.createTopics,
+        },
+        { logger: baseLogger.child({ component: 'kafka-sink' }), ...(options.registry ? { registry: options.registry } : {}) },
+      );
+      if (stopping) {
+        // stopped meanwhile: nothing was written yet, just disconnect
+        await connected.close(1_000);
+        return;
+      }
+      kafka = connected;
+      logger.info({ brokers: output.sink.kafka.brokers, encoding: output.sink.encoding, topics: connected.sink.topics, pipelineTopics: pipelineTopics(loaded, kindTopics).map((r) => r.topic) }, 'publishing to Kafka');
+    } else {
+      logger.info({ dir: output.outDir }, 'no Kafka brokers: writing Avro container files');
+    }
+    router = new SinkRouter(sinksFor(environment, sinkTypesOf(loaded)), sinkFailed);
+    if (stopping) return;
+
+    // --- the processing: called in exactly one place
+    running.add(wireProcessing(kubeSource.objects, loaded, load));
+
+    // --- backpressure: pause the watches while any sink is full
+    const target = router;
+    running.add(
+      target.writable$.subscribe((writable) => {
+        if (!writable && !stopping && !paused) pauseInput(target);
+      }),
+    );
+
+    // --- object caches for enrichment, then the Event watches
+    running.add(kubeSource.connectCaches());
+    const synced = await withTimeout(
+      kubeSource.objects.whenSynced(undefined, abortStartup.signal).catch(() => 'aborted' as const),
+      options.cacheSyncTimeoutMs ?? 60_000,
+    );
+    if (synced === 'timeout') logger.warn('object caches not synced in time: starting anyway (early events may lack enrichment)');
+    if (stopping) return;
+    for (const feed of feeds) {
+      feed.start();
+      feed.checkpointer.start();
+    }
+    started = { cachesSynced: synced !== 'timeout' };
+    logger.info({ scopes: feeds.map((f) => f.resource), cluster, pipeline, pipelines: loaded.map((p) => p.name) }, 'live job running');
+  })();
+  startup.catch((error: unknown) => fail(asError(error)));
+
+  /**
+   * The pipelines on the events handed to `input`, every record to the sink it names. A record
+   * emitted while an item is handled carries that item's position (`current`); records emitted
+   * later (timers, a reload flushing a retired pipeline) carry none.
+   */
+  function wireProcessing(lookup: PipelineSetLookup, loaded: readonly LoadedPipeline[], load: (() => Promise<LoadResult>) | undefined): Subscription {
+    pipelines = new PipelineSet({
+      lookup,
+      pipelines: loaded,
+      ...(load ? { load: () => load().then(prepareReload) } : {}),
+      logger: baseLogger,
+      ...(options.registry ? { registry: options.registry } : {}),
+    });
+    // one record may go to several sinks: the callbacks see it once
+    const notified = new WeakSet<object>();
+    const notify = (record: OutRecord): void => {
+      const value = record.value as object;
+      if (typeof value !== 'object' || value === null || notified.has(value)) return;
+      notified.add(value);
+      if (record.kind === 'KubeEvent') options.onEvent?.(value as KubeEvent);
+      else if (record.kind === 'Alert') options.onAlert?.(value as Alert);
+      else if (record.kind === 'Incident') options.onIncident?.(value as Incident);
+    };
+    return pipelines.run(input.asObservable()).subscribe({
+      next: (record) => {
+        try {
+          write(record);
+          notify(record);
+        } catch (error) {
+          fail(new Error(`pipeline ${record.origin?.pipeline ?? '?'}: writing a ${record.kind} record to the ${record.sink ?? 'kafka'} sink failed: ${asError(error).message}`, { cause: error }));
+        }
+      },
+      error: (error: unknown) => fail(new Error(`processing failed: ${asError(error).message}`, { cause: error })),
+    });
+  }
+
+  /**
+   * A valid reload is refused when a Kafka topic it names for the first time cannot be used
+   * (missing, the registry refuses it); the sink types it uses for the first time are offered.
+   */
+  async function prepareReload(result: LoadResult): Promise<LoadResult> {
+    if (!result.ok) return result;
+    if (kafka) {
+      try {
+        await kafka.prepareRoutes(pipelineTopics(result.pipelines, kindTopics));
+      } catch (error) {
+        // point at the (first) pipeline naming a topic the error is about
+        const message = asError(error).message;
+        const names = (p: LoadedPipeline) => pipelineTopics([p], kindTopics).some((r) => message.includes(r.topic));
+        const at = result.pipelines.find(names) ?? result.pipelines[0];
+        return {
+          ...result,
+          ok: false,
+          diagnostics: [
+            ...result.diagnostics,
+            { file: at?.file ?? '?', line: at?.line ?? 1, column: 1, severity: 'error', message: `pipeline ${at?.name ?? '?'}: ${message}`, hint: 'create the topic, or run with --create-topics' },
+          ],
+        };
+      }
+    }
+    router?.add(sinksFor(environment, sinkTypesOf(result.pipelines)));
+    return result;
+  }
+
+  function handleItem(feed: EventFeed, item: EventSourceItem, position: SourcePosition): void {
+    switch (item.type) {
+      case 'EVENT':
+        current = position;
+        try {
+          input.next(item.event);
+        } finally {
+          current = null;
+        }
+        return;
+      case 'DEAD_LETTER':
+        logger.warn({ reason: item.deadLetter.reason, resourceVersion: item.deadLetter.resourceVersion }, 'malformed Event: published as a dead letter');
+        write(deadLetterFromSource(item.deadLetter, cluster, pipeline, feed.resource, [position]));
+        return;
+      case 'GAP':
+        logger.warn(
+          { resource: item.resource, from: item.fromResourceVersion, to: item.toResourceVersion, cause: item.cause, reason: item.reason },
+          'Events may have been missed (the API history did not reach back far enough): publishing a Gap record',
+        );
+        write(gapRecord(gapRecordOf(item, cluster), [position]));
+        return;
+      case 'SYNCED':
+        logger.debug({ resourceVersion: item.resourceVersion }, 'Event list synced');
+        return;
+    }
+  }
+
+  function pauseInput(target: SinkRouter): void {
+    paused = true;
+    for (const feed of feeds) feed.pause();
+    logger.warn('sink buffer full: Event watch paused; it resumes from where it stopped once the sinks have drained');
+    pausePoll = setInterval(() => {
+      if (stopping || !target.drained()) return;
+      clearInterval(pausePoll);
+      pausePoll = undefined;
+      paused = false;
+      logger.info({ resumeFrom: Object.fromEntries(feeds.map((f) => [f.resource, f.resumePoint?.resourceVersion ?? null])) }, 'sinks drained: resuming the Event watch');
+      for (const feed of feeds) feed.start();
+    }, 200);
+    pausePoll.unref();
+  }
+
+  return {
+    done,
+    stop: (stopOptions) => runShutdown('stop', undefined, stopOptions?.saveCheckpoints ?? true),
+    reload: () => (pipelines ? pipelines.reload() : Promise.reject(new Error('the job is not running yet: nothing to reload'))),
+    readiness: () => {
+      if (stopping) return { ok: false, detail: 'stopping' };
+      if (!started) return { ok: false, detail: 'starting (connecting the sink, syncing the object caches)' };
+      return { ok: true, detail: `running (${kafka ? 'Kafka sink connected' : 'writing files'}; object caches ${started.cachesSynced ? 'synced' : 'not synced in time'})` };
+    },
+  };
+}
+
+type PipelineSetLookup = ConstructorParameters<typeof PipelineSet>[0]['lookup'];
+
+function checkpointStoreOf(checkpoint: LiveJobCheckpointStore, baseLogger: Logger, logger: Logger): CheckpointStore {
+  switch (checkpoint.type) {
+    case 'kafka':
+      logger.info({ store: 'kafka', topic: checkpoint.topic ?? DEFAULT_CHECKPOINT_TOPIC }, 'checkpoint store');
+      return new KafkaCheckpointStore({ kafka: createKafka(checkpoint.kafka, baseLogger.child({ component: 'kafkajs' })), topic: checkpoint.topic ?? DEFAULT_CHECKPOINT_TOPIC, logger });
+    case 'file':
+      logger.info({ store: 'file', path: checkpoint.path }, 'checkpoint store');
+      return new FileCheckpointStore(checkpoint.path);
+    case 'custom':
+      logger.info({ store: 'custom' }, 'checkpoint store');
+      return checkpoint.store;
+  }
+}
+
+function deadLetterFromSource(d: DeadLetter, cluster: string, pipeline: string, resource: string, positions: readonly SourcePosition[]): OutRecord {
+  const meta = (d.raw as { metadata?: { namespace?: unknown; name?: unknown; uid?: unknown } } | null)?.metadata;
+  const ns = typeof meta?.namespace === 'string' ? meta.namespace : '';
+  const name = typeof meta?.name === 'string' ? meta.name : '';
+  const letter = deadLetterOf({
+    reason: d.reason,
+    source: `${resource} ${ns ? `${ns}/` : ''}${name || '?'}@${d.resourceVersion}`,
+    payload: d.raw,
+    error: d.reason,
+    stage: 'normalize',
+    pipeline,
+    cluster,
+    time: d.detectedAt,
+  });
+  return deadLetterRecord(letter, `${cluster}/Event/${ns}/${name}`, `${cluster}/events/${ns}/${name}@${d.resourceVersion}`, positions);
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)))]).finally(() => clearTimeout(timer));
+}
