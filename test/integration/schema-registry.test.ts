@@ -46,7 +46,20 @@ const rest = new RegistryRestClient(registry.url);
 const h = new KubeRunHarness(kubeEnv, kafkaEnv, 'schema-registry');
 const cleanups: Array<() => Promise<unknown>> = [];
 
-beforeAll(() => h.setup());
+beforeAll(async () => {
+  h.setup();
+  // the third-party producer's virtualenv (cold: about 20 s of pip), outside the tests' timeouts
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('bash', [testEnvScript('pyconfluent.sh'), 'provision'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 600_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`pyconfluent.sh provision exited ${code}`));
+    });
+  });
+}, 900_000);
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 });
@@ -233,7 +246,7 @@ describe('kubevents with a real Schema Registry (Apicurio Registry, Confluent AP
       const child = spawn('bash', [testEnvScript('pyconfluent.sh'), 'produce', kafkaEnv.brokers.join(','), registry.url, topic, schemaFile], { stdio: ['pipe', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
-      const timer = setTimeout(() => child.kill('SIGKILL'), 600_000); // the first use installs the venv
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
       child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
       child.stderr.setEncoding('utf8').on('data', (c: string) => {
         err += c;
