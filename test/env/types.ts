@@ -41,6 +41,18 @@ export interface KafkaSecurityEnv {
   scramPasswordFile: string;
 }
 
+/** The test Schema Registry (Apicurio Registry 3, test/env/registry.sh). */
+export interface RegistryEnv {
+  /** base URL of the Confluent-compatible API, e.g. http://127.0.0.1:PORT/apis/ccompat/v7 */
+  url: string;
+  /** directory holding this run's state.json and log (argument to test/env/registry.sh commands) */
+  runDir: string;
+  /** the registry's log file, for diagnostics */
+  logFile: string;
+  /** e.g. "Apicurio Registry 3.3.3" */
+  version: string;
+}
+
 export interface KubeEnv {
   /** https://127.0.0.1:PORT */
   server: string;
@@ -60,5 +72,6 @@ declare module 'vitest' {
   export interface ProvidedContext {
     kafkaEnv: KafkaEnv;
     kubeEnv: KubeEnv;
+    registryEnv: RegistryEnv;
   }
 }

@@ -2,9 +2,9 @@
  * The alert sinks against the REAL Kafka broker of the test environment (test/env/kafka.sh), with
  * local HTTP servers standing in for DingTalk, WeCom, Slack, a webhook and Alertmanager.
  *
- * Records are produced as the Kafka sink writes them (Avro: Confluent wire format with a Schema
- * Registry, or raw Avro with the fingerprint header), the alerts service runs as a consumer group,
- * and the tests check what each platform receives, retries, timeouts, dead letters, committed
+ * Records are produced as the Kafka sink writes them (Avro: Confluent wire format with the real
+ * Schema Registry of the test environment, test/env/registry.sh, or raw Avro with the fingerprint
+ * header), the alerts service runs as a consumer group, and the tests check what each platform receives, retries, timeouts, dead letters, committed
  * offsets, and exactly-once notification across a restart and across two group members.
  *
  * Waits are conditions (never fixed sleeps), each bounded; every resource is released in afterEach.
@@ -24,20 +24,18 @@ import { formatDiagnostic } from '../../src/core/diagnostics.js';
 import type { Alert } from '../../src/model/alert.js';
 import type { Incident } from '../../src/model/incident.js';
 import type { DeadLetterRecord } from '../../src/model/records.js';
-import { startFakeSchemaRegistry, type FakeSchemaRegistry } from '../support/fake-schema-registry.js';
 import { resolvedAlert, sampleAlert, sampleIncident } from '../unit/alerting/fixtures.js';
 
 const kafkaEnv = inject('kafkaEnv');
+const registry = inject('registryEnv');
 const kafka: Kafka = createKafka({ brokers: kafkaEnv.brokers, clientId: 'alert-sinks-test', retry: { retries: 10, initialRetryTimeMs: 200, maxRetryTimeMs: 2000 } });
 
-let registry: FakeSchemaRegistry;
 let producer: Producer;
 let encoders: Record<'avro-binary' | 'confluent', RecordEncoder>;
 
 const cleanups: Array<() => Promise<unknown>> = [];
 
 beforeAll(async () => {
-  registry = await startFakeSchemaRegistry();
   encoders = { 'avro-binary': new AvroBinaryEncoder(), confluent: new ConfluentEncoder(new ConfluentSchemaRegistry({ url: registry.url })) };
   producer = createProducer(kafka);
   await producer.connect();
@@ -50,7 +48,6 @@ afterEach(async () => {
 
 afterAll(async () => {
   await producer?.disconnect();
-  await registry?.close();
 });
 
 const uniq = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;

@@ -4,9 +4,8 @@
  * kafkajs idempotent producer across a restart, checkpoints on the compacted topic, and kill -9 of
  * a pipeline process followed by a resume from its checkpoint.
  *
- * The confluent encoding is exercised against an in-process fake Schema Registry
- * (test/support/fake-schema-registry.ts): there is no registry server on the test machines, and the
- * registry is not the system under test here - it only hands out ids.
+ * The confluent encoding runs against the real Schema Registry of the test environment (Apicurio
+ * Registry's Confluent API, test/env/registry.sh); Avro Java reads the writer schemas it serves.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -26,11 +25,12 @@ import { deadLetterRecord, gapRecord, kubeEventRecord } from '../../src/model/ou
 import { connectKafkaSink, type KafkaSinkConfig } from '../../src/sinks/kafka-publisher.js';
 import { restartKafka } from '../env/kafka.js';
 import { decodeWithAvroJava, type JavaInput } from '../interop/avro-java.js';
-import { startFakeSchemaRegistry, type FakeSchemaRegistry } from '../support/fake-schema-registry.js';
+import { RegistryRestClient } from '../env/registry.js';
 import { sampleDeadLetter, sampleEvent, sampleGap } from '../support/sample-records.js';
 import { transpileTree } from '../support/transpile.js';
 
 const env = inject('kafkaEnv');
+const registry = inject('registryEnv');
 const kafka: Kafka = createKafka({ brokers: env.brokers, clientId: 'kafka-sink-test' });
 const PARTITIONS = 3;
 
@@ -108,14 +108,11 @@ async function readAll(...topics: string[]): Promise<Consumed[]> {
   return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition || a.offset - b.offset);
 }
 
-let registry: FakeSchemaRegistry;
 let workDir: string;
-beforeAll(async () => {
-  registry = await startFakeSchemaRegistry();
+beforeAll(() => {
   workDir = mkdtempSync(join(tmpdir(), 'kv-kafka-sink-'));
 });
-afterAll(async () => {
-  await registry.close();
+afterAll(() => {
   rmSync(workDir, { recursive: true, force: true });
 });
 
@@ -208,7 +205,17 @@ describe.each(['avro-binary', 'confluent'] as const)('KafkaSink, %s encoding, on
       fingerprint: c.headers[HEADERS.fingerprint] as string,
       value: c.value,
     }));
-    const java = await decodeWithAvroJava(inputs, registry.schemas, mkdtempSync(join(workDir, 'java-')));
+    // the writer schemas as the registry serves them, by the ids in the records' frames
+    const writerSchemas = new Map<number, string>();
+    if (encoding === 'confluent') {
+      const rest = new RegistryRestClient(registry.url);
+      for (const c of inputs) {
+        const id = c.value.readInt32BE(1);
+        if (!writerSchemas.has(id)) writerSchemas.set(id, (await rest.schemaById(id)).schema);
+      }
+      expect(writerSchemas.size).toBe(3); // KubeEvent, Gap, DeadLetter
+    }
+    const java = await decodeWithAvroJava(inputs, writerSchemas, mkdtempSync(join(workDir, 'java-')));
     expect(java).toHaveLength(inputs.length);
     for (const [i, c] of fromEvents.entries()) {
       expect(java[i]?.record).toEqual(plain(byId.get(c.headers[HEADERS.idempotencyKey] as string)));

@@ -17,8 +17,8 @@
  *    or after the last event; a restart resumes from them and re-publishes nothing;
  * 4. without brokers: Avro container files under --out and a file checkpoint;
  * 5. settings: bad options exit 2 before anything starts, missing topics exit 1 with what to do,
- *    --create-topics and the confluent encoding (against test/support/fake-schema-registry.ts: no
- *    registry server on the test machines; it only hands out schema ids).
+ *    --create-topics and the confluent encoding (against the real Schema Registry of test/env,
+ *    Apicurio Registry's Confluent API; more on the registry in schema-registry.test.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -29,7 +29,6 @@ import { HEADERS, RecordDecoder } from '../../src/avro/encodings.js';
 import { ConfluentSchemaRegistry } from '../../src/avro/registry.js';
 import type { KubeEvent } from '../../src/model/kube-event.js';
 import { createUnschedulablePod, waitFor } from '../env/scenarios.js';
-import { startFakeSchemaRegistry } from '../support/fake-schema-registry.js';
 import {
   byIdempotencyKey,
   checkpointsIn,
@@ -48,6 +47,7 @@ import {
 
 const kubeEnv = inject('kubeEnv');
 const kafkaEnv = inject('kafkaEnv');
+const registry = inject('registryEnv');
 const h = new KubeRunHarness(kubeEnv, kafkaEnv, 'kube-to-kafka');
 const kc = h.kc;
 const SHUTDOWN_TIMEOUT_S = 10;
@@ -333,32 +333,27 @@ describe('kubevents run --source kube: settings', () => {
     expect(missing.stderr).toContain(topics.events);
     expect(missing.stderr).toContain('--create-topics');
 
-    const registry = await startFakeSchemaRegistry();
-    try {
-      const job = h.spawn(
-        [
-          '--kubeconfig', kubeEnv.kubeconfigPath, '--namespace', ns, '--cluster', 'k2k',
-          '--kafka-brokers', kafkaEnv.brokers.join(','), '--encoding', 'confluent', '--schema-registry', registry.url, '--create-topics',
-        ],
-        topicEnv(topics),
-      );
-      await job.waitForLog('kube job running');
-      const reader = await h.readTopics([topics.events]);
-      const created = await h.createEvent(ns, 'confluent-1', 'Confluent', 'ghost');
-      const record = await waitFor(
-        () => reader.of(topics.events).find((r) => r.headers[HEADERS.idempotencyKey] === `${created.uid}/1`),
-        60_000,
-        'the confluent-encoded record',
-      );
-      expect(record.headers[HEADERS.encoding]).toBe('confluent');
-      expect(record.headers[HEADERS.subject]).toBe(`${topics.events}-value`);
-      expect(record.value[0]).toBe(0); // magic byte
-      const decoded = await new RecordDecoder({ registry: new ConfluentSchemaRegistry({ url: registry.url }) }).decode<KubeEvent>(record.value, record.headers);
-      expect(decoded.value).toMatchObject({ reason: 'Confluent', namespace: ns, idempotencyKey: `${created.uid}/1` });
-      const { code } = await terminate(job);
-      expect(code, job.tail()).toBe(0);
-    } finally {
-      await registry.close();
-    }
+    const job = h.spawn(
+      [
+        '--kubeconfig', kubeEnv.kubeconfigPath, '--namespace', ns, '--cluster', 'k2k',
+        '--kafka-brokers', kafkaEnv.brokers.join(','), '--encoding', 'confluent', '--schema-registry', registry.url, '--create-topics',
+      ],
+      topicEnv(topics),
+    );
+    await job.waitForLog('kube job running');
+    const reader = await h.readTopics([topics.events]);
+    const created = await h.createEvent(ns, 'confluent-1', 'Confluent', 'ghost');
+    const record = await waitFor(
+      () => reader.of(topics.events).find((r) => r.headers[HEADERS.idempotencyKey] === `${created.uid}/1`),
+      60_000,
+      'the confluent-encoded record',
+    );
+    expect(record.headers[HEADERS.encoding]).toBe('confluent');
+    expect(record.headers[HEADERS.subject]).toBe(`${topics.events}-value`);
+    expect(record.value[0]).toBe(0); // magic byte
+    const decoded = await new RecordDecoder({ registry: new ConfluentSchemaRegistry({ url: registry.url }) }).decode<KubeEvent>(record.value, record.headers);
+    expect(decoded.value).toMatchObject({ reason: 'Confluent', namespace: ns, idempotencyKey: `${created.uid}/1` });
+    const { code } = await terminate(job);
+    expect(code, job.tail()).toBe(0);
   });
 });

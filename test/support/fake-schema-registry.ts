@@ -1,11 +1,11 @@
 /**
- * A small in-process stand-in for a Confluent Schema Registry, for tests only.
+ * A small in-process stand-in for a Confluent Schema Registry, for UNIT tests only.
  *
- * There is no Schema Registry server on the test machines, and the registry is not the system under
- * test: kubevents only needs it to hand out schema ids. This implements just the REST endpoints
- * @kafkajs/confluent-schema-registry calls for register / look up / fetch by id, with the registry's
- * observable behaviour (ids global and stable per schema, versions per subject, 404 error codes).
- * Compatibility levels are stored but not enforced.
+ * Integration tests use the real registry of the test environment (Apicurio Registry's Confluent
+ * API, test/env/registry.sh), which also enforces compatibility. This implements just the REST
+ * endpoints @kafkajs/confluent-schema-registry calls for register / look up / fetch by id, with the
+ * registry's observable behaviour (ids global and stable per schema, versions per subject, 404
+ * error codes). Compatibility levels are stored but not enforced.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -409,14 +409,23 @@ export class KubeRunHarness {
     return reader;
   }
 
-  /** An Event (type Normal unless `type`) regarding the Pod `regarding` (with `regardingUid`: an existing one). */
-  async createEvent(ns: string, name: string, reason: string, regarding: string, options: { regardingUid?: string; type?: 'Normal' | 'Warning' } = {}): Promise<Created> {
-    const { regardingUid, type = 'Normal' } = options;
+  /**
+   * An Event (type Normal unless `type`) regarding the Pod `regarding` (with `regardingUid`: an
+   * existing one), with `eventTime` now unless given (its event time in kubevents).
+   */
+  async createEvent(
+    ns: string,
+    name: string,
+    reason: string,
+    regarding: string,
+    options: { regardingUid?: string; type?: 'Normal' | 'Warning'; eventTime?: Date } = {},
+  ): Promise<Created> {
+    const { regardingUid, type = 'Normal', eventTime } = options;
     const event: EventsV1Event = await this.eventsApi.createNamespacedEvent({
       namespace: ns,
       body: {
         metadata: { name },
-        eventTime: new V1MicroTime(),
+        eventTime: eventTime ? new V1MicroTime(eventTime.getTime()) : new V1MicroTime(),
         reportingController: REPORTER,
         reportingInstance: 'kube-to-kafka-test',
         action: 'Testing',
@@ -430,10 +439,11 @@ export class KubeRunHarness {
     return { name, uid, occurrences: new Map([[`${uid}/1`, event.metadata!.resourceVersion!]]) };
   }
 
-  /** A series bump: the same Event updated in place with count `count`, a new occurrence. */
-  async bumpEvent(ns: string, created: Created, count: number): Promise<void> {
+  /** A series bump: the same Event updated in place with count `count` (observed `at`, default now), a new occurrence. */
+  async bumpEvent(ns: string, created: Created, count: number, at?: Date): Promise<void> {
+    const lastObservedTime = at ? new V1MicroTime(at.getTime()) : new V1MicroTime();
     const event: EventsV1Event = await this.eventsApi.patchNamespacedEvent(
-      { namespace: ns, name: created.name, body: { series: { count, lastObservedTime: new V1MicroTime() } } },
+      { namespace: ns, name: created.name, body: { series: { count, lastObservedTime } } },
       mergePatch,
     );
     created.occurrences.set(`${created.uid}/${count}`, event.metadata!.resourceVersion!);
