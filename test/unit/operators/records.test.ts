@@ -10,6 +10,9 @@ import { dedupe } from '../../../src/operators/dedupe.js';
 import { group } from '../../../src/operators/group.js';
 import { rate } from '../../../src/operators/rate.js';
 import { spike } from '../../../src/operators/spike.js';
+import { throttle } from '../../../src/operators/throttle.js';
+import { eventWindows } from '../../../src/operators/window.js';
+import type { EventWindow } from '../../../src/model/event-window.js';
 import { MIN, SEC, ev, quiet } from './helpers.js';
 
 const load = (kind: string) => parseSchema(kind, readFileSync(schemaPath(kind), 'utf8'));
@@ -130,5 +133,32 @@ describe('Alert and Incident records', () => {
     const [deduped] = collect(burst, (s) => s.pipe(dedupe(quiet())));
     const decoded = kubeEvent.type.fromBuffer(kubeEvent.type.toBuffer(deduped)) as KubeEvent;
     expect(decoded.idempotencyKey).toBe(deduped!.idempotencyKey);
+  });
+});
+
+describe('EventWindow records', () => {
+  const schema = load('EventWindow');
+  const windows: EventWindow[] = collect(nodeDown, (s) => s.pipe(eventWindows({ size: MIN, slide: 30 * SEC, labels: (e) => ({ namespace: e.regarding.namespace, reason: e.reason }), name: 'p/window', ...quiet() })));
+
+  it('encode and decode with avsc to the same values, every field in the schema and back', () => {
+    expect(windows.length).toBeGreaterThan(2);
+    for (const w of windows) {
+      expect(schema.type.isValid(w, { errorHook: (p) => expect.fail(`invalid at ${p.join('.')}`) })).toBe(true);
+      expect(schema.type.fromBuffer(schema.type.toBuffer(w))).toEqual(w);
+      sameShape(w, schema.type);
+    }
+  });
+
+  it('documents every field and uses the io.kubevents.v1 namespace', () => {
+    expect((schema.json as { namespace: string }).namespace).toBe('io.kubevents.v1');
+    expect(docs(schema.json)).toEqual([]);
+  });
+
+  it('a throttled event still encodes as a KubeEvent (the throttle field is not part of it)', () => {
+    const kubeEvent = load('KubeEvent');
+    const [throttled] = collect(burst, (s) => s.pipe(throttle({ interval: MIN, ...quiet() })));
+    expect(throttled!.throttle.dropped).toBe(0);
+    const decoded = kubeEvent.type.fromBuffer(kubeEvent.type.toBuffer(throttled)) as KubeEvent;
+    expect(decoded.idempotencyKey).toBe(throttled!.idempotencyKey);
   });
 });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { lastValueFrom, tap } from 'rxjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../../src/model/alert.js';
+import type { EventWindow } from '../../../src/model/event-window.js';
 import type { Incident } from '../../../src/model/incident.js';
 import type { KubeEvent } from '../../../src/model/kube-event.js';
 import type { OutRecord } from '../../../src/model/out-record.js';
@@ -17,6 +18,8 @@ import { PipelineSet } from '../../../src/pipeline/hot-swap.js';
 import { ConsoleSink } from '../../../src/sinks/console.js';
 import { FileSink } from '../../../src/sinks/file-sink.js';
 import { SinkRouter } from '../../../src/sinks/router.js';
+import { StdoutSink } from '../../../src/sinks/stdout.js';
+import { PassThrough } from 'node:stream';
 import { iso, load, PIPELINES, replayFixture, runAll, silent } from './helpers.js';
 
 const at = (time: string): number => Date.parse(`2026-11-01T${time}Z`);
@@ -36,7 +39,7 @@ describe('example pipelines on the recorded cluster', () => {
   it('every file in pipelines/ is valid', async () => {
     const result = await loadPipelines([join(PIPELINES, 'default.yaml'), join(PIPELINES, 'examples')]);
     expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-    expect(result.pipelines.map((p) => p.name).sort()).toEqual(['all-events-to-kafka', 'crash-loop', 'default', 'failed-scheduling', 'node-not-ready', 'warning-storm']);
+    expect(result.pipelines.map((p) => p.name).sort()).toEqual(['all-events-to-kafka', 'crash-loop', 'default', 'failed-scheduling', 'node-not-ready', 'throttled-warnings', 'warning-counts', 'warning-storm']);
   });
 
   it('all-events-to-kafka: every occurrence once, enriched and classified, on k8s.events', async () => {
@@ -155,6 +158,35 @@ describe('example pipelines on the recorded cluster', () => {
     expect(alerts[0]).toMatchObject({ labels: { alertname: 'NamespaceWarningStorm', cluster: 'default', namespace: 'batch' }, severity: 'warning', windowMs: 60_000 });
   });
 
+  it('warning-counts (window): every Warning counted once, per namespace and reason and minute', async () => {
+    const out = await runExample('warning-counts');
+    const windows = records<EventWindow>(out, 'kafka:k8s.event-windows');
+    expect(windows.reduce((n, w) => n + w.count, 0)).toBe(386);
+    expect(windows.every((w) => w.warnings === w.count && w.end - w.start === 60_000 && w.start % 60_000 === 0)).toBe(true);
+    expect(new Set(windows.map((w) => w.windowId)).size).toBe(windows.length);
+    // the storm of story 4: namespace batch, Unhealthy, in the minute from 10:19
+    const storm = windows.find((w) => w.labels['namespace'] === 'batch' && w.labels['reason'] === 'Unhealthy' && w.start === at('10:19:00'));
+    expect(storm).toMatchObject({ topReasons: [{ reason: 'Unhealthy', count: storm!.count }] });
+    expect(storm!.count).toBeGreaterThan(10);
+  });
+
+  it('throttled-warnings (throttle): at most one line per object and reason in 5 minutes, with the repeats dropped in between', async () => {
+    const out = await runExample('throttled-warnings');
+    const lines = out.filter((o) => o.sink === 'stdout').map((o) => o.value as KubeEvent & { throttle: { dropped: number } });
+    expect(lines.length).toBeGreaterThan(10);
+    expect(lines.length).toBeLessThan(386);
+    const lastAt = new Map<string, number>();
+    for (const e of lines) {
+      const key = `${e.regarding.uid}/${e.reason}`;
+      const before = lastAt.get(key);
+      if (before !== undefined) expect(e.lastTimestamp - before).toBeGreaterThanOrEqual(5 * 60_000);
+      lastAt.set(key, e.lastTimestamp);
+    }
+    const reported = lines.reduce((n, e) => n + e.throttle.dropped, 0);
+    expect(reported).toBeGreaterThan(0);
+    expect(lines.length + reported).toBeLessThanOrEqual(386);
+  });
+
   it('default: every event to the events topic, the stories to the alerts and incidents topics and the console', async () => {
     const pipelines = await load(join(PIPELINES, 'default.yaml'));
     const { events$, cache } = replayFixture();
@@ -184,7 +216,10 @@ describe('example pipelines on the recorded cluster', () => {
       const files = new FileSink(dir, { rollIntervalMs: null, cluster: 'c' });
       const lines: string[] = [];
       const errors: Error[] = [];
-      const router = new SinkRouter({ kafka: files, file: files, console: new ConsoleSink((line) => lines.push(line)) }, (e) => errors.push(e));
+      const stream = new PassThrough();
+      let stdoutLines = 0;
+      stream.on('data', (chunk: Buffer) => (stdoutLines += chunk.toString().split('\n').length - 1));
+      const router = new SinkRouter({ kafka: files, file: files, stdout: new StdoutSink({ stream, terminal: false }), console: new ConsoleSink((line) => lines.push(line)) }, (e) => errors.push(e));
       const routes = new Set<string>();
       await lastValueFrom(
         new PipelineSet({ lookup: cache, pipelines, logger: silent, replay: true }).run(events$).pipe(
@@ -198,11 +233,13 @@ describe('example pipelines on the recorded cluster', () => {
       await router.close(10_000);
       expect(errors).toEqual([]);
       const summary = files.files;
-      expect([...routes].sort()).toEqual(['console', 'kafka:k8s.alerts', 'kafka:k8s.events', 'kafka:k8s.incidents']);
+      expect([...routes].sort()).toEqual(['console', 'kafka:k8s.alerts', 'kafka:k8s.event-windows', 'kafka:k8s.events', 'kafka:k8s.incidents', 'stdout']);
+      expect(stdoutLines).toBeGreaterThan(10);
       expect(Object.fromEntries(summary.map((s) => [s.topic, [s.schema, s.records]]))).toEqual({
         'k8s.events': ['KubeEvent', 668],
         'k8s.alerts': ['Alert', 14],
         'k8s.incidents': ['Incident', 2],
+        'k8s.event-windows': ['EventWindow', 90],
       });
       expect(lines).toHaveLength(16);
       expect(lines.filter((l) => l.includes('FIRING'))).toHaveLength(7);
