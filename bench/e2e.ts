@@ -50,7 +50,13 @@ const connected = await connectKafkaSink(
     kafka: { brokers, clientId: 'kubevents-bench-e2e' },
     cluster: 'bench',
     encoding: 'avro-binary',
-    topics: { KubeEvent: `bench.e2e.events.${suffix}`, Alert: `bench.e2e.alerts.${suffix}`, Incident: `bench.e2e.incidents.${suffix}`, Gap: `bench.e2e.gaps.${suffix}`, DeadLetter: `bench.e2e.deadletter.${suffix}` },
+    topics: {
+      KubeEvent: `bench.e2e.events.${suffix}`,
+      Alert: `bench.e2e.alerts.${suffix}`,
+      Incident: `bench.e2e.incidents.${suffix}`,
+      Gap: `bench.e2e.gaps.${suffix}`,
+      DeadLetter: `bench.e2e.deadletter.${suffix}`,
+    },
     createTopics: { partitions: 6, replicationFactor: 1 },
   },
   { registry: new Registry() },
@@ -117,7 +123,27 @@ const loadStartedAt = Date.now();
 measureFrom.time = loadStartedAt + warmupSeconds * 1000;
 const here = dirname(fileURLToPath(import.meta.url));
 await new Promise<void>((resolve, reject) => {
-  const child = spawn(process.execPath, [join(here, 'kube-load.js'), '--kubeconfig', kubeconfig, '--namespace', namespace, '--count', String(count), '--rate', String(rate), '--concurrency', String(concurrency), '--prefix', 'e2e', '--result-file', resultFile], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      join(here, 'kube-load.js'),
+      '--kubeconfig',
+      kubeconfig,
+      '--namespace',
+      namespace,
+      '--count',
+      String(count),
+      '--rate',
+      String(rate),
+      '--concurrency',
+      String(concurrency),
+      '--prefix',
+      'e2e',
+      '--result-file',
+      resultFile,
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
   child.on('error', reject);
   child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`kube-load exited with ${code}`))));
 });

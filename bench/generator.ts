@@ -103,7 +103,9 @@ function managedFields(manager: string, time: string, subresource?: string): Rec
     ...(subresource ? { subresource } : {}),
     fieldsV1: {
       'f:metadata': { 'f:labels': { '.': {}, 'f:app': {}, 'f:pod-template-hash': {} }, 'f:ownerReferences': { '.': {}, 'k:{"uid":"x"}': {} } },
-      'f:spec': { 'f:containers': { 'k:{"name":"app"}': { '.': {}, 'f:image': {}, 'f:name': {}, 'f:resources': { '.': {}, 'f:limits': {}, 'f:requests': {} } } } },
+      'f:spec': {
+        'f:containers': { 'k:{"name":"app"}': { '.': {}, 'f:image': {}, 'f:name': {}, 'f:resources': { '.': {}, 'f:limits': {}, 'f:requests': {} } } },
+      },
       'f:status': { 'f:conditions': { 'k:{"type":"Ready"}': { '.': {}, 'f:status': {}, 'f:type': {} } } },
     },
   };
@@ -112,9 +114,19 @@ function managedFields(manager: string, time: string, subresource?: string): Rec
 function nodeObject(name: string, uid: string, created: string, rng: Prng): KubeObject {
   const images = [];
   for (let i = 0; i < 12; i++) {
-    images.push({ names: [`registry.example.com/team/${rng.pick(APP_WORDS)}@sha256:${rng.hex(64)}`, `registry.example.com/team/${rng.pick(APP_WORDS)}:v1.${i}`], sizeBytes: 10_000_000 + rng.int(300_000_000) });
+    images.push({
+      names: [`registry.example.com/team/${rng.pick(APP_WORDS)}@sha256:${rng.hex(64)}`, `registry.example.com/team/${rng.pick(APP_WORDS)}:v1.${i}`],
+      sizeBytes: 10_000_000 + rng.int(300_000_000),
+    });
   }
-  const condition = (type: string, status: string, reason: string, message: string) => ({ type, status, lastHeartbeatTime: created, lastTransitionTime: created, reason, message });
+  const condition = (type: string, status: string, reason: string, message: string) => ({
+    type,
+    status,
+    lastHeartbeatTime: created,
+    lastTransitionTime: created,
+    reason,
+    message,
+  });
   return {
     apiVersion: 'v1',
     kind: 'Node',
@@ -208,12 +220,32 @@ export function buildWorld(options: WorldOptions = {}): World {
           labels: { app: name, 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': namespace, team },
           annotations: {
             'deployment.kubernetes.io/revision': '2',
-            'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace }, spec: { replicas: 3, template: { spec: { containers: [{ name: 'app', image: `registry.example.com/${namespace}/${name}:1.2.3` }] } } } }),
+            'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({
+              apiVersion: 'apps/v1',
+              kind: 'Deployment',
+              metadata: { name, namespace },
+              spec: { replicas: 3, template: { spec: { containers: [{ name: 'app', image: `registry.example.com/${namespace}/${name}:1.2.3` }] } } },
+            }),
           },
           managedFields: [managedFields('kubectl-client-side-apply', created), managedFields('kube-controller-manager', created, 'status')],
         },
-        spec: { replicas: 3, selector: { matchLabels: { app: name } }, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: `registry.example.com/${namespace}/${name}:1.2.3` }] } } },
-        status: { observedGeneration: 3, replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3, conditions: [{ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable' }, { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable' }] },
+        spec: {
+          replicas: 3,
+          selector: { matchLabels: { app: name } },
+          strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
+          template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: `registry.example.com/${namespace}/${name}:1.2.3` }] } },
+        },
+        status: {
+          observedGeneration: 3,
+          replicas: 3,
+          updatedReplicas: 3,
+          readyReplicas: 3,
+          availableReplicas: 3,
+          conditions: [
+            { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable' },
+            { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable' },
+          ],
+        },
       },
     });
     for (let r = 0; r < 2; r++) {
@@ -234,7 +266,11 @@ export function buildWorld(options: WorldOptions = {}): World {
             generation: 1,
             creationTimestamp: created,
             labels: { app: name, 'pod-template-hash': hash },
-            annotations: { 'deployment.kubernetes.io/desired-replicas': '3', 'deployment.kubernetes.io/max-replicas': '4', 'deployment.kubernetes.io/revision': String(r + 1) },
+            annotations: {
+              'deployment.kubernetes.io/desired-replicas': '3',
+              'deployment.kubernetes.io/max-replicas': '4',
+              'deployment.kubernetes.io/revision': String(r + 1),
+            },
             ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid, controller: true, blockOwnerDeletion: true }],
             managedFields: [managedFields('kube-controller-manager', created)],
           },
@@ -258,16 +294,55 @@ export function buildWorld(options: WorldOptions = {}): World {
     world.pods.push(pod);
     const sidecar = i % 10 === 0;
     const containerStatus = (cname: string) => {
-      const base = { name: cname, image: `registry.example.com/${dep.namespace}/${dep.name}:1.2.3`, imageID: `registry.example.com/${dep.namespace}/${dep.name}@sha256:${rng.hex(64)}`, containerID: `containerd://${rng.hex(64)}` };
+      const base = {
+        name: cname,
+        image: `registry.example.com/${dep.namespace}/${dep.name}:1.2.3`,
+        imageID: `registry.example.com/${dep.namespace}/${dep.name}@sha256:${rng.hex(64)}`,
+        containerID: `containerd://${rng.hex(64)}`,
+      };
       if (state === 'crashing' && cname === 'app') {
-        return { ...base, ready: false, started: false, restartCount: 5 + rng.int(200), state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off 5m0s restarting failed container=${cname} pod=${name}_${rs.namespace}(${uid})` } }, lastState: { terminated: { exitCode: 1, reason: 'Error', startedAt: created, finishedAt: created, containerID: `containerd://${rng.hex(64)}` } } };
+        return {
+          ...base,
+          ready: false,
+          started: false,
+          restartCount: 5 + rng.int(200),
+          state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off 5m0s restarting failed container=${cname} pod=${name}_${rs.namespace}(${uid})` } },
+          lastState: { terminated: { exitCode: 1, reason: 'Error', startedAt: created, finishedAt: created, containerID: `containerd://${rng.hex(64)}` } },
+        };
       }
       if (state === 'oom' && cname === 'app') {
-        return { ...base, ready: false, started: false, restartCount: 1 + rng.int(30), state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container' } }, lastState: { terminated: { exitCode: 137, reason: 'OOMKilled', startedAt: created, finishedAt: created, containerID: `containerd://${rng.hex(64)}` } } };
+        return {
+          ...base,
+          ready: false,
+          started: false,
+          restartCount: 1 + rng.int(30),
+          state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container' } },
+          lastState: {
+            terminated: { exitCode: 137, reason: 'OOMKilled', startedAt: created, finishedAt: created, containerID: `containerd://${rng.hex(64)}` },
+          },
+        };
       }
       return { ...base, ready: true, started: true, restartCount: rng.int(3), state: { running: { startedAt: created } }, lastState: {} };
     };
-    const containers = [{ name: 'app', image: `registry.example.com/${dep.namespace}/${dep.name}:1.2.3`, ports: [{ containerPort: 8080, protocol: 'TCP' }], resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } }, env: [{ name: 'LOG_LEVEL', value: 'info' }, { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }], volumeMounts: [{ name: 'config', mountPath: '/etc/app' }, { name: 'kube-api-access', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }], readinessProbe: { httpGet: { path: '/healthz', port: 8080, scheme: 'HTTP' }, periodSeconds: 10, timeoutSeconds: 1, failureThreshold: 3 }, imagePullPolicy: 'IfNotPresent', terminationMessagePath: '/dev/termination-log' }];
+    const containers = [
+      {
+        name: 'app',
+        image: `registry.example.com/${dep.namespace}/${dep.name}:1.2.3`,
+        ports: [{ containerPort: 8080, protocol: 'TCP' }],
+        resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } },
+        env: [
+          { name: 'LOG_LEVEL', value: 'info' },
+          { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        ],
+        volumeMounts: [
+          { name: 'config', mountPath: '/etc/app' },
+          { name: 'kube-api-access', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true },
+        ],
+        readinessProbe: { httpGet: { path: '/healthz', port: 8080, scheme: 'HTTP' }, periodSeconds: 10, timeoutSeconds: 1, failureThreshold: 3 },
+        imagePullPolicy: 'IfNotPresent',
+        terminationMessagePath: '/dev/termination-log',
+      },
+    ];
     if (sidecar) containers.push({ ...containers[0]!, name: 'proxy', image: 'registry.example.com/mesh/proxy:1.20.0' });
     world.objects.push({
       kind: 'Pod',
@@ -292,12 +367,30 @@ export function buildWorld(options: WorldOptions = {}): World {
           restartPolicy: 'Always',
           serviceAccountName: 'default',
           schedulerName: 'default-scheduler',
-          tolerations: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 }, { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 }],
-          volumes: [{ name: 'config', configMap: { name: `${dep.name}-config`, defaultMode: 420 } }, { name: 'kube-api-access', projected: { defaultMode: 420, sources: [{ serviceAccountToken: { expirationSeconds: 3607, path: 'token' } }] } }],
+          tolerations: [
+            { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+            { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+          ],
+          volumes: [
+            { name: 'config', configMap: { name: `${dep.name}-config`, defaultMode: 420 } },
+            { name: 'kube-api-access', projected: { defaultMode: 420, sources: [{ serviceAccountToken: { expirationSeconds: 3607, path: 'token' } }] } },
+          ],
         },
         status:
           state === 'pending'
-            ? { phase: 'Pending', qosClass: 'Burstable', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/100 nodes are available: 100 Insufficient cpu.', lastTransitionTime: created }] }
+            ? {
+                phase: 'Pending',
+                qosClass: 'Burstable',
+                conditions: [
+                  {
+                    type: 'PodScheduled',
+                    status: 'False',
+                    reason: 'Unschedulable',
+                    message: '0/100 nodes are available: 100 Insufficient cpu.',
+                    lastTransitionTime: created,
+                  },
+                ],
+              }
             : {
                 phase: 'Running',
                 qosClass: 'Burstable',
@@ -305,7 +398,11 @@ export function buildWorld(options: WorldOptions = {}): World {
                 podIP: `10.244.${rng.int(255)}.${rng.int(255)}`,
                 podIPs: [{ ip: `10.244.${rng.int(255)}.${rng.int(255)}` }],
                 startTime: created,
-                conditions: ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({ type, status: state === 'running' || (type !== 'Ready' && type !== 'ContainersReady') ? 'True' : 'False', lastTransitionTime: created })),
+                conditions: ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({
+                  type,
+                  status: state === 'running' || (type !== 'Ready' && type !== 'ContainersReady') ? 'True' : 'False',
+                  lastTransitionTime: created,
+                })),
                 containerStatuses: sidecar ? [containerStatus('app'), containerStatus('proxy')] : [containerStatus('app')],
               },
       },
@@ -345,27 +442,249 @@ export interface SeriesTemplate {
 
 /** The reason mix: what a busy production cluster's Event stream is made of. */
 export const REASONS: readonly ReasonSpec[] = [
-  { reason: 'Scheduled', type: 'Normal', target: 'pod-running', weight: 8, repeat: 0, api: 'new', controller: 'default-scheduler', action: 'Binding', note: (s) => `Successfully assigned ${s.namespace}/${s.objectName} to ${s.node}` },
-  { reason: 'Pulling', type: 'Normal', target: 'pod-any', weight: 8, repeat: 1, api: 'legacy', controller: 'kubelet', action: null, fieldPath: true, note: () => 'Pulling image "registry.example.com/team/app:1.2.3"' },
-  { reason: 'Pulled', type: 'Normal', target: 'pod-any', weight: 8, repeat: 1, api: 'legacy', controller: 'kubelet', action: null, fieldPath: true, note: () => 'Container image "registry.example.com/team/app:1.2.3" already present on machine' },
-  { reason: 'Created', type: 'Normal', target: 'pod-any', weight: 8, repeat: 1, api: 'legacy', controller: 'kubelet', action: null, fieldPath: true, note: (s) => `Created container: ${s.container}` },
-  { reason: 'Started', type: 'Normal', target: 'pod-any', weight: 8, repeat: 1, api: 'legacy', controller: 'kubelet', action: null, fieldPath: true, note: (s) => `Started container ${s.container}` },
-  { reason: 'Killing', type: 'Normal', target: 'pod-running', weight: 4, repeat: 0, api: 'legacy', controller: 'kubelet', action: null, fieldPath: true, note: (s) => `Stopping container ${s.container}` },
-  { reason: 'SuccessfulCreate', type: 'Normal', target: 'rs', weight: 4, repeat: 0, api: 'legacy', controller: 'replicaset-controller', action: null, note: (s) => `Created pod: ${s.objectName}-x7k2p` },
-  { reason: 'SuccessfulDelete', type: 'Normal', target: 'rs', weight: 2, repeat: 0, api: 'legacy', controller: 'replicaset-controller', action: null, note: (s) => `Deleted pod: ${s.objectName}-q9z4m` },
-  { reason: 'ScalingReplicaSet', type: 'Normal', target: 'deployment', weight: 3, repeat: 0, api: 'new', controller: 'deployment-controller', action: 'Scaling', note: (s) => `Scaled up replica set ${s.objectName}-6d4cf56db6 from 2 to 3` },
-  { reason: 'BackOff', type: 'Warning', target: 'pod-crashing', weight: 6, repeat: 30, api: 'legacy', controller: 'kubelet', action: null, fieldPath: true, note: (s) => `Back-off restarting failed container ${s.container} in pod ${s.objectName}_${s.namespace}(${s.uid})` },
-  { reason: 'BackOff', type: 'Warning', target: 'pod-oom', weight: 1, repeat: 20, api: 'legacy', controller: 'kubelet', action: null, fieldPath: true, note: (s) => `Back-off restarting failed container ${s.container} in pod ${s.objectName}_${s.namespace}(${s.uid})` },
-  { reason: 'Unhealthy', type: 'Warning', target: 'pod-running', weight: 6, repeat: 25, api: 'legacy', controller: 'kubelet', action: null, fieldPath: true, note: () => 'Readiness probe failed: HTTP probe failed with statuscode: 503' },
-  { reason: 'FailedScheduling', type: 'Warning', target: 'pod-pending', weight: 3, repeat: 15, api: 'new', controller: 'default-scheduler', action: 'Scheduling', note: () => '0/100 nodes are available: 100 Insufficient cpu. preemption: 0/100 nodes are available: 100 No preemption victims found for incoming pod.' },
-  { reason: 'FailedMount', type: 'Warning', target: 'pod-pending', weight: 2, repeat: 10, api: 'legacy', controller: 'kubelet', action: null, note: (s) => `MountVolume.SetUp failed for volume "config" : configmap "${s.objectName.split('-')[0]}-config" not found` },
-  { reason: 'Failed', type: 'Warning', target: 'pod-any', weight: 1, repeat: 5, api: 'legacy', controller: 'kubelet', action: null, fieldPath: true, note: () => 'Failed to pull image "registry.example.com/team/app:1.2.4": rpc error: code = NotFound desc = failed to pull and unpack image: not found' },
-  { reason: 'FailedCreatePodSandBox', type: 'Warning', target: 'pod-pending', weight: 1, repeat: 4, api: 'legacy', controller: 'kubelet', action: null, note: () => 'Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox: plugin type="cni" failed (add): failed to allocate for range 0: no IP addresses available in range set' },
-  { reason: 'FailedCreate', type: 'Warning', target: 'rs', weight: 1, repeat: 8, api: 'legacy', controller: 'replicaset-controller', action: null, note: (s) => `Error creating: pods "${s.objectName}-" is forbidden: exceeded quota: compute-resources, requested: limits.memory=512Mi, used: limits.memory=20Gi, limited: limits.memory=20Gi` },
-  { reason: 'OOMKilling', type: 'Warning', target: 'node', weight: 1, repeat: 3, api: 'legacy', controller: 'kernel-monitor', action: null, note: () => 'Memory cgroup out of memory: Killed process 4242 (java) total-vm:8123456kB, anon-rss:524288kB, file-rss:0kB, shmem-rss:0kB, UID:1000 pgtables:2048kB oom_score_adj:999' },
-  { reason: 'NodeNotReady', type: 'Normal', target: 'node', weight: 0.3, repeat: 0, api: 'legacy', controller: 'node-controller', action: null, note: (s) => `Node ${s.objectName} status is now: NodeNotReady` },
-  { reason: 'EvictionThresholdMet', type: 'Warning', target: 'node', weight: 0.3, repeat: 6, api: 'legacy', controller: 'kubelet', action: null, note: () => 'Attempting to reclaim ephemeral-storage' },
-  { reason: 'Evicted', type: 'Warning', target: 'pod-running', weight: 0.5, repeat: 0, api: 'legacy', controller: 'kubelet', action: null, note: () => 'The node was low on resource: ephemeral-storage. Threshold quantity: 8Gi, available: 7Gi.' },
+  {
+    reason: 'Scheduled',
+    type: 'Normal',
+    target: 'pod-running',
+    weight: 8,
+    repeat: 0,
+    api: 'new',
+    controller: 'default-scheduler',
+    action: 'Binding',
+    note: (s) => `Successfully assigned ${s.namespace}/${s.objectName} to ${s.node}`,
+  },
+  {
+    reason: 'Pulling',
+    type: 'Normal',
+    target: 'pod-any',
+    weight: 8,
+    repeat: 1,
+    api: 'legacy',
+    controller: 'kubelet',
+    action: null,
+    fieldPath: true,
+    note: () => 'Pulling image "registry.example.com/team/app:1.2.3"',
+  },
+  {
+    reason: 'Pulled',
+    type: 'Normal',
+    target: 'pod-any',
+    weight: 8,
+    repeat: 1,
+    api: 'legacy',
+    controller: 'kubelet',
+    action: null,
+    fieldPath: true,
+    note: () => 'Container image "registry.example.com/team/app:1.2.3" already present on machine',
+  },
+  {
+    reason: 'Created',
+    type: 'Normal',
+    target: 'pod-any',
+    weight: 8,
+    repeat: 1,
+    api: 'legacy',
+    controller: 'kubelet',
+    action: null,
+    fieldPath: true,
+    note: (s) => `Created container: ${s.container}`,
+  },
+  {
+    reason: 'Started',
+    type: 'Normal',
+    target: 'pod-any',
+    weight: 8,
+    repeat: 1,
+    api: 'legacy',
+    controller: 'kubelet',
+    action: null,
+    fieldPath: true,
+    note: (s) => `Started container ${s.container}`,
+  },
+  {
+    reason: 'Killing',
+    type: 'Normal',
+    target: 'pod-running',
+    weight: 4,
+    repeat: 0,
+    api: 'legacy',
+    controller: 'kubelet',
+    action: null,
+    fieldPath: true,
+    note: (s) => `Stopping container ${s.container}`,
+  },
+  {
+    reason: 'SuccessfulCreate',
+    type: 'Normal',
+    target: 'rs',
+    weight: 4,
+    repeat: 0,
+    api: 'legacy',
+    controller: 'replicaset-controller',
+    action: null,
+    note: (s) => `Created pod: ${s.objectName}-x7k2p`,
+  },
+  {
+    reason: 'SuccessfulDelete',
+    type: 'Normal',
+    target: 'rs',
+    weight: 2,
+    repeat: 0,
+    api: 'legacy',
+    controller: 'replicaset-controller',
+    action: null,
+    note: (s) => `Deleted pod: ${s.objectName}-q9z4m`,
+  },
+  {
+    reason: 'ScalingReplicaSet',
+    type: 'Normal',
+    target: 'deployment',
+    weight: 3,
+    repeat: 0,
+    api: 'new',
+    controller: 'deployment-controller',
+    action: 'Scaling',
+    note: (s) => `Scaled up replica set ${s.objectName}-6d4cf56db6 from 2 to 3`,
+  },
+  {
+    reason: 'BackOff',
+    type: 'Warning',
+    target: 'pod-crashing',
+    weight: 6,
+    repeat: 30,
+    api: 'legacy',
+    controller: 'kubelet',
+    action: null,
+    fieldPath: true,
+    note: (s) => `Back-off restarting failed container ${s.container} in pod ${s.objectName}_${s.namespace}(${s.uid})`,
+  },
+  {
+    reason: 'BackOff',
+    type: 'Warning',
+    target: 'pod-oom',
+    weight: 1,
+    repeat: 20,
+    api: 'legacy',
+    controller: 'kubelet',
+    action: null,
+    fieldPath: true,
+    note: (s) => `Back-off restarting failed container ${s.container} in pod ${s.objectName}_${s.namespace}(${s.uid})`,
+  },
+  {
+    reason: 'Unhealthy',
+    type: 'Warning',
+    target: 'pod-running',
+    weight: 6,
+    repeat: 25,
+    api: 'legacy',
+    controller: 'kubelet',
+    action: null,
+    fieldPath: true,
+    note: () => 'Readiness probe failed: HTTP probe failed with statuscode: 503',
+  },
+  {
+    reason: 'FailedScheduling',
+    type: 'Warning',
+    target: 'pod-pending',
+    weight: 3,
+    repeat: 15,
+    api: 'new',
+    controller: 'default-scheduler',
+    action: 'Scheduling',
+    note: () => '0/100 nodes are available: 100 Insufficient cpu. preemption: 0/100 nodes are available: 100 No preemption victims found for incoming pod.',
+  },
+  {
+    reason: 'FailedMount',
+    type: 'Warning',
+    target: 'pod-pending',
+    weight: 2,
+    repeat: 10,
+    api: 'legacy',
+    controller: 'kubelet',
+    action: null,
+    note: (s) => `MountVolume.SetUp failed for volume "config" : configmap "${s.objectName.split('-')[0]}-config" not found`,
+  },
+  {
+    reason: 'Failed',
+    type: 'Warning',
+    target: 'pod-any',
+    weight: 1,
+    repeat: 5,
+    api: 'legacy',
+    controller: 'kubelet',
+    action: null,
+    fieldPath: true,
+    note: () => 'Failed to pull image "registry.example.com/team/app:1.2.4": rpc error: code = NotFound desc = failed to pull and unpack image: not found',
+  },
+  {
+    reason: 'FailedCreatePodSandBox',
+    type: 'Warning',
+    target: 'pod-pending',
+    weight: 1,
+    repeat: 4,
+    api: 'legacy',
+    controller: 'kubelet',
+    action: null,
+    note: () =>
+      'Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox: plugin type="cni" failed (add): failed to allocate for range 0: no IP addresses available in range set',
+  },
+  {
+    reason: 'FailedCreate',
+    type: 'Warning',
+    target: 'rs',
+    weight: 1,
+    repeat: 8,
+    api: 'legacy',
+    controller: 'replicaset-controller',
+    action: null,
+    note: (s) =>
+      `Error creating: pods "${s.objectName}-" is forbidden: exceeded quota: compute-resources, requested: limits.memory=512Mi, used: limits.memory=20Gi, limited: limits.memory=20Gi`,
+  },
+  {
+    reason: 'OOMKilling',
+    type: 'Warning',
+    target: 'node',
+    weight: 1,
+    repeat: 3,
+    api: 'legacy',
+    controller: 'kernel-monitor',
+    action: null,
+    note: () =>
+      'Memory cgroup out of memory: Killed process 4242 (java) total-vm:8123456kB, anon-rss:524288kB, file-rss:0kB, shmem-rss:0kB, UID:1000 pgtables:2048kB oom_score_adj:999',
+  },
+  {
+    reason: 'NodeNotReady',
+    type: 'Normal',
+    target: 'node',
+    weight: 0.3,
+    repeat: 0,
+    api: 'legacy',
+    controller: 'node-controller',
+    action: null,
+    note: (s) => `Node ${s.objectName} status is now: NodeNotReady`,
+  },
+  {
+    reason: 'EvictionThresholdMet',
+    type: 'Warning',
+    target: 'node',
+    weight: 0.3,
+    repeat: 6,
+    api: 'legacy',
+    controller: 'kubelet',
+    action: null,
+    note: () => 'Attempting to reclaim ephemeral-storage',
+  },
+  {
+    reason: 'Evicted',
+    type: 'Warning',
+    target: 'pod-running',
+    weight: 0.5,
+    repeat: 0,
+    api: 'legacy',
+    controller: 'kubelet',
+    action: null,
+    note: () => 'The node was low on resource: ephemeral-storage. Threshold quantity: 8Gi, available: 7Gi.',
+  },
 ];
 
 export interface StreamOptions {
@@ -699,7 +1018,14 @@ export class EventStream implements Iterable<ObjectChange<unknown>> {
         instance = spec.controller === 'default-scheduler' ? 'default-scheduler-control-plane-1' : (p.node ?? 'control-plane-1');
       }
     }
-    const regarding: Record<string, string> = { kind, namespace: namespace as string, name: objectName, uid: objectUid, apiVersion: REGARDING_API[kind]!, resourceVersion: String(this.regRv[id]) };
+    const regarding: Record<string, string> = {
+      kind,
+      namespace: namespace as string,
+      name: objectName,
+      uid: objectUid,
+      apiVersion: REGARDING_API[kind]!,
+      resourceVersion: String(this.regRv[id]),
+    };
     if (namespace === null) delete regarding['namespace'];
     if (spec.fieldPath) regarding['fieldPath'] = `spec.containers{${container}}`;
     const firstMs = this.first[id]!;

@@ -79,7 +79,9 @@ if (processing) {
   });
 }
 
-progress(`inprocess ${mode}: ${events.toLocaleString('en')} events on ${cacheObjects.toLocaleString('en')} objects (cache built in ${Math.round(cacheBuildMs)} ms)`);
+progress(
+  `inprocess ${mode}: ${events.toLocaleString('en')} events on ${cacheObjects.toLocaleString('en')} objects (cache built in ${Math.round(cacheBuildMs)} ms)`,
+);
 const warmupMark = Math.floor(events * 0.2);
 let warmupAt = 0;
 let warmupCpu = 0;

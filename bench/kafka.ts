@@ -63,7 +63,13 @@ const cache = warmCache(world.objects);
 world.objects.length = 0;
 
 const suffix = randomUUID().slice(0, 8);
-const topics = { KubeEvent: `bench.events.${suffix}`, Alert: `bench.alerts.${suffix}`, Incident: `bench.incidents.${suffix}`, Gap: `bench.gaps.${suffix}`, DeadLetter: `bench.deadletter.${suffix}` };
+const topics = {
+  KubeEvent: `bench.events.${suffix}`,
+  Alert: `bench.alerts.${suffix}`,
+  Incident: `bench.incidents.${suffix}`,
+  Gap: `bench.gaps.${suffix}`,
+  DeadLetter: `bench.deadletter.${suffix}`,
+};
 const connected = await connectKafkaSink(
   {
     kafka: { brokers, clientId: 'kubevents-bench' },
@@ -151,7 +157,11 @@ if (mode === 'pipeline') {
   for (let i = 0; i < events; i += settings.maxRecords) {
     const batch: Message[] = [];
     for (let j = i; j < Math.min(events, i + settings.maxRecords); j++) batch.push(messages[j % messages.length]!);
-    await producer.sendBatch({ topicMessages: [{ topic: topics.KubeEvent, messages: batch }], acks: ACKS_ALL, compression: compressionType(settings.compression as 'gzip' | 'none') });
+    await producer.sendBatch({
+      topicMessages: [{ topic: topics.KubeEvent, messages: batch }],
+      acks: ACKS_ALL,
+      compression: compressionType(settings.compression as 'gzip' | 'none'),
+    });
     written += batch.length;
     producerAcked += batch.length;
   }
@@ -165,7 +175,9 @@ if (mode === 'pipeline') {
   processing.events$.subscribe((e) => prepared.push(e));
   for (let i = 0; i < 20_000; i++) input.next(stream.next()!);
   input.complete();
-  progress(`kafka sink: ${events.toLocaleString('en')} processed records (${prepared.length} distinct) -> ${brokers.join(',')} (${partitions} partitions, acks=all)`);
+  progress(
+    `kafka sink: ${events.toLocaleString('en')} processed records (${prepared.length} distinct) -> ${brokers.join(',')} (${partitions} partitions, acks=all)`,
+  );
   t0 = performance.now();
   cpu0 = process.cpuUsage();
   for (let i = 0; i < events; i += CHUNK) {

@@ -60,7 +60,10 @@ export async function ensureNamespace(kc: KubeConfig, name: string): Promise<voi
 }
 
 export async function deleteNamespace(kc: KubeConfig, name: string): Promise<void> {
-  await kc.makeApiClient(CoreV1Api).deleteNamespace({ name }).catch(() => undefined);
+  await kc
+    .makeApiClient(CoreV1Api)
+    .deleteNamespace({ name })
+    .catch(() => undefined);
 }
 
 export async function createEvents(options: CreateOptions): Promise<CreateStats> {
@@ -71,7 +74,14 @@ export async function createEvents(options: CreateOptions): Promise<CreateStats>
   const url = new URL(`${cluster.server.replace(/\/+$/, '')}/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/events`);
   const base: https.RequestOptions = { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' } };
   await kc.applyToHTTPSOptions(base);
-  const agent = new https.Agent({ keepAlive: true, maxSockets: concurrency, ca: base.ca, cert: base.cert, key: base.key, rejectUnauthorized: base.rejectUnauthorized });
+  const agent = new https.Agent({
+    keepAlive: true,
+    maxSockets: concurrency,
+    ca: base.ca,
+    cert: base.cert,
+    key: base.key,
+    rejectUnauthorized: base.rejectUnauthorized,
+  });
   const headers = base.headers as Record<string, string>;
 
   const post = (body: string): Promise<void> =>
@@ -171,6 +181,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     concurrency: intArg(args, 'concurrency', 64),
     prefix: args.get('prefix') ?? 'bench',
   });
-  progress(`created ${stats.created}/${count} Events in ${namespace} at ${stats.achievedPerSec}/s (POST p99 ${stats.requestP99Ms} ms, ${stats.failed} failed${stats.firstError ? `: ${stats.firstError}` : ''})`);
+  progress(
+    `created ${stats.created}/${count} Events in ${namespace} at ${stats.achievedPerSec}/s (POST p99 ${stats.requestP99Ms} ms, ${stats.failed} failed${stats.firstError ? `: ${stats.firstError}` : ''})`,
+  );
   writeResult(args, stats);
 }

@@ -160,7 +160,10 @@ export function progress(message: string): void {
  * the cores (hyperthreads, caches, memory bandwidth) it grows: compare runs by it.
  */
 export function calibrate(): number {
-  const doc = { metadata: { name: 'calibration', namespace: 'default', labels: { a: '1', b: '2' } }, items: Array.from({ length: 20 }, (_, i) => ({ i, s: `item-${i}`, v: i * 1.5 })) };
+  const doc = {
+    metadata: { name: 'calibration', namespace: 'default', labels: { a: '1', b: '2' } },
+    items: Array.from({ length: 20 }, (_, i) => ({ i, s: `item-${i}`, v: i * 1.5 })),
+  };
   const map = new Map<string, number>();
   const cpu0 = process.cpuUsage();
   let acc = 0;

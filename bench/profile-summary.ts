@@ -81,7 +81,9 @@ function locate(frame: CallFrame): [string, number] {
   if (map && frame.lineNumber >= 0) {
     const entry = map.findEntry(frame.lineNumber, Math.max(0, frame.columnNumber)) as { originalSource?: string; originalLine?: number };
     if (entry && entry.originalSource) {
-      const src = entry.originalSource.startsWith('file://') ? entry.originalSource : pathToFileURL(resolve(dirname(fileURLToPath(url)), entry.originalSource)).href;
+      const src = entry.originalSource.startsWith('file://')
+        ? entry.originalSource
+        : pathToFileURL(resolve(dirname(fileURLToPath(url)), entry.originalSource)).href;
       file = src;
       line = (entry.originalLine ?? 0) + 1;
     }
@@ -162,7 +164,15 @@ export function summarizeProfile(profile: CpuProfile, top = 15): ProfileSummary 
   for (const r of rows.values()) if (r.function !== '(idle)' && r.function !== '(root)') areas.set(r.area, (areas.get(r.area) ?? 0) + r.self);
   return {
     totalMs: ms(busyUs),
-    top: sorted.slice(0, top).map((r) => ({ function: r.function, location: r.location, area: r.area, selfMs: ms(r.self), selfPct: pct(r.self), totalMs: ms(r.total), totalPct: pct(r.total) })),
+    top: sorted.slice(0, top).map((r) => ({
+      function: r.function,
+      location: r.location,
+      area: r.area,
+      selfMs: ms(r.self),
+      selfPct: pct(r.self),
+      totalMs: ms(r.total),
+      totalPct: pct(r.total),
+    })),
     areas: [...areas].sort((a, b) => b[1] - a[1]).map(([area, us]) => ({ area, selfMs: ms(us), selfPct: pct(us) })),
   };
 }

@@ -103,7 +103,9 @@ function runPhase(extra: string[]): Promise<PhaseResult> {
   const dir = mkdtempSync(join(tmpdir(), 'kubevents-bench-'));
   const file = join(dir, 'phase.json');
   return new Promise<PhaseResult>((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--kubeconfig', kubeconfig!, ...extra, '--result-file', file], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--kubeconfig', kubeconfig!, ...extra, '--result-file', file], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     child.on('error', reject);
     child.on('close', (code) => {
       try {
@@ -138,7 +140,16 @@ const list = await runPhase(['--phase', 'measure', '--namespace', namespace]);
 progress(`startup: listed ${list.objects} to SYNCED in ${list.ms} ms (peak RSS ${list.peakRssMB} MB); creating ${after} after the checkpoint`);
 const more = await createEvents({ kc, namespace, count: after, rate: null, concurrency, prefix: 'after' });
 const loadResume = loadAverage();
-const resume = await runPhase(['--phase', 'measure', '--namespace', namespace, '--resume-from', list.syncedResourceVersion ?? '', '--expect', String(more.created)]);
+const resume = await runPhase([
+  '--phase',
+  'measure',
+  '--namespace',
+  namespace,
+  '--resume-from',
+  list.syncedResourceVersion ?? '',
+  '--expect',
+  String(more.created),
+]);
 progress(`startup: resumed, ${resume.objects} Events after the checkpoint in ${resume.ms} ms (peak RSS ${resume.peakRssMB} MB)`);
 await deleteNamespace(kc, namespace);
 writeResult(args, {

@@ -109,7 +109,9 @@ progress(`whatif: ${events.length.toLocaleString('en')} occurrences`);
 // the stages' own functions, per call, for scale
 const eventSchema = loadSchema('KubeEvent');
 const perStage = {
-  normalizeEvent: measure(raws, (c) => (c.type === 'ADDED' || c.type === 'MODIFIED' ? normalizeEvent((c as { object: unknown }).object, c.type, { cluster: 'bench' }) : undefined)),
+  normalizeEvent: measure(raws, (c) =>
+    c.type === 'ADDED' || c.type === 'MODIFIED' ? normalizeEvent((c as { object: unknown }).object, c.type, { cluster: 'bench' }) : undefined,
+  ),
   classifyEvent: measure(events, (e) => classifyEvent(e, rules)),
   enrichmentOf: measure(events, (e) => enrichmentOf(e, cache)),
   toAvroBinary: measure(classified, (e) => toAvroBinary(eventSchema, e)),
@@ -167,7 +169,14 @@ const dedupeUs = (() => {
 writeResult(args, {
   bench: 'whatif',
   occurrences: events.length,
-  cpuMicrosecondsPerCall: { perStage, labelsFingerprint: fingerprint, enrichmentOf: enrichment, eventCopies: copies, promClientCounter: metrics, dedupePerWarning: dedupeUs },
+  cpuMicrosecondsPerCall: {
+    perStage,
+    labelsFingerprint: fingerprint,
+    enrichmentOf: enrichment,
+    eventCopies: copies,
+    promClientCounter: metrics,
+    dedupePerWarning: dedupeUs,
+  },
   calibrationCpuMs,
   loadavgStart: loadStart,
   loadavgEnd: loadAverage(),

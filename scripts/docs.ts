@@ -58,9 +58,11 @@ function rows(schema: JsonSchema, prefix: string, required: readonly string[]): 
     const description = prop.description ?? '';
     const split = splitDefault(description);
     const values = prop.enum ?? prop.anyOf?.flatMap((o) => o.enum ?? []);
-    const choices = values && values.length > 0 && values.length <= 12 && !split.meaning.includes(String(values[0])) ? ` One of ${values.map((v) => `\`${String(v)}\``).join(', ')}.` : '';
-    const def =
-      prop.default !== undefined ? showValue(prop.default) : required.includes(name) ? 'required' : split.default ? cell(split.default) : 'none';
+    const choices =
+      values && values.length > 0 && values.length <= 12 && !split.meaning.includes(String(values[0]))
+        ? ` One of ${values.map((v) => `\`${String(v)}\``).join(', ')}.`
+        : '';
+    const def = prop.default !== undefined ? showValue(prop.default) : required.includes(name) ? 'required' : split.default ? cell(split.default) : 'none';
     out.push([`\`${key}\``, def, cell(`${split.meaning}${choices}`)]);
     // a nested map of options with its own defaults: one row per option
     if (prop.type === 'object' && prop.properties && prop.default !== undefined) out.push(...rows(prop, `${key}.`, prop.required ?? []));
@@ -135,7 +137,8 @@ export function fillBlocks(file: string, text: string, blocks: ReadonlyMap<strin
     }
     return `${begin}${block}\n${end}`;
   });
-  for (const name of blocks.keys()) if (!seen.has(name)) problems.push(`${file}: add a block for "${name}": <!-- BEGIN GENERATED: ${name} --> ... <!-- END GENERATED -->`);
+  for (const name of blocks.keys())
+    if (!seen.has(name)) problems.push(`${file}: add a block for "${name}": <!-- BEGIN GENERATED: ${name} --> ... <!-- END GENERATED -->`);
   return { text: out, problems };
 }
 

@@ -61,8 +61,7 @@ function at(mmss) {
 }
 /** metav1.Time: RFC 3339, whole seconds. */
 const isoSec = (ms) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-/** observedAt: RFC 3339 with milliseconds. */
-const isoMs = (ms) => new Date(ms).toISOString();
+
 /** metav1.MicroTime: RFC 3339 with microseconds (the sub-millisecond digits are random). */
 const isoMicro = (ms) => new Date(ms).toISOString().replace('Z', `${String(randInt(0, 999)).padStart(3, '0')}Z`);
 
@@ -100,9 +99,30 @@ function readyConditions(t) {
   const hb = isoSec(t);
   const since = isoSec(at(-86400 * 12));
   return [
-    { type: 'MemoryPressure', status: 'False', lastHeartbeatTime: hb, lastTransitionTime: since, reason: 'KubeletHasSufficientMemory', message: 'kubelet has sufficient memory available' },
-    { type: 'DiskPressure', status: 'False', lastHeartbeatTime: hb, lastTransitionTime: since, reason: 'KubeletHasNoDiskPressure', message: 'kubelet has no disk pressure' },
-    { type: 'PIDPressure', status: 'False', lastHeartbeatTime: hb, lastTransitionTime: since, reason: 'KubeletHasSufficientPID', message: 'kubelet has sufficient PID available' },
+    {
+      type: 'MemoryPressure',
+      status: 'False',
+      lastHeartbeatTime: hb,
+      lastTransitionTime: since,
+      reason: 'KubeletHasSufficientMemory',
+      message: 'kubelet has sufficient memory available',
+    },
+    {
+      type: 'DiskPressure',
+      status: 'False',
+      lastHeartbeatTime: hb,
+      lastTransitionTime: since,
+      reason: 'KubeletHasNoDiskPressure',
+      message: 'kubelet has no disk pressure',
+    },
+    {
+      type: 'PIDPressure',
+      status: 'False',
+      lastHeartbeatTime: hb,
+      lastTransitionTime: since,
+      reason: 'KubeletHasSufficientPID',
+      message: 'kubelet has sufficient PID available',
+    },
     { type: 'Ready', status: 'True', lastHeartbeatTime: hb, lastTransitionTime: since, reason: 'KubeletReady', message: 'kubelet is posting ready status' },
   ];
 }
@@ -171,7 +191,14 @@ const ref = (obj, fieldPath) => {
   return r;
 };
 
-const ownerRef = (obj) => ({ apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, uid: obj.metadata.uid, controller: true, blockOwnerDeletion: true });
+const ownerRef = (obj) => ({
+  apiVersion: obj.apiVersion,
+  kind: obj.kind,
+  name: obj.metadata.name,
+  uid: obj.metadata.uid,
+  controller: true,
+  blockOwnerDeletion: true,
+});
 
 /**
  * A Deployment. `spec` fields: replicas, image, container, cpu (request), memory (limit), port,
@@ -192,10 +219,32 @@ function makeDeployment(ns, name, spec, created) {
     imagePullPolicy: 'IfNotPresent',
   };
   if (spec.probes) {
-    container.readinessProbe = { httpGet: { path: '/ready', port: 8080, scheme: 'HTTP' }, periodSeconds: 5, timeoutSeconds: 1, failureThreshold: 3, successThreshold: 1 };
-    container.livenessProbe = { httpGet: { path: '/healthz', port: 8080, scheme: 'HTTP' }, periodSeconds: 10, timeoutSeconds: 1, failureThreshold: 3, successThreshold: 1 };
+    container.readinessProbe = {
+      httpGet: { path: '/ready', port: 8080, scheme: 'HTTP' },
+      periodSeconds: 5,
+      timeoutSeconds: 1,
+      failureThreshold: 3,
+      successThreshold: 1,
+    };
+    container.livenessProbe = {
+      httpGet: { path: '/healthz', port: 8080, scheme: 'HTTP' },
+      periodSeconds: 10,
+      timeoutSeconds: 1,
+      failureThreshold: 3,
+      successThreshold: 1,
+    };
   }
-  const template = { metadata: { labels: { ...labels } }, spec: { containers: [container], restartPolicy: 'Always', terminationGracePeriodSeconds: 30, dnsPolicy: 'ClusterFirst', schedulerName: 'default-scheduler', serviceAccountName: 'default' } };
+  const template = {
+    metadata: { labels: { ...labels } },
+    spec: {
+      containers: [container],
+      restartPolicy: 'Always',
+      terminationGracePeriodSeconds: 30,
+      dnsPolicy: 'ClusterFirst',
+      schedulerName: 'default-scheduler',
+      serviceAccountName: 'default',
+    },
+  };
   if (spec.volume) {
     container.volumeMounts = [{ name: spec.volume, mountPath: '/data' }];
     template.spec.volumes = [{ name: spec.volume, nfs: { server: 'nfs.storage.svc.cluster.local', path: '/exports/batch' } }];
@@ -228,8 +277,22 @@ function makeDeployment(ns, name, spec, created) {
       readyReplicas: spec.replicas,
       availableReplicas: spec.replicas,
       conditions: [
-        { type: 'Available', status: 'True', lastUpdateTime: isoSec(created), lastTransitionTime: isoSec(created), reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' },
-        { type: 'Progressing', status: 'True', lastUpdateTime: isoSec(created), lastTransitionTime: isoSec(created), reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${name}-?" has successfully progressed.` },
+        {
+          type: 'Available',
+          status: 'True',
+          lastUpdateTime: isoSec(created),
+          lastTransitionTime: isoSec(created),
+          reason: 'MinimumReplicasAvailable',
+          message: 'Deployment has minimum availability.',
+        },
+        {
+          type: 'Progressing',
+          status: 'True',
+          lastUpdateTime: isoSec(created),
+          lastTransitionTime: isoSec(created),
+          reason: 'NewReplicaSetAvailable',
+          message: `ReplicaSet "${name}-?" has successfully progressed.`,
+        },
       ],
     },
   };
@@ -356,7 +419,16 @@ function podBound(pod, node, t) {
   pod.status.hostIPs = [{ ip: NODE_IPS[node] }];
   pod.status.startTime = isoSec(t);
   pod.status.containerStatuses = [
-    { name: containerName(pod), state: { waiting: { reason: 'ContainerCreating' } }, lastState: {}, ready: false, restartCount: 0, image: imageOf(pod), imageID: '', started: false },
+    {
+      name: containerName(pod),
+      state: { waiting: { reason: 'ContainerCreating' } },
+      lastState: {},
+      ready: false,
+      restartCount: 0,
+      image: imageOf(pod),
+      imageID: '',
+      started: false,
+    },
   ];
   orderPodStatus(pod);
 }
@@ -508,7 +580,13 @@ function record(t, obj, { reason, type = 'Normal', note, by, fieldPath, action, 
   if (!e) {
     e = {
       api: 'events.k8s.io/v1',
-      metadata: { name: eventName(regarding.name, t), namespace: obj.metadata.namespace ?? 'default', uid: uuid(), resourceVersion: '', creationTimestamp: isoSec(t) },
+      metadata: {
+        name: eventName(regarding.name, t),
+        namespace: obj.metadata.namespace ?? 'default',
+        uid: uuid(),
+        resourceVersion: '',
+        creationTimestamp: isoSec(t),
+      },
       eventTime: isoMicro(t),
       by,
       action,
@@ -625,7 +703,11 @@ function setDeploymentStatus(dep, { replicas, updated, ready, available }) {
 /** deployment-controller scales a ReplicaSet: ScalingReplicaSet on the Deployment, the RS updated. */
 function scaleRs(t, w, rs, from, to, readyNow) {
   const up = to > from;
-  record(t, w.dep, { reason: 'ScalingReplicaSet', note: `Scaled ${up ? 'up' : 'down'} replica set ${rs.metadata.name} from ${from} to ${to}`, by: BY.deployment });
+  record(t, w.dep, {
+    reason: 'ScalingReplicaSet',
+    note: `Scaled ${up ? 'up' : 'down'} replica set ${rs.metadata.name} from ${from} to ${to}`,
+    by: BY.deployment,
+  });
   rs.metadata.annotations['deployment.kubernetes.io/desired-replicas'] = String(w.dep.spec.replicas);
   setRsReplicas(rs, to, readyNow ?? Math.min(rs.status.readyReplicas ?? 0, to));
   emit(t + 3, 'MODIFIED', rs);
@@ -644,7 +726,12 @@ function createPod(t, w, rs, suffix) {
  * `pull`: null = image already present, else { seconds, bytes }.
  */
 function startPod(t, pod, node, pull = null, readyAfterMs = 6000) {
-  record(t, pod, { reason: 'Scheduled', note: `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${node}`, by: BY.scheduler, action: 'Binding' });
+  record(t, pod, {
+    reason: 'Scheduled',
+    note: `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${node}`,
+    by: BY.scheduler,
+    action: 'Binding',
+  });
   podBound(pod, node, t);
   emit(t + 5, 'MODIFIED', pod);
   const kubelet = BY.kubelet(node);
@@ -654,7 +741,12 @@ function startPod(t, pod, node, pull = null, readyAfterMs = 6000) {
     record(u, pod, { reason: 'Pulling', note: `Pulling image "${image}"`, by: kubelet, fieldPath: fp(pod) });
     const took = pull.seconds.toFixed(3).replace(/\.?0+$/, '');
     u += Math.round(pull.seconds * 1000);
-    record(u, pod, { reason: 'Pulled', note: `Successfully pulled image "${image}" in ${took}s (${took}s including waiting). Image size: ${pull.bytes} bytes.`, by: kubelet, fieldPath: fp(pod) });
+    record(u, pod, {
+      reason: 'Pulled',
+      note: `Successfully pulled image "${image}" in ${took}s (${took}s including waiting). Image size: ${pull.bytes} bytes.`,
+      by: kubelet,
+      fieldPath: fp(pod),
+    });
   } else {
     record(u, pod, { reason: 'Pulled', note: `Container image "${image}" already present on machine`, by: kubelet, fieldPath: fp(pod) });
   }
@@ -693,16 +785,61 @@ function deletePod(t, pod, { by = null, rs = null, kill = true } = {}) {
 
 function initialState() {
   for (const n of ['node-a', 'node-b', 'node-c']) makeNode(n, at(-randInt(5, 60)));
-  existingWorkload('payments', 'ledger', { replicas: 2, image: 'registry.example.com/payments-ledger:v3.9.2', cpu: '500m', revision: 4 }, ['node-a', 'node-b'], 61);
+  existingWorkload(
+    'payments',
+    'ledger',
+    { replicas: 2, image: 'registry.example.com/payments-ledger:v3.9.2', cpu: '500m', revision: 4 },
+    ['node-a', 'node-b'],
+    61,
+  );
   existingWorkload('shop', 'checkout', { replicas: 1, image: 'registry.example.com/shop-checkout:v1.8.0', cpu: '300m', revision: 7 }, ['node-b'], 90);
-  existingWorkload('shop', 'cart', { replicas: 1, image: 'registry.example.com/shop-cart:v2.0.3', cpu: '200m', memory: '256Mi', memoryRequest: '128Mi', revision: 3 }, ['node-c'], 90);
-  existingWorkload('shop', 'search', { replicas: 3, image: 'registry.example.com/shop-search:v5.1.0', cpu: '1000m', memory: '2Gi', memoryRequest: '1Gi', revision: 12 }, ['node-a', 'node-a', 'node-c'], 120);
+  existingWorkload(
+    'shop',
+    'cart',
+    { replicas: 1, image: 'registry.example.com/shop-cart:v2.0.3', cpu: '200m', memory: '256Mi', memoryRequest: '128Mi', revision: 3 },
+    ['node-c'],
+    90,
+  );
+  existingWorkload(
+    'shop',
+    'search',
+    { replicas: 3, image: 'registry.example.com/shop-search:v5.1.0', cpu: '1000m', memory: '2Gi', memoryRequest: '1Gi', revision: 12 },
+    ['node-a', 'node-a', 'node-c'],
+    120,
+  );
   existingWorkload('web', 'frontend', { replicas: 2, image: 'registry.example.com/frontend:v2.3.0', cpu: '250m', revision: 18 }, ['node-b', 'node-c'], 200);
-  const batch = existingWorkload('batch', 'worker', { replicas: 6, image: 'registry.example.com/batch-worker:2.14.0', container: 'worker', cpu: '250m', memory: '1Gi', probes: true, volume: 'data', revision: 5 }, ['node-b', 'node-c', 'node-b', 'node-c', 'node-b', 'node-c'], 30);
+  const batch = existingWorkload(
+    'batch',
+    'worker',
+    {
+      replicas: 6,
+      image: 'registry.example.com/batch-worker:2.14.0',
+      container: 'worker',
+      cpu: '250m',
+      memory: '1Gi',
+      probes: true,
+      volume: 'data',
+      revision: 5,
+    },
+    ['node-b', 'node-c', 'node-b', 'node-c', 'node-b', 'node-c'],
+    30,
+  );
   // batch workers are replaced two at a time (no surge: the nodes are full)
   batch.dep.spec.strategy.rollingUpdate = { maxSurge: 0, maxUnavailable: '50%' };
-  existingWorkload('monitoring', 'kube-state-metrics', { replicas: 1, image: 'registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.15.0', container: 'kube-state-metrics', cpu: '100m', revision: 2 }, ['node-a'], 300);
-  existingWorkload('monitoring', 'grafana', { replicas: 1, image: 'docker.io/grafana/grafana:11.4.0', container: 'grafana', cpu: '200m', port: 3000, revision: 6 }, ['node-a'], 300);
+  existingWorkload(
+    'monitoring',
+    'kube-state-metrics',
+    { replicas: 1, image: 'registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.15.0', container: 'kube-state-metrics', cpu: '100m', revision: 2 },
+    ['node-a'],
+    300,
+  );
+  existingWorkload(
+    'monitoring',
+    'grafana',
+    { replicas: 1, image: 'docker.io/grafana/grafana:11.4.0', container: 'grafana', cpu: '200m', port: 3000, revision: 6 },
+    ['node-a'],
+    300,
+  );
 
   // kube-state-metrics was rolled out at 09:37: its pod is young, and the rollout's Events are still
   // stored (they expire at ~10:37, an hour after their last write)
@@ -732,8 +869,22 @@ function emitInitialList() {
   const { ksm, ksmPod, node, image, t, old } = ctx;
   old.push(record(t, ksm.dep, { reason: 'ScalingReplicaSet', note: `Scaled up replica set ${ksm.rs.metadata.name} from 0 to 1`, by: BY.deployment }));
   old.push(record(t + 60, ksm.rs, { reason: 'SuccessfulCreate', note: `Created pod: ${ksmPod.metadata.name}`, by: BY.replicaset }));
-  old.push(record(t + 95, ksmPod, { reason: 'Scheduled', note: `Successfully assigned monitoring/${ksmPod.metadata.name} to ${node}`, by: BY.scheduler, action: 'Binding' }));
-  old.push(record(t + 3710, ksmPod, { reason: 'Pulled', note: `Successfully pulled image "${image}" in 2.91s (2.91s including waiting). Image size: 16087424 bytes.`, by: BY.kubelet(node), fieldPath: fp(ksmPod) }));
+  old.push(
+    record(t + 95, ksmPod, {
+      reason: 'Scheduled',
+      note: `Successfully assigned monitoring/${ksmPod.metadata.name} to ${node}`,
+      by: BY.scheduler,
+      action: 'Binding',
+    }),
+  );
+  old.push(
+    record(t + 3710, ksmPod, {
+      reason: 'Pulled',
+      note: `Successfully pulled image "${image}" in 2.91s (2.91s including waiting). Image size: 16087424 bytes.`,
+      by: BY.kubelet(node),
+      fieldPath: fp(ksmPod),
+    }),
+  );
   old.push(record(t + 3890, ksmPod, { reason: 'Started', note: `Started container: ${containerName(ksmPod)}`, by: BY.kubelet(node), fieldPath: fp(ksmPod) }));
   old.push(record(t + 16_200, ksm.dep, { reason: 'ScalingReplicaSet', note: `Scaled down replica set ${ksm.oldRsName} from 1 to 0`, by: BY.deployment }));
 
@@ -788,7 +939,12 @@ const FAILED_SCHEDULING_NOTE =
 
 function paymentsApiStory() {
   const t = at('01:30');
-  const dep = makeDeployment('payments', 'api', { replicas: 3, image: 'registry.example.com/payments-api:v4.2.0', cpu: '1200m', memory: '1Gi', memoryRequest: '768Mi' }, t);
+  const dep = makeDeployment(
+    'payments',
+    'api',
+    { replicas: 3, image: 'registry.example.com/payments-api:v4.2.0', cpu: '1200m', memory: '1Gi', memoryRequest: '768Mi' },
+    t,
+  );
   dep.status = {};
   emit(t, 'ADDED', dep);
   const rs = makeReplicaSet(dep, '7d9f8b6c5', 0, 1, t + 30);
@@ -801,8 +957,22 @@ function paymentsApiStory() {
     observedGeneration: 1,
     replicas: 0,
     conditions: [
-      { type: 'Available', status: 'False', lastUpdateTime: isoSec(t), lastTransitionTime: isoSec(t), reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' },
-      { type: 'Progressing', status: 'True', lastUpdateTime: isoSec(t), lastTransitionTime: isoSec(t), reason: 'NewReplicaSetCreated', message: `Created new replica set "${rs.metadata.name}"` },
+      {
+        type: 'Available',
+        status: 'False',
+        lastUpdateTime: isoSec(t),
+        lastTransitionTime: isoSec(t),
+        reason: 'MinimumReplicasUnavailable',
+        message: 'Deployment does not have minimum availability.',
+      },
+      {
+        type: 'Progressing',
+        status: 'True',
+        lastUpdateTime: isoSec(t),
+        lastTransitionTime: isoSec(t),
+        reason: 'NewReplicaSetCreated',
+        message: `Created new replica set "${rs.metadata.name}"`,
+      },
     ],
   };
   emit(t + 40, 'MODIFIED', dep);
@@ -832,7 +1002,14 @@ function paymentsApiStory() {
   setRsReplicas(rs, 3, 2);
   emit(Math.max(r1, r2) + 20, 'MODIFIED', rs);
   setDeploymentStatus(dep, { replicas: 3, updated: 3, ready: 2, available: 2 });
-  dep.status.conditions[0] = { type: 'Available', status: 'True', lastUpdateTime: isoSec(r2 + 30), lastTransitionTime: isoSec(r2 + 30), reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' };
+  dep.status.conditions[0] = {
+    type: 'Available',
+    status: 'True',
+    lastUpdateTime: isoSec(r2 + 30),
+    lastTransitionTime: isoSec(r2 + 30),
+    reason: 'MinimumReplicasAvailable',
+    message: 'Deployment has minimum availability.',
+  };
   emit(Math.max(r1, r2) + 30, 'MODIFIED', dep);
 
   // 10:14:20 shop/search is scaled down 3 -> 2: its pod on node-c goes, freeing the cpu
@@ -879,7 +1056,14 @@ function replaceSinglePod(t, w, revision, mutate, node, pull) {
   deletePod(ready + 50, w.pods[0], { rs: oldRs, kill: false });
   setProgressing(w.dep, rs, ready + 60, 'NewReplicaSetAvailable');
   setDeploymentStatus(w.dep, { replicas: 1, updated: 1, ready: 1, available: 1 });
-  w.dep.status.conditions[0] = { ...w.dep.status.conditions[0], status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.', lastUpdateTime: isoSec(ready), lastTransitionTime: isoSec(ready) };
+  w.dep.status.conditions[0] = {
+    ...w.dep.status.conditions[0],
+    status: 'True',
+    reason: 'MinimumReplicasAvailable',
+    message: 'Deployment has minimum availability.',
+    lastUpdateTime: isoSec(ready),
+    lastTransitionTime: isoSec(ready),
+  };
   emit(ready + 2400, 'MODIFIED', w.dep);
   w.rs = rs;
   w.pods = [pod];
@@ -891,7 +1075,13 @@ function markUnavailable(t, w) {
   emit(t, 'MODIFIED', w.rs);
   setDeploymentStatus(w.dep, { replicas: 1, updated: 1, ready: 0, available: 0 });
   const av = w.dep.status.conditions[0];
-  Object.assign(av, { status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.', lastUpdateTime: isoSec(t), lastTransitionTime: isoSec(t) });
+  Object.assign(av, {
+    status: 'False',
+    reason: 'MinimumReplicasUnavailable',
+    message: 'Deployment does not have minimum availability.',
+    lastUpdateTime: isoSec(t),
+    lastTransitionTime: isoSec(t),
+  });
   emit(t + 5, 'MODIFIED', w.dep);
 }
 
@@ -947,7 +1137,11 @@ function cartOomKilled() {
   const w = W['shop/cart'];
   const pod = w.pods[0];
   const start = at('27:31.200');
-  const restarts = crashLoop(pod, { start, reason: 'OOMKilled', exitCode: 137, maxRestarts: 4 }, { runSeconds: [38, 55], repeat: [20, 40], until: at('33:00') });
+  const restarts = crashLoop(
+    pod,
+    { start, reason: 'OOMKilled', exitCode: 137, maxRestarts: 4 },
+    { runSeconds: [38, 55], repeat: [20, 40], until: at('33:00') },
+  );
   markUnavailable(start + 700, w);
   w.oom = { pod, restarts };
   // 10:33:00 memory limit raised to 512Mi
@@ -1014,8 +1208,10 @@ function frontendImagePull() {
 
 // ---------------------------------------------------------------- story 4: Warning storm in namespace batch
 
-const readinessNote = (pod) => `Readiness probe failed: Get "http://${pod.status.podIP}:8080/ready": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`;
-const livenessNote = (pod) => `Liveness probe failed: Get "http://${pod.status.podIP}:8080/healthz": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`;
+const readinessNote = (pod) =>
+  `Readiness probe failed: Get "http://${pod.status.podIP}:8080/ready": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`;
+const livenessNote = (pod) =>
+  `Liveness probe failed: Get "http://${pod.status.podIP}:8080/healthz": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`;
 
 function unhealthy(t, pod, note) {
   return record(t, pod, { reason: 'Unhealthy', type: 'Warning', note, by: BY.kubelet(pod.spec.nodeName), fieldPath: fp(pod) });
@@ -1057,7 +1253,12 @@ function probeStorm(pod, from, to, stop) {
       }
       return;
     }
-    record(killAt, pod, { reason: 'Killing', note: `Container ${containerName(pod)} failed liveness probe, will be restarted`, by: kubelet, fieldPath: fp(pod) });
+    record(killAt, pod, {
+      reason: 'Killing',
+      note: `Container ${containerName(pod)} failed liveness probe, will be restarted`,
+      by: kubelet,
+      fieldPath: fp(pod),
+    });
     podContainerExited(pod, killAt + 600, 'Error', 137);
     emit(killAt + 600, 'MODIFIED', pod);
     const backoff = k === 0 ? 0 : Math.min(10 * 2 ** (k - 1), 300);
@@ -1108,7 +1309,12 @@ function mountStorm(pod, node, from, to) {
   emit(u + 520, 'MODIFIED', pod);
   const image = imageOf(pod);
   record(u + 700, pod, { reason: 'Pulling', note: `Pulling image "${image}"`, by: kubelet, fieldPath: fp(pod) });
-  record(u + 3900, pod, { reason: 'Pulled', note: `Successfully pulled image "${image}" in 3.156s (3.156s including waiting). Image size: 93412876 bytes.`, by: kubelet, fieldPath: fp(pod) });
+  record(u + 3900, pod, {
+    reason: 'Pulled',
+    note: `Successfully pulled image "${image}" in 3.156s (3.156s including waiting). Image size: 93412876 bytes.`,
+    by: kubelet,
+    fieldPath: fp(pod),
+  });
   record(u + 4100, pod, { reason: 'Created', note: `Created container: ${containerName(pod)}`, by: kubelet, fieldPath: fp(pod) });
   record(u + 4400, pod, { reason: 'Started', note: `Started container: ${containerName(pod)}`, by: kubelet, fieldPath: fp(pod) });
   podRunning(pod, u + 4400, false);
@@ -1151,7 +1357,12 @@ function batchStory() {
   emit(t + 2700, 'MODIFIED', w.dep);
   fresh.forEach((pod, i) => {
     const node = nodes(i);
-    record(t + 2700 + i * 20, pod, { reason: 'Scheduled', note: `Successfully assigned batch/${pod.metadata.name} to ${node}`, by: BY.scheduler, action: 'Binding' });
+    record(t + 2700 + i * 20, pod, {
+      reason: 'Scheduled',
+      note: `Successfully assigned batch/${pod.metadata.name} to ${node}`,
+      by: BY.scheduler,
+      action: 'Binding',
+    });
     podBound(pod, node, t + 2700 + i * 20);
     emit(t + 2705 + i * 20, 'MODIFIED', pod);
   });
@@ -1238,7 +1449,13 @@ function nodeNotReady() {
     p.metadata.deletionGracePeriodSeconds = 30;
     emit(e + 14, 'MODIFIED', p);
     const replacement = createPod(e + 45, w, w.rs);
-    startPod(e + 260 + randInt(0, 200), replacement, targets[i % 2], { seconds: 1 + rand() * 4, bytes: randInt(20_000_000, 160_000_000) }, randInt(5000, 15000));
+    startPod(
+      e + 260 + randInt(0, 200),
+      replacement,
+      targets[i % 2],
+      { seconds: 1 + rand() * 4, bytes: randInt(20_000_000, 160_000_000) },
+      randInt(5000, 15000),
+    );
     w.pods = w.pods.filter((x) => x !== p).concat(replacement);
     evicted.push({ pod: p, replacement, node: targets[i % 2] });
     e += randInt(8, 40);
@@ -1312,7 +1529,12 @@ function writeStream() {
 
 function sortKeys(v) {
   if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortKeys(v[k])]),
+    );
   return v;
 }
 

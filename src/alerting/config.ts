@@ -36,7 +36,9 @@ export const RouteSchema: z.ZodType<RouteInput> = z
     matchers: z
       .array(z.string().min(1))
       .optional()
-      .describe('Alertmanager matchers, all must hold: name="value", name!="value", name=~"regex", name!~"regex" on labels plus record, status, severity, category, cluster, namespace.'),
+      .describe(
+        'Alertmanager matchers, all must hold: name="value", name!="value", name=~"regex", name!~"regex" on labels plus record, status, severity, category, cluster, namespace.',
+      ),
     continue: z.boolean().optional().describe('Go on with the next sibling routes after this one matched. Default false.'),
     get routes() {
       return z.array(RouteSchema).optional().describe('Child routes, tried in order; the first match wins unless it has continue: true.');
@@ -87,9 +89,20 @@ export const AlertsConfigSchema = z
     schemaRegistry: SchemaRegistrySchema.optional(),
     consumer: z
       .strictObject({
-        groupId: z.string().min(1).default('kubevents-alerts').describe('Consumer group: run several replicas with the same group to share the partitions. Default kubevents-alerts.'),
-        topics: z.array(TOPIC).min(1).default(['k8s.alerts', 'k8s.incidents']).describe('Topics read (Alert and Incident records; other kinds are skipped). Default [k8s.alerts, k8s.incidents].'),
-        fromBeginning: z.boolean().default(false).describe('A new group starts at the oldest record (true) or at the newest (false, no old alerts replayed). Default false.'),
+        groupId: z
+          .string()
+          .min(1)
+          .default('kubevents-alerts')
+          .describe('Consumer group: run several replicas with the same group to share the partitions. Default kubevents-alerts.'),
+        topics: z
+          .array(TOPIC)
+          .min(1)
+          .default(['k8s.alerts', 'k8s.incidents'])
+          .describe('Topics read (Alert and Incident records; other kinds are skipped). Default [k8s.alerts, k8s.incidents].'),
+        fromBeginning: z
+          .boolean()
+          .default(false)
+          .describe('A new group starts at the oldest record (true) or at the newest (false, no old alerts replayed). Default false.'),
         concurrency: positiveInt().max(64).default(4).describe('Partitions processed at once (each partition in order). Default 4.'),
         sessionTimeout: positiveDuration().prefault('30s').describe('Consumer group session timeout. Default 30s.'),
         heartbeatInterval: positiveDuration().prefault('3s').describe('Default 3s.'),
@@ -99,12 +112,20 @@ export const AlertsConfigSchema = z
     deadLetter: z
       .strictObject({
         topic: TOPIC.default('k8s.deadletter').describe('Default k8s.deadletter.'),
-        encoding: z.enum(['confluent', 'raw', 'avro-binary']).optional().describe('confluent (needs schemaRegistry) or raw (Avro binary with the schema fingerprint header). Default confluent when schemaRegistry is set, else raw.'),
+        encoding: z
+          .enum(['confluent', 'raw', 'avro-binary'])
+          .optional()
+          .describe(
+            'confluent (needs schemaRegistry) or raw (Avro binary with the schema fingerprint header). Default confluent when schemaRegistry is set, else raw.',
+          ),
       })
       .prefault({})
       .describe('Where notifications that cannot be delivered go (DeadLetter records, with the reason).'),
     cluster: z.string().default('').describe('Cluster name stamped on dead letters when the record has none. Default "".'),
-    externalUrl: z.url({ error: 'an absolute URL, e.g. https://grafana.example.com/d/kubevents' }).optional().describe('A link shown in messages ({{link}}) and sent as generatorURL to Alertmanager.'),
+    externalUrl: z
+      .url({ error: 'an absolute URL, e.g. https://grafana.example.com/d/kubevents' })
+      .optional()
+      .describe('A link shown in messages ({{link}}) and sent as generatorURL to Alertmanager.'),
     timeZone: z.string().min(1).default('UTC').describe('IANA time zone of the times in messages, e.g. Asia/Shanghai. Default UTC.'),
     message: z
       .strictObject({

@@ -144,16 +144,20 @@ export class CommittingConsumer {
     const controller = new AbortController();
     this.active.add(controller);
     if (this.stopping) controller.abort('stopping');
-    const beat = setInterval(() => {
-      heartbeat().catch((error: unknown) => {
-        if (isRebalanceError(error)) {
-          if (!controller.signal.aborted) this.logger.info({ topic: batch.topic, partition: batch.partition }, 'group is rebalancing: finishing the record in flight, then rejoining');
-          controller.abort('rebalance');
-        } else {
-          this.logger.debug({ err: error }, 'heartbeat failed');
-        }
-      });
-    }, Math.max(100, Math.floor(heartbeatIntervalMs / 2)));
+    const beat = setInterval(
+      () => {
+        heartbeat().catch((error: unknown) => {
+          if (isRebalanceError(error)) {
+            if (!controller.signal.aborted)
+              this.logger.info({ topic: batch.topic, partition: batch.partition }, 'group is rebalancing: finishing the record in flight, then rejoining');
+            controller.abort('rebalance');
+          } else {
+            this.logger.debug({ err: error }, 'heartbeat failed');
+          }
+        });
+      },
+      Math.max(100, Math.floor(heartbeatIntervalMs / 2)),
+    );
     try {
       for (const message of batch.messages) {
         if (!isRunning() || isStale() || controller.signal.aborted) break;

@@ -61,7 +61,15 @@ export class DeadLetterPublisher {
   }
 
   static record(input: DeadLetterInput): DeadLetterRecord {
-    return deadLetterOf({ reason: input.reason, source: input.source, payload: input.payload, error: input.error, stage: DEAD_LETTER_STAGE, pipeline: null, cluster: input.cluster });
+    return deadLetterOf({
+      reason: input.reason,
+      source: input.source,
+      payload: input.payload,
+      error: input.error,
+      stage: DEAD_LETTER_STAGE,
+      pipeline: null,
+      cluster: input.cluster,
+    });
   }
 
   /**

@@ -142,7 +142,10 @@ export class Deliverer {
       const retryAfter = verdict.cause === 'throttled' ? Math.max(verdict.retryAfterMs ?? 0, policy.throttleBackoffMs) : verdict.retryAfterMs;
       const delay = backoffDelay(policy, attempts, retryAfter, this.random);
       this.metrics.retries.inc({ ...this.labels, cause: verdict.cause });
-      this.logger.warn({ idempotencyKey: n.idempotencyKey, attempt: attempts, cause: verdict.cause, detail, retryInMs: delay }, 'notification attempt failed; retrying');
+      this.logger.warn(
+        { idempotencyKey: n.idempotencyKey, attempt: attempts, cause: verdict.cause, detail, retryInMs: delay },
+        'notification attempt failed; retrying',
+      );
       try {
         await abortableSleep(delay, signal);
       } catch (error) {

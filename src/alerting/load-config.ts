@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import type { z } from 'zod';
+
 import type { KafkaClientConfig } from '../kafka/client.js';
 import type { SchemaRegistryConfig } from '../avro/registry.js';
 import type { Encoding } from '../avro/encodings.js';
@@ -19,7 +19,6 @@ import { getIn, typeName, zodProblems, type Issue } from '../core/zod-diagnostic
 import { AlertsConfigSchema, type AlertsConfigDocument, type ReceiverDocument, type RouteInput } from './config.js';
 import { MatcherSyntaxError, parseMatcher, type Matcher } from './matchers.js';
 import { checkTimeZone, alertNotification, incidentNotification, type NotificationView } from './notification.js';
-import type { RateLimit } from './rate-limit.js';
 import { receiverOf } from './receivers/registry.js';
 import type { ReceiverConfig } from './receivers/types.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
@@ -31,7 +30,7 @@ import {
   readSecretFile,
   Redactor,
   resolveRef,
-  SecretError,
+  type SecretError,
   urlCarriesCredentials,
   type SecretContext,
 } from './secrets.js';
@@ -117,7 +116,9 @@ function issuesToDiagnostics(issues: readonly Issue[], data: unknown, locator: D
     missing: (path) => ({ message: `missing required ${where(path, data)}` }),
   });
   return problems.map((p) =>
-    p.key !== undefined ? diagnosticAt(locator, [...p.path, p.key], { message: p.message, hint: p.hint, key: true }) : diagnosticAt(locator, p.path, { message: p.message, hint: p.hint }),
+    p.key !== undefined
+      ? diagnosticAt(locator, [...p.path, p.key], { message: p.message, hint: p.hint, key: true })
+      : diagnosticAt(locator, p.path, { message: p.message, hint: p.hint }),
   );
 }
 
@@ -153,7 +154,9 @@ function buildSampleViews(): NotificationView[] {
     lastSeen: t,
     workload: { kind: 'Deployment', name: 'd', uid: null },
     node: 'n',
-    containers: [{ name: 'c', ready: false, restartCount: 1, waitingReason: 'w', waitingMessage: 'w', lastTerminationReason: 'r', lastExitCode: 1, lastFinishedAt: t }],
+    containers: [
+      { name: 'c', ready: false, restartCount: 1, waitingReason: 'w', waitingMessage: 'w', lastTerminationReason: 'r', lastExitCode: 1, lastFinishedAt: t },
+    ],
     sampleMessages: ['m'],
     memberKeys: ['k'],
     memberAlertIds: [],
@@ -177,7 +180,9 @@ function buildSampleViews(): NotificationView[] {
     firstTime: t,
     lastTime: t,
     memberCount: 1,
-    members: [{ idempotencyKey: 'k', reason: 'r', type: 'Warning', kind: 'Pod', namespace: 'ns', name: 'p', time: t, message: 'm', category: null, severity: null }],
+    members: [
+      { idempotencyKey: 'k', reason: 'r', type: 'Warning', kind: 'Pod', namespace: 'ns', name: 'p', time: t, message: 'm', category: null, severity: null },
+    ],
     updatedAt: t,
     idempotencyKey: 'i/open',
   }).view;
@@ -199,7 +204,15 @@ interface Ctx {
 
 function report(ctx: Ctx, path: readonly PathSegment[], message: string, hint?: string, severity: 'error' | 'warning' = 'error'): void {
   const span = ctx.locator.locate(path);
-  ctx.diagnostics.push({ file: ctx.locator.file, line: span.line, column: span.column, ...(span.endColumn ? { endColumn: span.endColumn } : {}), severity, message, ...(hint ? { hint } : {}) });
+  ctx.diagnostics.push({
+    file: ctx.locator.file,
+    line: span.line,
+    column: span.column,
+    ...(span.endColumn ? { endColumn: span.endColumn } : {}),
+    severity,
+    message,
+    ...(hint ? { hint } : {}),
+  });
 }
 
 interface SecretFieldSpec {
@@ -234,7 +247,13 @@ function secretField(ctx: Ctx, spec: SecretFieldSpec): string | null {
     }
   }
   if (spec.value === undefined) {
-    if (spec.required) report(ctx, parent, `${where(parent, ctx.data)}: missing ${key}${spec.fileKey ? ` (or ${spec.fileKey})` : ''}`, `${spec.what}; write ${key}: \${env:NAME} or ${spec.fileKey ?? key}: PATH`);
+    if (spec.required)
+      report(
+        ctx,
+        parent,
+        `${where(parent, ctx.data)}: missing ${key}${spec.fileKey ? ` (or ${spec.fileKey})` : ''}`,
+        `${spec.what}; write ${key}: \${env:NAME} or ${spec.fileKey ?? key}: PATH`,
+      );
     return null;
   }
   const ref = parseSecretRef(spec.value);
@@ -249,13 +268,23 @@ function secretField(ctx: Ctx, spec: SecretFieldSpec): string | null {
     }
   }
   if (hasEmbeddedRef(spec.value)) {
-    report(ctx, spec.path, `${where(spec.path, ctx.data)}: a reference must be the whole value`, `put the whole value in the variable or file: ${key}: \${env:NAME}`);
+    report(
+      ctx,
+      spec.path,
+      `${where(spec.path, ctx.data)}: a reference must be the whole value`,
+      `put the whole value in the variable or file: ${key}: \${env:NAME}`,
+    );
     return null;
   }
   const refusal = spec.inlineRefusal(spec.value);
   if (refusal) {
     ctx.masked.push(ctx.locator.locate(spec.path));
-    report(ctx, spec.path, `${where(spec.path, ctx.data)} must not be written inline: ${refusal}`, `write ${key}: \${env:NAME} (e.g. from a Kubernetes Secret)${spec.fileKey ? ` or ${spec.fileKey}: /path/to/mounted/secret` : ''}`);
+    report(
+      ctx,
+      spec.path,
+      `${where(spec.path, ctx.data)} must not be written inline: ${refusal}`,
+      `write ${key}: \${env:NAME} (e.g. from a Kubernetes Secret)${spec.fileKey ? ` or ${spec.fileKey}: /path/to/mounted/secret` : ''}`,
+    );
     return null;
   }
   return spec.value;
@@ -279,7 +308,12 @@ function httpUrl(ctx: Ctx, path: PathSegment[], url: string | null, fromSecret: 
   try {
     u = new URL(url);
   } catch {
-    report(ctx, path, `${where(path, ctx.data)} is not a valid URL${fromSecret ? ' (the value is not shown: it is a secret)' : ` (${JSON.stringify(url)})`}`, 'e.g. https://host/path');
+    report(
+      ctx,
+      path,
+      `${where(path, ctx.data)} is not a valid URL${fromSecret ? ' (the value is not shown: it is a secret)' : ` (${JSON.stringify(url)})`}`,
+      'e.g. https://host/path',
+    );
     return null;
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
@@ -296,7 +330,12 @@ function templateField(ctx: Ctx, path: PathSegment[], source: string | undefined
     template = compileTemplate(source);
   } catch (error) {
     if (error instanceof TemplateSyntaxError) {
-      report(ctx, path, `${where(path, ctx.data)}: template ${error.message}`, 'tags: {{name}}, {{{raw}}}, {{#section}}...{{/section}}, {{^inverted}}...{{/inverted}}');
+      report(
+        ctx,
+        path,
+        `${where(path, ctx.data)}: template ${error.message}`,
+        'tags: {{name}}, {{{raw}}}, {{#section}}...{{/section}}, {{^inverted}}...{{/inverted}}',
+      );
       return null;
     }
     throw error;
@@ -305,7 +344,12 @@ function templateField(ctx: Ctx, path: PathSegment[], source: string | undefined
   for (const view of sampleViews()) for (const u of template.unknownNames(view)) if (!unknown.has(u.name)) unknown.set(u.name, u);
   for (const [name, pos] of unknown) {
     const head = name.split('.')[0] as string;
-    report(ctx, path, `${where(path, ctx.data)}: unknown name {{${name}}} (template line ${pos.line}, column ${pos.column})`, didYouMean(head, VIEW_NAMES) ?? `names: ${VIEW_NAMES.join(', ')}`);
+    report(
+      ctx,
+      path,
+      `${where(path, ctx.data)}: unknown name {{${name}}} (template line ${pos.line}, column ${pos.column})`,
+      didYouMean(head, VIEW_NAMES) ?? `names: ${VIEW_NAMES.join(', ')}`,
+    );
   }
   return unknown.size ? null : template;
 }
@@ -354,7 +398,8 @@ function receiverConfig(ctx: Ctx, doc: AlertsConfigDocument, r: ReceiverDocument
       value: r.url,
       fileValue: r.urlFile,
       required: true,
-      inlineRefusal: (v) => (secretUrl ? `a ${r.type} webhook URL carries ${secretUrl.what}` : urlCarriesCredentials(v) ? 'the URL carries credentials or a query string' : null),
+      inlineRefusal: (v) =>
+        secretUrl ? `a ${r.type} webhook URL carries ${secretUrl.what}` : urlCarriesCredentials(v) ? 'the URL carries credentials or a query string' : null,
       what: 'the endpoint URL',
     }),
     urlFromSecret || secretUrl !== null,
@@ -365,7 +410,12 @@ function receiverConfig(ctx: Ctx, doc: AlertsConfigDocument, r: ReceiverDocument
     sendResolved: r.sendResolved,
     timeoutMs: r.timeout ?? doc.defaults.timeout ?? DEFAULT_TIMEOUT_MS,
     retry: retryPolicy(retryPolicy(DEFAULT_RETRY, doc.defaults.retry), r.retry),
-    rateLimit: r.rateLimit === null ? null : r.rateLimit ? { messages: r.rateLimit.messages, perMs: r.rateLimit.per, ...(r.rateLimit.burst !== undefined ? { burst: r.rateLimit.burst } : {}) } : definition.defaultRateLimit,
+    rateLimit:
+      r.rateLimit === null
+        ? null
+        : r.rateLimit
+          ? { messages: r.rateLimit.messages, perMs: r.rateLimit.per, ...(r.rateLimit.burst !== undefined ? { burst: r.rateLimit.burst } : {}) }
+          : definition.defaultRateLimit,
     url: url ?? '',
     urlIsSecret: secretUrl !== null || urlFromSecret,
   };
@@ -373,7 +423,15 @@ function receiverConfig(ctx: Ctx, doc: AlertsConfigDocument, r: ReceiverDocument
     common,
     template: (key, source, fallback) => templateField(ctx, [...base, key], source, fallback),
     secret: (spec) =>
-      secretField(ctx, { path: [...base, spec.key], fileKey: spec.fileKey, value: spec.value, fileValue: spec.fileValue, required: false, inlineRefusal: () => spec.inlineRefusal, what: spec.what }),
+      secretField(ctx, {
+        path: [...base, spec.key],
+        fileKey: spec.fileKey,
+        value: spec.value,
+        fileValue: spec.fileValue,
+        required: false,
+        inlineRefusal: () => spec.inlineRefusal,
+        what: spec.what,
+      }),
     headers: (key, headers) => resolveHeaders(ctx, [...base, key], headers),
     report: (path, message, hint) => report(ctx, [...base, ...path], message, hint),
   });
@@ -386,15 +444,22 @@ function routeSpec(ctx: Ctx, input: RouteInput, path: PathSegment[], receivers: 
     try {
       matchers.push(parseMatcher(text));
     } catch (error) {
-      if (error instanceof MatcherSyntaxError) report(ctx, [...path, 'matchers', i], `${where([...path, 'matchers', i], ctx.data)}: ${error.message}`, error.hint);
+      if (error instanceof MatcherSyntaxError)
+        report(ctx, [...path, 'matchers', i], `${where([...path, 'matchers', i], ctx.data)}: ${error.message}`, error.hint);
       else throw error;
     }
   });
-  if (isRoot && input.matchers && input.matchers.length > 0) report(ctx, [...path, 'matchers'], 'the root route must not have matchers: it takes every record', 'move them to a child route under route.routes');
+  if (isRoot && input.matchers && input.matchers.length > 0)
+    report(ctx, [...path, 'matchers'], 'the root route must not have matchers: it takes every record', 'move them to a child route under route.routes');
   if (isRoot && input.continue !== undefined) report(ctx, [...path, 'continue'], 'the root route cannot have continue', undefined, 'warning');
   if (isRoot && !input.receiver) report(ctx, path, 'the root route needs a receiver: the default one for records no child route takes');
   if (input.receiver !== undefined && !receivers.has(input.receiver)) {
-    report(ctx, [...path, 'receiver'], `${where([...path, 'receiver'], ctx.data)}: no receiver named "${input.receiver}"`, didYouMean(input.receiver, [...receivers]) ?? `receivers: ${[...receivers].join(', ')}`);
+    report(
+      ctx,
+      [...path, 'receiver'],
+      `${where([...path, 'receiver'], ctx.data)}: no receiver named "${input.receiver}"`,
+      didYouMean(input.receiver, [...receivers]) ?? `receivers: ${[...receivers].join(', ')}`,
+    );
   }
   return {
     receiver: input.receiver,
@@ -405,12 +470,26 @@ function routeSpec(ctx: Ctx, input: RouteInput, path: PathSegment[], receivers: 
 }
 
 function kafkaConfig(ctx: Ctx, k: AlertsConfigDocument['kafka']): KafkaClientConfig {
-  const brokers = k.brokers.flatMap((b, i) => (plainField(ctx, ['kafka', 'brokers', i], b) ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  const brokers = k.brokers.flatMap((b, i) =>
+    (plainField(ctx, ['kafka', 'brokers', i], b) ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
   const out: KafkaClientConfig = { brokers, clientId: k.clientId };
   if (k.tls !== undefined) out.tls = k.tls;
   if (k.sasl) {
     const username = plainField(ctx, ['kafka', 'sasl', 'username'], k.sasl.username) ?? '';
-    const password = secretField(ctx, { path: ['kafka', 'sasl', 'password'], fileKey: 'passwordFile', value: k.sasl.password, fileValue: k.sasl.passwordFile, required: true, inlineRefusal: () => 'it is a password', what: 'the SASL password' }) ?? '';
+    const password =
+      secretField(ctx, {
+        path: ['kafka', 'sasl', 'password'],
+        fileKey: 'passwordFile',
+        value: k.sasl.password,
+        fileValue: k.sasl.passwordFile,
+        required: true,
+        inlineRefusal: () => 'it is a password',
+        what: 'the SASL password',
+      }) ?? '';
     out.sasl = { mechanism: k.sasl.mechanism, username, password };
   }
   if (k.connectionTimeout !== undefined) out.connectionTimeoutMs = k.connectionTimeout;
@@ -423,13 +502,29 @@ function registryConfig(ctx: Ctx, r: AlertsConfigDocument['schemaRegistry']): Sc
   const url = httpUrl(
     ctx,
     ['schemaRegistry', 'url'],
-    secretField(ctx, { path: ['schemaRegistry', 'url'], value: r.url, fileValue: undefined, required: true, inlineRefusal: (v) => (urlCarriesCredentials(v) ? 'the URL carries credentials' : null), what: 'the registry URL' }),
+    secretField(ctx, {
+      path: ['schemaRegistry', 'url'],
+      value: r.url,
+      fileValue: undefined,
+      required: true,
+      inlineRefusal: (v) => (urlCarriesCredentials(v) ? 'the URL carries credentials' : null),
+      what: 'the registry URL',
+    }),
     parseSecretRef(r.url) !== null,
   );
   const out: SchemaRegistryConfig = { url: url ?? '', clientId: 'kubevents-alerts', autoRegister: true };
   if (r.username !== undefined) {
     out.username = plainField(ctx, ['schemaRegistry', 'username'], r.username) ?? '';
-    out.password = secretField(ctx, { path: ['schemaRegistry', 'password'], fileKey: 'passwordFile', value: r.password, fileValue: r.passwordFile, required: true, inlineRefusal: () => 'it is a password', what: 'the registry password' }) ?? '';
+    out.password =
+      secretField(ctx, {
+        path: ['schemaRegistry', 'password'],
+        fileKey: 'passwordFile',
+        value: r.password,
+        fileValue: r.passwordFile,
+        required: true,
+        inlineRefusal: () => 'it is a password',
+        what: 'the registry password',
+      }) ?? '';
   }
   return out;
 }
@@ -452,9 +547,23 @@ function checkAndResolve(ctx: Ctx, doc: AlertsConfigDocument, file: string): Ale
   }
   const kafka = kafkaConfig(ctx, doc.kafka);
   const schemaRegistry = registryConfig(ctx, doc.schemaRegistry);
-  const encoding: Encoding = doc.deadLetter.encoding === 'confluent' ? 'confluent' : doc.deadLetter.encoding === undefined ? (schemaRegistry ? 'confluent' : 'avro-binary') : 'avro-binary';
-  if (encoding === 'confluent' && !doc.schemaRegistry) report(ctx, ['deadLetter', 'encoding'], 'dead letters in the confluent encoding need schemaRegistry', 'add schemaRegistry.url, or use encoding: raw');
-  if (doc.consumer.heartbeatInterval >= doc.consumer.sessionTimeout) report(ctx, ['consumer', 'heartbeatInterval'], 'consumer.heartbeatInterval must be shorter than consumer.sessionTimeout', 'about a third of it, e.g. 3s for 10s');
+  const encoding: Encoding =
+    doc.deadLetter.encoding === 'confluent'
+      ? 'confluent'
+      : doc.deadLetter.encoding === undefined
+        ? schemaRegistry
+          ? 'confluent'
+          : 'avro-binary'
+        : 'avro-binary';
+  if (encoding === 'confluent' && !doc.schemaRegistry)
+    report(ctx, ['deadLetter', 'encoding'], 'dead letters in the confluent encoding need schemaRegistry', 'add schemaRegistry.url, or use encoding: raw');
+  if (doc.consumer.heartbeatInterval >= doc.consumer.sessionTimeout)
+    report(
+      ctx,
+      ['consumer', 'heartbeatInterval'],
+      'consumer.heartbeatInterval must be shorter than consumer.sessionTimeout',
+      'about a third of it, e.g. 3s for 10s',
+    );
 
   if (ctx.diagnostics.slice(before).some((d) => d.severity === 'error')) return null;
   const route = buildRoute(spec);
@@ -518,7 +627,13 @@ export function parseAlertsConfig(text: string, file = 'alerts.yaml', options: L
   }
   if (data === null || data === undefined || typeof data !== 'object' || Array.isArray(data)) {
     const span = locator.documentSpan();
-    diagnostics.push({ file, line: span.line, column: span.column, severity: 'error', message: `the alerts configuration is a map with kafka, route and receivers; got ${typeName(data)}` });
+    diagnostics.push({
+      file,
+      line: span.line,
+      column: span.column,
+      severity: 'error',
+      message: `the alerts configuration is a map with kafka, route and receivers; got ${typeName(data)}`,
+    });
     return { config: null, diagnostics, text };
   }
   const parsed = AlertsConfigSchema.safeParse(data);
@@ -530,7 +645,11 @@ export function parseAlertsConfig(text: string, file = 'alerts.yaml', options: L
     data,
     locator,
     diagnostics,
-    secrets: { env: options.env ?? process.env, baseDir: options.baseDir ?? dirname(resolve(file)), ...(options.readFile ? { readFile: options.readFile } : {}) },
+    secrets: {
+      env: options.env ?? process.env,
+      baseDir: options.baseDir ?? dirname(resolve(file)),
+      ...(options.readFile ? { readFile: options.readFile } : {}),
+    },
     redactor: new Redactor(),
     masked: [],
   };
@@ -545,7 +664,10 @@ export function loadAlertsConfig(file: string, options: LoadOptions = {}): { con
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new AlertsConfigError([{ file, line: 1, column: 1, severity: 'error', message: `cannot read the configuration file${code ? ` (${code})` : ''}` }], undefined);
+    throw new AlertsConfigError(
+      [{ file, line: 1, column: 1, severity: 'error', message: `cannot read the configuration file${code ? ` (${code})` : ''}` }],
+      undefined,
+    );
   }
   const result = parseAlertsConfig(text, file, options);
   if (!result.config || result.diagnostics.some((d) => d.severity === 'error')) throw new AlertsConfigError(result.diagnostics, result.text);

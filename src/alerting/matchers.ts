@@ -81,7 +81,9 @@ export function parseMatcher(text: string): Matcher {
     try {
       regex = new RegExp(`^(?:${value})$`, 's');
     } catch (error) {
-      throw new MatcherSyntaxError(`invalid regular expression in ${JSON.stringify(text)}: ${(error as Error).message.replace(/^Invalid regular expression: /, '')}`);
+      throw new MatcherSyntaxError(
+        `invalid regular expression in ${JSON.stringify(text)}: ${(error as Error).message.replace(/^Invalid regular expression: /, '')}`,
+      );
     }
   }
   return { name, op, value, regex, text: text.trim() };

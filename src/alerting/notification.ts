@@ -227,7 +227,12 @@ function samplesOf(messages: readonly string[], options: ViewOptions): string[] 
 }
 
 /** The label set route matchers see: the record's labels, then its fields (which win). */
-function matchLabelsOf(kind: NotificationKind, status: NotificationStatus, labels: Record<string, string>, fields: Record<string, string | null>): Record<string, string> {
+function matchLabelsOf(
+  kind: NotificationKind,
+  status: NotificationStatus,
+  labels: Record<string, string>,
+  fields: Record<string, string | null>,
+): Record<string, string> {
   const out: Record<string, string> = { ...labels };
   for (const [k, v] of Object.entries(fields)) {
     if (v === null || v === '') delete out[k];

@@ -70,7 +70,11 @@ export function resolveRef(ref: SecretRef, ctx: SecretContext): string {
   if (ref.source === 'file') return readSecretFile(ref.name, ctx);
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(ref.name)) throw new SecretError(`invalid environment variable name "${ref.name}"`);
   const value = ctx.env[ref.name];
-  if (value === undefined) throw new SecretError(`environment variable ${ref.name} is not set`, 'set it in the container spec, e.g. from a Kubernetes Secret with valueFrom.secretKeyRef');
+  if (value === undefined)
+    throw new SecretError(
+      `environment variable ${ref.name} is not set`,
+      'set it in the container spec, e.g. from a Kubernetes Secret with valueFrom.secretKeyRef',
+    );
   if (value.trim() === '') throw new SecretError(`environment variable ${ref.name} is empty`);
   return value;
 }

@@ -79,7 +79,9 @@ export async function checkTopics(kafka: Kafka, topics: readonly string[]): Prom
     const existing = new Set(await admin.listTopics());
     const missing = [...new Set(topics)].filter((t) => !existing.has(t));
     if (missing.length) {
-      throw new Error(`Kafka topic${missing.length > 1 ? 's' : ''} ${missing.join(', ')} do${missing.length > 1 ? '' : 'es'} not exist: create ${missing.length > 1 ? 'them' : 'it'} (the pipelines' Kafka sink does with createTopics)`);
+      throw new Error(
+        `Kafka topic${missing.length > 1 ? 's' : ''} ${missing.join(', ')} do${missing.length > 1 ? '' : 'es'} not exist: create ${missing.length > 1 ? 'them' : 'it'} (the pipelines' Kafka sink does with createTopics)`,
+      );
     }
   } finally {
     await admin.disconnect();
@@ -94,12 +96,20 @@ export async function startAlertsService(config: AlertsConfig, deps: AlertsServi
   const schemaRegistry = config.schemaRegistry ? new ConfluentSchemaRegistry(config.schemaRegistry) : null;
   const decoder = new RecordDecoder(schemaRegistry ? { registry: schemaRegistry } : {});
   const encoder = encoderFor({ encoding: config.deadLetter.encoding, ...(config.schemaRegistry ? { schemaRegistry: config.schemaRegistry } : {}) });
-  const viewOptions: ViewOptions = { timeZone: config.timeZone, externalUrl: config.externalUrl, maxSamples: config.message.maxSamples, maxSampleChars: config.message.maxSampleChars };
+  const viewOptions: ViewOptions = {
+    timeZone: config.timeZone,
+    externalUrl: config.externalUrl,
+    maxSamples: config.message.maxSamples,
+    maxSampleChars: config.message.maxSampleChars,
+  };
 
   const deliverers = new Map<string, Deliverer>();
   for (const rc of config.receivers) {
     const receiver = createReceiver(rc, { externalUrl: config.externalUrl });
-    deliverers.set(rc.name, new Deliverer(receiver, { dedupeCacheSize: config.dedupeCacheSize, metrics, logger, redactor, ...(deps.send ? { send: deps.send } : {}) }));
+    deliverers.set(
+      rc.name,
+      new Deliverer(receiver, { dedupeCacheSize: config.dedupeCacheSize, metrics, logger, redactor, ...(deps.send ? { send: deps.send } : {}) }),
+    );
     logger.info({ receiver: receiver.describe(), timeoutMs: rc.timeoutMs, rateLimit: rc.rateLimit, maxAttempts: rc.retry.maxAttempts }, 'receiver ready');
   }
 

@@ -93,7 +93,11 @@ function tokenize(text: string): Token[] {
       }
     }
     if (kind !== 'comment' && !NAME.test(inner)) {
-      throw syntaxError(text, open, inner === '' ? 'empty tag' : `invalid name "${inner}" in tag (names are letters, digits, _ and -, dotted for fields, or .)`);
+      throw syntaxError(
+        text,
+        open,
+        inner === '' ? 'empty tag' : `invalid name "${inner}" in tag (names are letters, digits, _ and -, dotted for fields, or .)`,
+      );
     }
     tokens.push({ kind, value: inner, offset: open, end });
     i = end;
@@ -190,7 +194,9 @@ function lookup(stack: readonly unknown[], name: string): unknown {
 }
 
 function isFalsy(value: unknown): boolean {
-  return value === MISSING || value === undefined || value === null || value === false || value === '' || value === 0 || (Array.isArray(value) && value.length === 0);
+  return (
+    value === MISSING || value === undefined || value === null || value === false || value === '' || value === 0 || (Array.isArray(value) && value.length === 0)
+  );
 }
 
 function display(value: unknown): string {

@@ -12,7 +12,7 @@
  *
  * Both set the same headers (HEADERS below); the decoder reads either.
  */
-import avro from 'avsc';
+import type avro from 'avsc';
 import { decodeConfluentFrame, encodeConfluentFrame, CONFLUENT_MAGIC_BYTE } from './wire-format.js';
 import { ConfluentSchemaRegistry, valueSubject, type SchemaIdRegistry, type SchemaRegistryConfig } from './registry.js';
 import { loadSchema, type LoadedSchema } from './schemas.js';

@@ -8,7 +8,7 @@
  * times decode as epoch-ms numbers whichever path is taken.
  */
 import avro from 'avsc';
-import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { type COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { LOGICAL_TYPES, type LoadedSchema } from './schemas.js';
 
 export type Compatibility = `${COMPATIBILITY}`;

@@ -47,10 +47,44 @@ function getOrCreate<T>(registry: Registry, name: string, create: () => T): T {
 function metricsFor(registry: Registry): CheckpointMetrics {
   const registers = [registry];
   return {
-    saves: getOrCreate(registry, 'kubevents_checkpoint_saves_total', () => new Counter({ name: 'kubevents_checkpoint_saves_total', help: 'Checkpoints saved.', labelNames: ['resource'], registers })),
-    failures: getOrCreate(registry, 'kubevents_checkpoint_save_failures_total', () => new Counter({ name: 'kubevents_checkpoint_save_failures_total', help: 'Checkpoint saves that failed (retried at the next interval).', labelNames: ['resource'], registers })),
-    outstanding: getOrCreate(registry, 'kubevents_checkpoint_outstanding_positions', () => new Gauge({ name: 'kubevents_checkpoint_outstanding_positions', help: 'Source positions emitted but not yet fully acknowledged.', labelNames: ['resource'], registers })),
-    lastSave: getOrCreate(registry, 'kubevents_checkpoint_last_save_timestamp_seconds', () => new Gauge({ name: 'kubevents_checkpoint_last_save_timestamp_seconds', help: 'Time of the last successful checkpoint save.', labelNames: ['resource'], registers })),
+    saves: getOrCreate(
+      registry,
+      'kubevents_checkpoint_saves_total',
+      () => new Counter({ name: 'kubevents_checkpoint_saves_total', help: 'Checkpoints saved.', labelNames: ['resource'], registers }),
+    ),
+    failures: getOrCreate(
+      registry,
+      'kubevents_checkpoint_save_failures_total',
+      () =>
+        new Counter({
+          name: 'kubevents_checkpoint_save_failures_total',
+          help: 'Checkpoint saves that failed (retried at the next interval).',
+          labelNames: ['resource'],
+          registers,
+        }),
+    ),
+    outstanding: getOrCreate(
+      registry,
+      'kubevents_checkpoint_outstanding_positions',
+      () =>
+        new Gauge({
+          name: 'kubevents_checkpoint_outstanding_positions',
+          help: 'Source positions emitted but not yet fully acknowledged.',
+          labelNames: ['resource'],
+          registers,
+        }),
+    ),
+    lastSave: getOrCreate(
+      registry,
+      'kubevents_checkpoint_last_save_timestamp_seconds',
+      () =>
+        new Gauge({
+          name: 'kubevents_checkpoint_last_save_timestamp_seconds',
+          help: 'Time of the last successful checkpoint save.',
+          labelNames: ['resource'],
+          registers,
+        }),
+    ),
   };
 }
 

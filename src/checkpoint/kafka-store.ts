@@ -8,13 +8,7 @@
  * the last record of a key in its partition is the newest checkpoint.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  ACKS_ALL,
-  createProducer,
-  ensureTopics,
-  type Kafka,
-  type Producer,
-} from '../kafka/client.js';
+import { ACKS_ALL, createProducer, ensureTopics, type Kafka, type Producer } from '../kafka/client.js';
 import type { Logger } from '../core/logger.js';
 import { checkpointKeyString, parseCheckpoint, type Checkpoint, type CheckpointKey, type CheckpointStore } from './store.js';
 

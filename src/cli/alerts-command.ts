@@ -3,7 +3,7 @@
  * alert and incident topics delivering notifications to DingTalk, WeCom, Slack, webhooks and
  * Alertmanager. Wire it with `registerAlertsCommand(program)` in main.ts.
  */
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { LevelWithSilent } from 'pino';
 import { AlertsConfigError, loadAlertsConfig, type AlertsConfig } from '../alerting/load-config.js';
 import { alertNotification } from '../alerting/notification.js';
@@ -124,7 +124,9 @@ export async function alertsCommand(options: AlertsOptions): Promise<number> {
     }
     const running = service;
     http?.setReadinessCheck('kafka-group', async () =>
-      running.consumer.assignment ? { ok: true, detail: `member of ${config.consumer.groupId}` } : { ok: false, detail: `not joined ${config.consumer.groupId} yet` },
+      running.consumer.assignment
+        ? { ok: true, detail: `member of ${config.consumer.groupId}` }
+        : { ok: false, detail: `not joined ${config.consumer.groupId} yet` },
     );
 
     let signals = 0;

@@ -7,7 +7,7 @@
  *
  * --config defaults to $KUBEVENTS_CONFIG; without either, defaults plus the environment are used.
  */
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { ConfigError, ENV_OVERRIDES, formatConfigYaml, loadRunConfig, type LoadedRunConfig } from '../config/run-config.js';
 import { CliError, EXIT } from './exit-codes.js';
 
@@ -50,7 +50,16 @@ export function configValidate(options: { config?: string }, io: ConfigCommandIo
 export function configEnv(io: ConfigCommandIo = defaultIo()): number {
   const width = Math.max(...ENV_OVERRIDES.map((e) => e.env.length));
   const lines = ENV_OVERRIDES.map((e) => {
-    const note = e.kind === 'list' ? ' (comma-separated)' : e.kind === 'boolean' ? ' (true/false)' : e.kind === 'integer' ? ' (integer)' : e.kind === 'duration' ? ' (duration, e.g. 15s; a number is seconds)' : '';
+    const note =
+      e.kind === 'list'
+        ? ' (comma-separated)'
+        : e.kind === 'boolean'
+          ? ' (true/false)'
+          : e.kind === 'integer'
+            ? ' (integer)'
+            : e.kind === 'duration'
+              ? ' (duration, e.g. 15s; a number is seconds)'
+              : '';
     const old = e.replacedBy ? ` [old name, still read: use ${e.replacedBy}]` : '';
     return `${e.env.padEnd(width)}  ${e.path.join('.')}${note}${e.secret ? ' [secret: environment or passwordFile only]' : ''}${old}`;
   });

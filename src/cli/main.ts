@@ -32,10 +32,10 @@ program
   .command('run')
   .description('Run the pipelines: read events from a source, process them, write records to the sinks.')
   .addOption(
-    new Option('--source <spec>', 'where events come from: "replay:FILE" (JSON Lines watch events or `kubectl get events -o json`) or "kube" (a live cluster)').default(
-      undefined,
-      'replay of the bundled recording',
-    ),
+    new Option(
+      '--source <spec>',
+      'where events come from: "replay:FILE" (JSON Lines watch events or `kubectl get events -o json`) or "kube" (a live cluster)',
+    ).default(undefined, 'replay of the bundled recording'),
   )
   .addOption(pipelinesOption())
   .option('--out <dir>', 'directory for Avro container files (one per topic)', 'out')
@@ -49,15 +49,19 @@ program
   // --source kube: Kafka and checkpoints (a --config file and KUBEVENTS_* variables give the rest)
   .addOption(new Option('--config <file>', 'run configuration (YAML) for --source kube: Kafka, topics, encoding, checkpoints').env('KUBEVENTS_CONFIG'))
   .option('--kafka-brokers <list>', 'publish to Kafka, comma-separated host:port (without brokers --source kube writes Avro files under --out)')
-  .addOption(new Option('--encoding <encoding>', 'Kafka record encoding (default: confluent, which needs --schema-registry)').choices(['confluent', 'avro-binary']))
+  .addOption(
+    new Option('--encoding <encoding>', 'Kafka record encoding (default: confluent, which needs --schema-registry)').choices(['confluent', 'avro-binary']),
+  )
   .option('--schema-registry <url>', 'Schema Registry URL for --encoding confluent')
-  .option('--checkpoint-file <file>', 'keep checkpoints in this file (default: the compacted topic kubevents.checkpoints with Kafka, <out>/checkpoints.json without)')
+  .option(
+    '--checkpoint-file <file>',
+    'keep checkpoints in this file (default: the compacted topic kubevents.checkpoints with Kafka, <out>/checkpoints.json without)',
+  )
   .option('--create-topics', 'create missing Kafka topics at start (broker default partitions and replication)', false)
   .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT: stop, flush and save the checkpoint within this time', '10')
   .action(async (options) => {
     process.exitCode = await runCommand(options);
   });
-
 
 registerPipelineCommands(program);
 registerConfigCommand(program);

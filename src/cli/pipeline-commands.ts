@@ -104,7 +104,9 @@ export function registerPipelineCommands(program: Command): void {
 
   program
     .command('explain')
-    .description('Print the compiled graph of pipeline files: stages in order with the records they take and make, forks, sinks, effective options with defaults filled in.')
+    .description(
+      'Print the compiled graph of pipeline files: stages in order with the records they take and make, forks, sinks, effective options with defaults filled in.',
+    )
     .argument('[paths...]', 'pipeline files or folders; default the bundled pipelines/default.yaml')
     .action(async (paths: string[]) => {
       process.exitCode = await explainCommand(paths);

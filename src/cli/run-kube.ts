@@ -24,7 +24,16 @@
  * is replayed from the checkpoint on the next start).
  */
 import { join } from 'node:path';
-import { ConfigError, formatIssues, kafkaClientConfigOf, loadRunConfig, schemaRegistryConfigOf, sinkTopicsOf, type ConfigIssue, type LoadedRunConfig } from '../config/run-config.js';
+import {
+  ConfigError,
+  formatIssues,
+  kafkaClientConfigOf,
+  loadRunConfig,
+  schemaRegistryConfigOf,
+  sinkTopicsOf,
+  type ConfigIssue,
+  type LoadedRunConfig,
+} from '../config/run-config.js';
 import { explainKafkaError, type KafkaConnectionProblem } from '../kafka/client.js';
 import type { Logger } from '../core/logger.js';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -63,7 +72,10 @@ export function parseShutdownTimeout(text: string | undefined): number {
 
 function namespacesOf(list: readonly string[] | undefined): string[] | undefined {
   if (!list) return undefined;
-  return list.flatMap((n) => n.split(',')).map((n) => n.trim()).filter((n) => n.length > 0);
+  return list
+    .flatMap((n) => n.split(','))
+    .map((n) => n.trim())
+    .filter((n) => n.length > 0);
 }
 
 /** The run configuration with the command-line overrides applied; CliError (exit 2) when invalid. */
@@ -186,7 +198,10 @@ export async function runKubeCommand(options: RunOptions, logger: Logger): Promi
         logger,
       });
     } catch (error) {
-      throw new CliError(`cannot serve metrics on ${config.metrics.address}:${config.metrics.port}: ${error instanceof Error ? error.message : String(error)}`, EXIT.failure);
+      throw new CliError(
+        `cannot serve metrics on ${config.metrics.address}:${config.metrics.port}: ${error instanceof Error ? error.message : String(error)}`,
+        EXIT.failure,
+      );
     }
     logger.info({ url: server.url }, 'serving /metrics, /healthz and /readyz');
   }
@@ -239,7 +254,8 @@ export async function runKubeCommand(options: RunOptions, logger: Logger): Promi
             leaderSub?.unsubscribe();
             removeSignals();
             kafkaProblem = kafkaProblemOf(error, loaded);
-            if (!kafkaProblem) logger.error({ reason: error instanceof Error ? error.message : String(error) }, 'run failed (the job logged the details above)');
+            if (!kafkaProblem)
+              logger.error({ reason: error instanceof Error ? error.message : String(error) }, 'run failed (the job logged the details above)');
             // give the lease back at once: a standby takes over without waiting for leaseDuration
             await elector?.stop();
             // TLS or SASL settings the broker refuses: a configuration to fix, retrying cannot help

@@ -147,7 +147,10 @@ const leaderElectionSchema = z
       ctx.addIssue({ code: 'custom', path: ['renewDeadline'], message: `must be longer than retryPeriod x 1.2 (${showDuration(retryPeriod * 1.2)})` });
     }
   })
-  .transform(({ leaseDurationSeconds, renewDeadlineSeconds, retryPeriodSeconds, ...le }) => ({ ...le, ...effectiveLeaseTimings({ ...le, leaseDurationSeconds, renewDeadlineSeconds, retryPeriodSeconds }) }));
+  .transform(({ leaseDurationSeconds, renewDeadlineSeconds, retryPeriodSeconds, ...le }) => ({
+    ...le,
+    ...effectiveLeaseTimings({ ...le, leaseDurationSeconds, renewDeadlineSeconds, retryPeriodSeconds }),
+  }));
 
 /** The Lease timings in ms, the settings' old names (numbers of seconds) winning when given. */
 function effectiveLeaseTimings(le: {
@@ -215,15 +218,27 @@ export const runConfigSchema = z
       });
     }
     if (sasl && sasl.password !== undefined && sasl.passwordFile !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['kafka', 'sasl', 'passwordFile'], message: 'both KUBEVENTS_KAFKA_SASL_PASSWORD and passwordFile are set: keep one' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kafka', 'sasl', 'passwordFile'],
+        message: 'both KUBEVENTS_KAFKA_SASL_PASSWORD and passwordFile are set: keep one',
+      });
     }
     const tls = c.kafka?.tls;
     if (tls && Boolean(tls.certFile) !== Boolean(tls.keyFile)) {
-      ctx.addIssue({ code: 'custom', path: ['kafka', 'tls', tls.certFile ? 'keyFile' : 'certFile'], message: 'certFile and keyFile go together (client certificate authentication)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kafka', 'tls', tls.certFile ? 'keyFile' : 'certFile'],
+        message: 'certFile and keyFile go together (client certificate authentication)',
+      });
     }
     const sr = c.schemaRegistry;
     if (sr && sr.password !== undefined && sr.passwordFile !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['schemaRegistry', 'passwordFile'], message: 'both KUBEVENTS_SCHEMA_REGISTRY_PASSWORD and passwordFile are set: keep one' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['schemaRegistry', 'passwordFile'],
+        message: 'both KUBEVENTS_SCHEMA_REGISTRY_PASSWORD and passwordFile are set: keep one',
+      });
     }
     if (sr && (sr.password !== undefined || sr.passwordFile !== undefined) && !sr.username) {
       ctx.addIssue({ code: 'custom', path: ['schemaRegistry', 'username'], message: 'a Schema Registry password needs a username' });
@@ -235,11 +250,14 @@ export const runConfigSchema = z
     checkpoint: { ...checkpoint, interval: intervalMs ?? checkpoint.interval, store: checkpoint.store ?? (kafka ? ('kafka' as const) : ('file' as const)) },
   }));
 
-function withLegacyKafkaTimeouts<T extends { connectionTimeout?: number | undefined; requestTimeout?: number | undefined; connectionTimeoutMs?: number | undefined; requestTimeoutMs?: number | undefined }>({
-  connectionTimeoutMs,
-  requestTimeoutMs,
-  ...kafka
-}: T): Omit<T, 'connectionTimeoutMs' | 'requestTimeoutMs'> {
+function withLegacyKafkaTimeouts<
+  T extends {
+    connectionTimeout?: number | undefined;
+    requestTimeout?: number | undefined;
+    connectionTimeoutMs?: number | undefined;
+    requestTimeoutMs?: number | undefined;
+  },
+>({ connectionTimeoutMs, requestTimeoutMs, ...kafka }: T): Omit<T, 'connectionTimeoutMs' | 'requestTimeoutMs'> {
   const connectionTimeout = connectionTimeoutMs ?? kafka.connectionTimeout;
   const requestTimeout = requestTimeoutMs ?? kafka.requestTimeout;
   return { ...kafka, ...(connectionTimeout !== undefined ? { connectionTimeout } : {}), ...(requestTimeout !== undefined ? { requestTimeout } : {}) };
@@ -411,7 +429,10 @@ export interface LoadedRunConfig {
 type Path = readonly PathSegment[];
 
 function dotted(path: Path): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
+    .join('.')
+    .replace(/\.\[/g, '[');
 }
 
 function startsWith(path: Path, prefix: Path): boolean {
@@ -424,7 +445,9 @@ const isSecretKey = (path: Path, key: string): boolean => SECRET_PATHS.some((sp)
 function suggestion(key: string, path: Path): string | undefined {
   let schema: z.ZodType | undefined = runConfigSchema;
   for (const p of path) schema = schema ? shapeOf(schema)?.[String(p)] : undefined;
-  const candidates = Object.keys((schema && shapeOf(schema)) ?? {}).filter((k) => !isSecretKey(path, k) && !LEGACY_SETTINGS.some(([old]) => old === dotted([...path, k])));
+  const candidates = Object.keys((schema && shapeOf(schema)) ?? {}).filter(
+    (k) => !isSecretKey(path, k) && !LEGACY_SETTINGS.some(([old]) => old === dotted([...path, k])),
+  );
   return didYouMean(key, candidates) ?? (candidates.length ? `known keys here: ${candidates.join(', ')}` : undefined);
 }
 
@@ -473,7 +496,13 @@ function envFor(path: Path): EnvOverride | undefined {
 /** A hint the kit cannot know: quotes around a number or a boolean. */
 function hintFor(path: Path, value: unknown, message: string): string | undefined {
   const env = envFor(path);
-  if (env && (env.kind === 'integer' || env.kind === 'boolean') && typeof value === 'string' && /^(-?\d+|true|false)$/.test(value.trim()) && /expected (a number|an integer|true or false)/.test(message)) {
+  if (
+    env &&
+    (env.kind === 'integer' || env.kind === 'boolean') &&
+    typeof value === 'string' &&
+    /^(-?\d+|true|false)$/.test(value.trim()) &&
+    /expected (a number|an integer|true or false)/.test(message)
+  ) {
     return 'write it without quotes';
   }
   return undefined;
@@ -511,7 +540,12 @@ export function loadRunConfig(options: LoadRunConfigOptions = {}): LoadedRunConf
       throw new ConfigError(
         doc.errors.map((e) => {
           const { line, col } = lineCounter.linePos(e.pos[0]);
-          return { where: `${file}:${line}:${col}`, path: '', message: `YAML syntax error: ${e.message.split('\n')[0]}`, hint: e.code === 'DUPLICATE_KEY' ? 'each key may appear once per mapping' : undefined };
+          return {
+            where: `${file}:${line}:${col}`,
+            path: '',
+            message: `YAML syntax error: ${e.message.split('\n')[0]}`,
+            hint: e.code === 'DUPLICATE_KEY' ? 'each key may appear once per mapping' : undefined,
+          };
         }),
       );
     }
@@ -540,7 +574,9 @@ export function loadRunConfig(options: LoadRunConfigOptions = {}): LoadedRunConf
       const value = getIn(raw, old.split('.'));
       if (value === undefined) continue;
       const example = typeof value === 'number' ? `: ${showDuration(value * (unit === 's' ? 1000 : 1))}` : '';
-      warnings.push(`${position(old.split('.'), 'key') ?? file}: ${old} is read for compatibility; write ${replacement.split('.').pop()}${example} instead (a duration)`);
+      warnings.push(
+        `${position(old.split('.'), 'key') ?? file}: ${old} is read for compatibility; write ${replacement.split('.').pop()}${example} instead (a duration)`,
+      );
     }
   }
 
@@ -551,7 +587,11 @@ export function loadRunConfig(options: LoadRunConfigOptions = {}): LoadedRunConf
     if (value === undefined || value === '') continue;
     const parsed = envValue(override, value);
     if (parsed.error) {
-      issues.push({ where: `env ${override.env}`, path: override.path.join('.'), message: `${override.secret ? '(value hidden)' : JSON.stringify(value)}: ${parsed.error}` });
+      issues.push({
+        where: `env ${override.env}`,
+        path: override.path.join('.'),
+        message: `${override.secret ? '(value hidden)' : JSON.stringify(value)}: ${parsed.error}`,
+      });
       continue;
     }
     setIn(raw, override.path, parsed.value);
@@ -611,7 +651,11 @@ export function loadRunConfig(options: LoadRunConfigOptions = {}): LoadedRunConf
       if (!text) throw new Error('the file is empty');
       holder.password = text;
     } catch (error) {
-      issues.push({ where: where([...path, 'passwordFile']), path: dotted([...path, 'passwordFile']), message: `cannot read the password file ${holder.passwordFile}: ${(error as Error).message}` });
+      issues.push({
+        where: where([...path, 'passwordFile']),
+        path: dotted([...path, 'passwordFile']),
+        message: `cannot read the password file ${holder.passwordFile}: ${(error as Error).message}`,
+      });
     }
   };
   resolveSecretFile(config.kafka?.sasl, ['kafka', 'sasl']);
@@ -650,7 +694,10 @@ export function formatConfigYaml(loaded: LoadedRunConfig): string {
 export function kafkaClientConfigOf(config: RunConfig): KafkaClientConfig | undefined {
   const k = config.kafka;
   if (!k) return undefined;
-  const tls = k.tls && k.tls.enabled ? { rejectUnauthorized: k.tls.rejectUnauthorized, caFile: k.tls.caFile, certFile: k.tls.certFile, keyFile: k.tls.keyFile, servername: k.tls.servername } : undefined;
+  const tls =
+    k.tls && k.tls.enabled
+      ? { rejectUnauthorized: k.tls.rejectUnauthorized, caFile: k.tls.caFile, certFile: k.tls.certFile, keyFile: k.tls.keyFile, servername: k.tls.servername }
+      : undefined;
   return {
     brokers: k.brokers,
     clientId: k.clientId,

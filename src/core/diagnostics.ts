@@ -98,4 +98,3 @@ export function didYouMean(name: string, allowed: readonly string[]): string | u
   const match = closest(name, allowed);
   return match !== null && match !== name ? `did you mean "${match}"?` : undefined;
 }
-

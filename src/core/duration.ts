@@ -74,7 +74,8 @@ function durationSchema(min: 'positive' | 'non-negative') {
           : `expected a duration such as 30s, 5m or 1h30m, got ${describeInput(issue.input)}${typeof issue.input === 'number' ? ' (a duration needs a unit: ms, s, m, h or d)' : ''}`,
     })
     .regex(DURATION_RE, {
-      error: (issue) => `invalid duration ${describeInput(issue.input)}: write a whole number with a unit (ms, s, m, h, d), largest unit first, e.g. 500ms, 30s, 5m, 1h30m`,
+      error: (issue) =>
+        `invalid duration ${describeInput(issue.input)}: write a whole number with a unit (ms, s, m, h, d), largest unit first, e.g. 500ms, 30s, 5m, 1h30m`,
     })
     .transform(toMs);
   return min === 'positive' ? base.refine((ms) => ms > 0, { error: 'must be longer than 0s' }) : base;
@@ -94,7 +95,12 @@ export function durationOrNumber(unit: 's' | 'ms') {
   const factor = unit === 's' ? 1000 : 1;
   return z.union([
     z
-      .number({ error: (issue) => (issue.input === undefined ? undefined : `expected a duration such as 30s or 5m, or a whole number of ${unit === 's' ? 'seconds' : 'milliseconds'}, got ${describeInput(issue.input)}`) })
+      .number({
+        error: (issue) =>
+          issue.input === undefined
+            ? undefined
+            : `expected a duration such as 30s or 5m, or a whole number of ${unit === 's' ? 'seconds' : 'milliseconds'}, got ${describeInput(issue.input)}`,
+      })
       .int(`a number here is whole ${unit === 's' ? 'seconds' : 'milliseconds'}; or write a duration such as 30s`)
       .positive('must be > 0')
       .transform((n) => n * factor),

@@ -76,21 +76,13 @@ export function stageEventsCounter(registry: Registry): Counter<'stage' | 'direc
  *
  *   events$.pipe(countStage('source'), classify(), countStage('classify'))
  */
-export function countStage<T>(
-  stage: string,
-  registry: Registry = processRegistry(),
-  direction: StageDirection = 'out',
-): MonoTypeOperatorFunction<T> {
+export function countStage<T>(stage: string, registry: Registry = processRegistry(), direction: StageDirection = 'out'): MonoTypeOperatorFunction<T> {
   const counter = stageEventsCounter(registry).labels({ stage, direction });
   return tap(() => counter.inc());
 }
 
 /** `operator` with its input counted as direction="in" and its output as direction="out". */
-export function instrumentStage<A, B>(
-  stage: string,
-  operator: OperatorFunction<A, B>,
-  registry: Registry = processRegistry(),
-): OperatorFunction<A, B> {
+export function instrumentStage<A, B>(stage: string, operator: OperatorFunction<A, B>, registry: Registry = processRegistry()): OperatorFunction<A, B> {
   const counter = stageEventsCounter(registry);
   const input = counter.labels({ stage, direction: 'in' });
   const output = counter.labels({ stage, direction: 'out' });
@@ -167,9 +159,39 @@ export interface SourceMarkerMetrics {
 export function sourceMarkerMetrics(registry: Registry): SourceMarkerMetrics {
   const registers = [registry];
   return {
-    synced: getOrCreateMetric(registry, 'kubevents_source_syncs_total', () => new Counter({ name: 'kubevents_source_syncs_total', help: 'Completed lists and relists of a watched resource (SYNCED markers): 1 at start, each further one is a relist.', labelNames: ['resource'] as const, registers })),
-    gaps: getOrCreateMetric(registry, 'kubevents_source_gaps_total', () => new Counter({ name: 'kubevents_source_gaps_total', help: 'Unavoidable gaps in a watched resource (GAP markers): the API history no longer reached the resume point.', labelNames: ['resource', 'cause'] as const, registers })),
-    lastSync: getOrCreateMetric(registry, 'kubevents_source_last_sync_timestamp_seconds', () => new Gauge({ name: 'kubevents_source_last_sync_timestamp_seconds', help: 'Time the last list or relist of a watched resource completed.', labelNames: ['resource'] as const, registers })),
+    synced: getOrCreateMetric(
+      registry,
+      'kubevents_source_syncs_total',
+      () =>
+        new Counter({
+          name: 'kubevents_source_syncs_total',
+          help: 'Completed lists and relists of a watched resource (SYNCED markers): 1 at start, each further one is a relist.',
+          labelNames: ['resource'] as const,
+          registers,
+        }),
+    ),
+    gaps: getOrCreateMetric(
+      registry,
+      'kubevents_source_gaps_total',
+      () =>
+        new Counter({
+          name: 'kubevents_source_gaps_total',
+          help: 'Unavoidable gaps in a watched resource (GAP markers): the API history no longer reached the resume point.',
+          labelNames: ['resource', 'cause'] as const,
+          registers,
+        }),
+    ),
+    lastSync: getOrCreateMetric(
+      registry,
+      'kubevents_source_last_sync_timestamp_seconds',
+      () =>
+        new Gauge({
+          name: 'kubevents_source_last_sync_timestamp_seconds',
+          help: 'Time the last list or relist of a watched resource completed.',
+          labelNames: ['resource'] as const,
+          registers,
+        }),
+    ),
   };
 }
 

@@ -117,7 +117,6 @@ export function yamlErrorDiagnostic(
   return { file, line: pos.line, column: pos.col, severity, message: `YAML: ${message}` };
 }
 
-
 /** A path for people: `spec.stages[3].rate.window`. */
 export function formatPath(path: readonly PathSegment[]): string {
   let out = '';

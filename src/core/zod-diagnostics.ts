@@ -177,10 +177,19 @@ export function zodProblems(issues: readonly Issue[], data: unknown, root: z.Zod
             const tagPath = [...parent, discriminator];
             const tag = getIn(data, tagPath);
             const options = (issue as { options?: unknown[] }).options?.map(String) ?? [];
-            if (tag === undefined) out.push({ path: parent, message: at(parent, `missing "${discriminator}"`), ...(options.length ? { hint: `one of ${options.join(', ')}` } : {}) });
+            if (tag === undefined)
+              out.push({
+                path: parent,
+                message: at(parent, `missing "${discriminator}"`),
+                ...(options.length ? { hint: `one of ${options.join(', ')}` } : {}),
+              });
             else {
               const hint = (typeof tag === 'string' ? didYouMean(tag, options) : undefined) ?? (options.length ? `one of ${options.join(', ')}` : undefined);
-              out.push({ path: tagPath, message: at(parent, `unknown ${discriminator} ${typeof tag === 'string' ? JSON.stringify(tag) : typeName(tag)}`), ...(hint ? { hint } : {}) });
+              out.push({
+                path: tagPath,
+                message: at(parent, `unknown ${discriminator} ${typeof tag === 'string' ? JSON.stringify(tag) : typeName(tag)}`),
+                ...(hint ? { hint } : {}),
+              });
             }
             break;
           }
@@ -205,7 +214,14 @@ export function zodProblems(issues: readonly Issue[], data: unknown, root: z.Zod
             break;
           }
           const hint = typeof value === 'string' ? didYouMean(value, values) : undefined;
-          out.push({ path, message: at(path, `invalid value ${value !== null && typeof value === 'object' ? typeName(value) : JSON.stringify(value)}; expected one of ${values.join(', ')}`), ...(hint ? { hint } : {}) });
+          out.push({
+            path,
+            message: at(
+              path,
+              `invalid value ${value !== null && typeof value === 'object' ? typeName(value) : JSON.stringify(value)}; expected one of ${values.join(', ')}`,
+            ),
+            ...(hint ? { hint } : {}),
+          });
           break;
         }
         case 'too_small':

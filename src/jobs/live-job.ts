@@ -261,7 +261,10 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
     abortStartup.abort();
     shutdown = (async () => {
       // a start-up in progress notices `stopping` at its next step
-      await withTimeout(startup.catch(() => undefined), Math.min(5_000, shutdownTimeoutMs / 2));
+      await withTimeout(
+        startup.catch(() => undefined),
+        Math.min(5_000, shutdownTimeoutMs / 2),
+      );
       // also the feeds a start-up in progress added meanwhile
       if (!saveCheckpoints) for (const f of feeds) f.checkpointer.abandon();
       const report = await gracefulShutdown(
@@ -308,7 +311,10 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
 
   const sinkFailed = (error: Error, record: OutRecord): void => {
     const from = record.origin ? `pipeline ${record.origin.pipeline}: ` : '';
-    if (error instanceof SinkOverflowError) fail(new Error(`${from}the ${record.sink ?? 'kafka'} sink refused a ${record.kind} record (${record.idempotencyKey}): ${error.message}`, { cause: error }));
+    if (error instanceof SinkOverflowError)
+      fail(
+        new Error(`${from}the ${record.sink ?? 'kafka'} sink refused a ${record.kind} record (${record.idempotencyKey}): ${error.message}`, { cause: error }),
+      );
     else fail(new Error(`${from}writing a ${record.kind} record to the ${record.sink ?? 'kafka'} sink failed: ${error.message}`, { cause: error }));
   };
 
@@ -321,7 +327,14 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
       (files ??= (() => {
         const dir = output.outDir ?? 'out';
         logger.info({ dir }, 'writing Avro container files');
-        return new FileSink(dir, { rollIntervalMs: output.rollIntervalMs ?? DEFAULT_FILE_ROLL_INTERVAL_MS, topics: kindTopics, cluster, pipeline, logger: baseLogger, onError: fail });
+        return new FileSink(dir, {
+          rollIntervalMs: output.rollIntervalMs ?? DEFAULT_FILE_ROLL_INTERVAL_MS,
+          topics: kindTopics,
+          cluster,
+          pipeline,
+          logger: baseLogger,
+          onError: fail,
+        });
       })()),
     stdout: () => new StdoutSink({ ...(options.stdout ? { stream: options.stdout } : {}) }),
     console: () => new ConsoleSink(options.onConsole ?? ((line, record) => baseLogger.info({ pipeline: record.origin?.pipeline, kind: record.kind }, line))),
@@ -335,7 +348,10 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
     if (options.pipelines) loaded = options.pipelines;
     else {
       const result = await loadPipelines(defaults ?? []);
-      if (!result.ok) throw new Error(`the bundled default pipeline is invalid: ${result.diagnostics.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('; ')}`);
+      if (!result.ok)
+        throw new Error(
+          `the bundled default pipeline is invalid: ${result.diagnostics.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('; ')}`,
+        );
       loaded = result.pipelines;
     }
     if (stopping) return;
@@ -372,7 +388,13 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
     };
     for (const namespace of scopes) {
       const key: CheckpointKey = { cluster, pipeline, resource: namespace === null ? 'events' : `events@${namespace}` };
-      const checkpointer = new Checkpointer({ store, key, intervalMs: options.checkpointIntervalMs ?? 1000, logger, ...(options.registry ? { registry: options.registry } : {}) });
+      const checkpointer = new Checkpointer({
+        store,
+        key,
+        intervalMs: options.checkpointIntervalMs ?? 1000,
+        logger,
+        ...(options.registry ? { registry: options.registry } : {}),
+      });
       const saved = await store.load(key);
       await checkpointer.load();
       const resumeFrom: ResumePoint | null = saved ? { resourceVersion: saved.resourceVersion, time: saved.updatedAt } : null;
@@ -400,7 +422,15 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
         return;
       }
       kafka = connected;
-      logger.info({ brokers: output.sink.kafka.brokers, encoding: output.sink.encoding, topics: connected.sink.topics, pipelineTopics: pipelineTopics(loaded, kindTopics).map((r) => r.topic) }, 'publishing to Kafka');
+      logger.info(
+        {
+          brokers: output.sink.kafka.brokers,
+          encoding: output.sink.encoding,
+          topics: connected.sink.topics,
+          pipelineTopics: pipelineTopics(loaded, kindTopics).map((r) => r.topic),
+        },
+        'publishing to Kafka',
+      );
     } else {
       logger.info({ dir: output.outDir }, 'no Kafka brokers: writing Avro container files');
     }
@@ -464,7 +494,12 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
           write(record);
           notify(record);
         } catch (error) {
-          fail(new Error(`pipeline ${record.origin?.pipeline ?? '?'}: writing a ${record.kind} record to the ${record.sink ?? 'kafka'} sink failed: ${asError(error).message}`, { cause: error }));
+          fail(
+            new Error(
+              `pipeline ${record.origin?.pipeline ?? '?'}: writing a ${record.kind} record to the ${record.sink ?? 'kafka'} sink failed: ${asError(error).message}`,
+              { cause: error },
+            ),
+          );
         }
       },
       error: (error: unknown) => fail(new Error(`processing failed: ${asError(error).message}`, { cause: error })),
@@ -490,7 +525,14 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
           ok: false,
           diagnostics: [
             ...result.diagnostics,
-            { file: at?.file ?? '?', line: at?.line ?? 1, column: 1, severity: 'error', message: `pipeline ${at?.name ?? '?'}: ${message}`, hint: 'create the topic, or run with --create-topics' },
+            {
+              file: at?.file ?? '?',
+              line: at?.line ?? 1,
+              column: 1,
+              severity: 'error',
+              message: `pipeline ${at?.name ?? '?'}: ${message}`,
+              hint: 'create the topic, or run with --create-topics',
+            },
           ],
         };
       }
@@ -535,7 +577,10 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
       clearInterval(pausePoll);
       pausePoll = undefined;
       paused = false;
-      logger.info({ resumeFrom: Object.fromEntries(feeds.map((f) => [f.resource, f.resumePoint?.resourceVersion ?? null])) }, 'sinks drained: resuming the Event watch');
+      logger.info(
+        { resumeFrom: Object.fromEntries(feeds.map((f) => [f.resource, f.resumePoint?.resourceVersion ?? null])) },
+        'sinks drained: resuming the Event watch',
+      );
       for (const feed of feeds) feed.start();
     }, 200);
     pausePoll.unref();
@@ -548,7 +593,10 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
     readiness: () => {
       if (stopping) return { ok: false, detail: 'stopping' };
       if (!started) return { ok: false, detail: 'starting (connecting the sink, syncing the object caches)' };
-      return { ok: true, detail: `running (${kafka ? 'Kafka sink connected' : 'writing files'}; object caches ${started.cachesSynced ? 'synced' : 'not synced in time'})` };
+      return {
+        ok: true,
+        detail: `running (${kafka ? 'Kafka sink connected' : 'writing files'}; object caches ${started.cachesSynced ? 'synced' : 'not synced in time'})`,
+      };
     },
   };
 }
@@ -559,7 +607,11 @@ function checkpointStoreOf(checkpoint: LiveJobCheckpointStore, baseLogger: Logge
   switch (checkpoint.type) {
     case 'kafka':
       logger.info({ store: 'kafka', topic: checkpoint.topic ?? DEFAULT_CHECKPOINT_TOPIC }, 'checkpoint store');
-      return new KafkaCheckpointStore({ kafka: createKafka(checkpoint.kafka, baseLogger.child({ component: 'kafkajs' })), topic: checkpoint.topic ?? DEFAULT_CHECKPOINT_TOPIC, logger });
+      return new KafkaCheckpointStore({
+        kafka: createKafka(checkpoint.kafka, baseLogger.child({ component: 'kafkajs' })),
+        topic: checkpoint.topic ?? DEFAULT_CHECKPOINT_TOPIC,
+        logger,
+      });
     case 'file':
       logger.info({ store: 'file', path: checkpoint.path }, 'checkpoint store');
       return new FileCheckpointStore(checkpoint.path);

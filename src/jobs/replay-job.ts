@@ -108,7 +108,15 @@ export function runReplayJob(options: ReplayJobOptions): RunningJob {
   const deadLetter = (item: Extract<EventSourceItem, { type: 'DEAD_LETTER' }>): OutRecord => {
     const d = item.deadLetter;
     stats.deadLetters += 1;
-    const letter = deadLetterOf({ reason: d.reason, source: `${options.file} events@${d.resourceVersion}`, payload: d.raw, error: d.reason, stage: 'normalize', cluster: options.cluster, time: d.detectedAt });
+    const letter = deadLetterOf({
+      reason: d.reason,
+      source: `${options.file} events@${d.resourceVersion}`,
+      payload: d.raw,
+      error: d.reason,
+      stage: 'normalize',
+      cluster: options.cluster,
+      time: d.detectedAt,
+    });
     return deadLetterRecord(letter, '', '');
   };
 
@@ -121,7 +129,11 @@ export function runReplayJob(options: ReplayJobOptions): RunningJob {
       );
     };
     const subscription = pipelines.run(events$).subscribe({ next: (record) => router.write(record), error: finish, complete: () => finish(null) });
-    subscription.add(items$.pipe(filter((i): i is Extract<EventSourceItem, { type: 'DEAD_LETTER' }> => i.type === 'DEAD_LETTER')).subscribe((i) => router.write(deadLetter(i))));
+    subscription.add(
+      items$
+        .pipe(filter((i): i is Extract<EventSourceItem, { type: 'DEAD_LETTER' }> => i.type === 'DEAD_LETTER'))
+        .subscribe((i) => router.write(deadLetter(i))),
+    );
     stop = () => {
       subscription.unsubscribe();
       finish(null);

@@ -129,13 +129,28 @@ function readPem(setting: 'caFile' | 'certFile' | 'keyFile', path: string): stri
     text = readFileSync(path, 'utf8');
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new KafkaConnectionProblem('tls-files', '', `cannot read kafka.tls.${setting} ${path} (${reason}): it must name a readable file holding a ${what}`, true);
+    throw new KafkaConnectionProblem(
+      'tls-files',
+      '',
+      `cannot read kafka.tls.${setting} ${path} (${reason}): it must name a readable file holding a ${what}`,
+      true,
+    );
   }
   if (setting === 'keyFile' && /-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(text)) {
-    throw new KafkaConnectionProblem('tls-files', '', `kafka.tls.keyFile ${path} is encrypted: kubevents needs the key unencrypted (there is no passphrase setting; keep the file in a Secret)`, true);
+    throw new KafkaConnectionProblem(
+      'tls-files',
+      '',
+      `kafka.tls.keyFile ${path} is encrypted: kubevents needs the key unencrypted (there is no passphrase setting; keep the file in a Secret)`,
+      true,
+    );
   }
   if (!(setting === 'keyFile' ? PEM_PRIVATE_KEY : PEM_CERTIFICATE).test(text)) {
-    throw new KafkaConnectionProblem('tls-files', '', `kafka.tls.${setting} ${path} holds no ${what} (no "-----BEGIN ${setting === 'keyFile' ? 'PRIVATE KEY' : 'CERTIFICATE'}-----" line)`, true);
+    throw new KafkaConnectionProblem(
+      'tls-files',
+      '',
+      `kafka.tls.${setting} ${path} holds no ${what} (no "-----BEGIN ${setting === 'keyFile' ? 'PRIVATE KEY' : 'CERTIFICATE'}-----" line)`,
+      true,
+    );
   }
   return text;
 }
@@ -144,7 +159,12 @@ function tlsOptions(tls: KafkaClientConfig['tls']): KafkaConfig['ssl'] {
   if (!tls) return undefined;
   if (tls === true) return true;
   if (Boolean(tls.certFile) !== Boolean(tls.keyFile)) {
-    throw new KafkaConnectionProblem('tls-files', '', `kafka.tls.certFile and kafka.tls.keyFile go together (client certificate authentication): set both or neither`, true);
+    throw new KafkaConnectionProblem(
+      'tls-files',
+      '',
+      `kafka.tls.certFile and kafka.tls.keyFile go together (client certificate authentication): set both or neither`,
+      true,
+    );
   }
   // Only the options that are set: kafkajs merges these over its own, and an undefined
   // `servername` would replace the broker's host name, so no SNI would be sent (brokers behind
@@ -320,7 +340,8 @@ export function explainKafkaError(error: unknown, config: KafkaClientConfig, opt
     return problem(
       'sasl-mechanism',
       mechanism,
-      (who) => `${who} does not offer SASL ${(config.sasl?.mechanism ?? '').toUpperCase()} on this listener: set kafka.sasl.mechanism to one it enables (sasl.enabled.mechanisms), e.g. scram-sha-512`,
+      (who) =>
+        `${who} does not offer SASL ${(config.sasl?.mechanism ?? '').toUpperCase()} on this listener: set kafka.sasl.mechanism to one it enables (sasl.enabled.mechanisms), e.g. scram-sha-512`,
       true,
     );
   }
@@ -330,17 +351,28 @@ export function explainKafkaError(error: unknown, config: KafkaClientConfig, opt
   const reason = nodeReason(connection?.message);
 
   if (code === 'CERT_HAS_EXPIRED') {
-    return problem('tls-expired', connection, (who) => `${who} presented an expired TLS certificate (${reason}): renew the broker's certificate, and check this machine's clock`, true);
+    return problem(
+      'tls-expired',
+      connection,
+      (who) => `${who} presented an expired TLS certificate (${reason}): renew the broker's certificate, and check this machine's clock`,
+      true,
+    );
   }
   if (code === 'CERT_NOT_YET_VALID') {
-    return problem('tls-not-yet-valid', connection, (who) => `${who} presented a TLS certificate that is not valid yet (${reason}): check this machine's clock and the certificate's start date`, true);
+    return problem(
+      'tls-not-yet-valid',
+      connection,
+      (who) => `${who} presented a TLS certificate that is not valid yet (${reason}): check this machine's clock and the certificate's start date`,
+      true,
+    );
   }
   if (UNKNOWN_CA_CODES.has(code)) {
     const trusted = tls?.caFile ? `the CA in kafka.tls.caFile ${tls.caFile}` : "the system's CAs (no kafka.tls.caFile)";
     return problem(
       'tls-unknown-ca',
       connection,
-      (who) => `${who} presented a TLS certificate not signed by ${trusted} (${reason}): set kafka.tls.caFile to the PEM file of the CA that signed the broker's certificate`,
+      (who) =>
+        `${who} presented a TLS certificate not signed by ${trusted} (${reason}): set kafka.tls.caFile to the PEM file of the CA that signed the broker's certificate`,
       true,
     );
   }
@@ -357,29 +389,46 @@ export function explainKafkaError(error: unknown, config: KafkaClientConfig, opt
   if (code in CLIENT_CERT_ALERTS) {
     const alert = CLIENT_CERT_ALERTS[code];
     if (!tls?.certFile) {
-      return problem('tls-client-certificate', connection, (who) => `${who} requires a client certificate (TLS alert: ${alert}): set kafka.tls.certFile and kafka.tls.keyFile`, true);
+      return problem(
+        'tls-client-certificate',
+        connection,
+        (who) => `${who} requires a client certificate (TLS alert: ${alert}): set kafka.tls.certFile and kafka.tls.keyFile`,
+        true,
+      );
     }
     return problem(
       'tls-client-certificate',
       connection,
-      (who) => `${who} refused the client certificate in kafka.tls.certFile ${tls.certFile} (TLS alert: ${alert}): it must be signed by a CA the broker trusts (its ssl.truststore) and be valid now`,
+      (who) =>
+        `${who} refused the client certificate in kafka.tls.certFile ${tls.certFile} (TLS alert: ${alert}): it must be signed by a CA the broker trusts (its ssl.truststore) and be valid now`,
       true,
     );
   }
   if (code in UNREACHABLE_CODES) {
-    return problem('unreachable', connection, (who) => `cannot reach ${who} (${UNREACHABLE_CODES[code]}): check kafka.brokers (host:port of a listener) and that the broker is up`, false);
+    return problem(
+      'unreachable',
+      connection,
+      (who) => `cannot reach ${who} (${UNREACHABLE_CODES[code]}): check kafka.brokers (host:port of a listener) and that the broker is up`,
+      false,
+    );
   }
   if (usesTls && (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'EPROTO' || (code === 'ECONNRESET' && /before secure TLS connection/.test(reason)))) {
     return problem(
       'protocol-mismatch',
       connection,
-      (who) => `${who} did not answer the TLS handshake (${reason}): is this a PLAINTEXT or SASL_PLAINTEXT listener? use the broker's SSL or SASL_SSL port, or turn kafka.tls off`,
+      (who) =>
+        `${who} did not answer the TLS handshake (${reason}): is this a PLAINTEXT or SASL_PLAINTEXT listener? use the broker's SSL or SASL_SSL port, or turn kafka.tls off`,
       false,
     );
   }
   const timeout = chain.find((e) => e.name === 'KafkaJSConnectionError' && /Connection timeout/.test(String(e.message)));
   if (timeout) {
-    return problem('unreachable', timeout, (who) => `cannot reach ${who} (connection timed out): check kafka.brokers (host:port of a listener) and that the broker is up`, false);
+    return problem(
+      'unreachable',
+      timeout,
+      (who) => `cannot reach ${who} (connection timed out): check kafka.brokers (host:port of a listener) and that the broker is up`,
+      false,
+    );
   }
   const closed = chain.find((e) => e.name === 'KafkaJSConnectionClosedError');
   if (closed && (!usesTls || !config.sasl)) {

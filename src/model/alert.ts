@@ -67,6 +67,7 @@ const TWO_32 = 4294967296;
 const SEPARATOR = 0xff;
 const encoder = new TextEncoder();
 
+// eslint-disable-next-line no-control-regex -- the ASCII range starts at NUL
 const ASCII = /^[\x00-\x7f]*$/;
 const hex8 = (n: number): string => n.toString(16).padStart(8, '0');
 

@@ -1,10 +1,4 @@
-import {
-  idempotencyKeyOf,
-  type ChangeType,
-  type KubeEvent,
-  type ObjectRef,
-  type SourceApi,
-} from './kube-event.js';
+import { idempotencyKeyOf, type ChangeType, type KubeEvent, type ObjectRef, type SourceApi } from './kube-event.js';
 
 /** A raw object that cannot be turned into a KubeEvent. Carries the reason for the dead-letter record. */
 export class NormalizeError extends Error {

@@ -24,7 +24,18 @@ export function nodeOf(e: KubeEvent): string | null {
 }
 
 /** Kinds whose objects have no namespace (their events live in `default`). */
-const CLUSTER_SCOPED = new Set(['Node', 'PersistentVolume', 'Namespace', 'StorageClass', 'CSINode', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PriorityClass', 'VolumeAttachment']);
+const CLUSTER_SCOPED = new Set([
+  'Node',
+  'PersistentVolume',
+  'Namespace',
+  'StorageClass',
+  'CSINode',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'PriorityClass',
+  'VolumeAttachment',
+]);
 
 /** Namespace of the regarding object (null for cluster-scoped kinds). */
 export function objectNamespace(e: KubeEvent): string | null {

@@ -85,7 +85,9 @@ export function compileRule(rule: ClassificationRule): CompiledRule {
   if (containerReasons) {
     tests.push((e) =>
       (e.enrichment?.containers ?? []).some(
-        (c) => (c.lastTerminationReason !== null && containerReasons.includes(c.lastTerminationReason)) || (c.waitingReason !== null && containerReasons.includes(c.waitingReason)),
+        (c) =>
+          (c.lastTerminationReason !== null && containerReasons.includes(c.lastTerminationReason)) ||
+          (c.waitingReason !== null && containerReasons.includes(c.waitingReason)),
       ),
     );
   }

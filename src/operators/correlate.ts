@@ -166,7 +166,10 @@ export function correlate(options: CorrelateOptions = {}): OperatorFunction<Kube
         const root = s.root.event;
         const others = s.memberCount - 1;
         const objects = s.objects.size - 1;
-        const tail = others > 0 ? ` (+${others} related event${others === 1 ? '' : 's'}${objects > 0 ? ` on ${objects} other object${objects === 1 ? '' : 's'}` : ''})` : '';
+        const tail =
+          others > 0
+            ? ` (+${others} related event${others === 1 ? '' : 's'}${objects > 0 ? ` on ${objects} other object${objects === 1 ? '' : 's'}` : ''})`
+            : '';
         const known = new Map([...s.workloads.values()].filter((w): w is OwnerRef => w !== null).map((w) => [ownerKey(w), w]));
         const workload = known.size === 1 ? { ...[...known.values()][0]! } : null;
         const incident: Incident = {
@@ -294,5 +297,9 @@ export function correlate(options: CorrelateOptions = {}): OperatorFunction<Kube
       };
     },
   );
-  return (source) => source.pipe(filter((e) => isOccurrence(e)), stage);
+  return (source) =>
+    source.pipe(
+      filter((e) => isOccurrence(e)),
+      stage,
+    );
 }

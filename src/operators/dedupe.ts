@@ -111,5 +111,9 @@ export function dedupe<T extends KubeEvent>(options: DedupeOptions = {}): Operat
       },
     }),
   );
-  return (source) => source.pipe(filter((e) => isOccurrence(e)), stage);
+  return (source) =>
+    source.pipe(
+      filter((e) => isOccurrence(e)),
+      stage,
+    );
 }

@@ -247,8 +247,7 @@ interface BufferedItem<T> {
   value: T;
 }
 
-const byTimeThenSeq = (a: { time: number; seq: number }, b: { time: number; seq: number }): boolean =>
-  a.time < b.time || (a.time === b.time && a.seq < b.seq);
+const byTimeThenSeq = (a: { time: number; seq: number }, b: { time: number; seq: number }): boolean => a.time < b.time || (a.time === b.time && a.seq < b.seq);
 
 export interface StageDefinition<T> {
   /** Operator kind for metrics and logs, e.g. `rate`. */
@@ -280,10 +279,7 @@ const CAP_LOG_INTERVAL = 60_000;
  * Builds an event-time operator from per-subscription logic (see the module doc). Each
  * subscription gets its own logic, state, timers and heartbeat, all released on unsubscribe.
  */
-export function eventTimeStage<T, R, S>(
-  def: StageDefinition<T>,
-  createLogic: () => StageLogic<T, R, S>,
-): OperatorFunction<T, R> {
+export function eventTimeStage<T, R, S>(def: StageDefinition<T>, createLogic: () => StageLogic<T, R, S>): OperatorFunction<T, R> {
   const { operator, options } = def;
   const stage = options.name ?? operator;
   const lateness = nonNegative('allowedLateness', options.allowedLateness, 0);

@@ -232,7 +232,10 @@ export function group(options: GroupOptions = {}): OperatorFunction<Alert, Alert
           if (s.alerts.size > maxAlerts) {
             const [oldest] = s.alerts.keys();
             s.alerts.delete(oldest!);
-            ctx.logger.warn({ group: s.labels, alertId: oldest, maxAlertsPerGroup: maxAlerts }, 'group: too many alerts in one group, dropped the least recently updated');
+            ctx.logger.warn(
+              { group: s.labels, alertId: oldest, maxAlertsPerGroup: maxAlerts },
+              'group: too many alerts in one group, dropped the least recently updated',
+            );
           }
           // Alertmanager: an alert that started more than groupWait ago is notified at once
           if (!s.flushed && alert.startsAt + groupWait < ctx.now) ctx.setTimer(key, ctx.now);

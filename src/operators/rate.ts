@@ -343,5 +343,9 @@ export function rate(options: RateOptions): OperatorFunction<KubeEvent, Alert> {
       };
     },
   );
-  return (source) => source.pipe(filter((e) => isOccurrence(e)), stage);
+  return (source) =>
+    source.pipe(
+      filter((e) => isOccurrence(e)),
+      stage,
+    );
 }

@@ -128,7 +128,12 @@ export function spike(options: SpikeOptions = {}): OperatorFunction<KubeEvent, A
       const emit = (s: SpikeState, status: AlertStatus, bucketStart: number, count: number, ctx: StageContext<Alert, SpikeState>): void => {
         const reasons = top(s.reasons, 5);
         const baseline = s.firedBaseline;
-        const where = s.labels['namespace'] ? `namespace ${s.labels['namespace']}` : Object.entries(s.labels).filter(([k]) => k !== 'alertname').map(([k, v]) => `${k}=${v}`).join(',');
+        const where = s.labels['namespace']
+          ? `namespace ${s.labels['namespace']}`
+          : Object.entries(s.labels)
+              .filter(([k]) => k !== 'alertname')
+              .map(([k, v]) => `${k}=${v}`)
+              .join(',');
         const ratio = baseline > 0 ? `${(count / baseline).toFixed(1)}x` : 'far above';
         const summary =
           status === 'firing'
@@ -145,7 +150,7 @@ export function spike(options: SpikeOptions = {}): OperatorFunction<KubeEvent, A
         if (reasons.length) annotations['topReasons'] = reasons.map(([r, n]) => `${r}=${n}`).join(',');
         const workload = workloadLabel(context.workload);
         if (workload) annotations['lastWorkload'] = workload;
-        const category = options.category ?? ((top(s.categories, 1)[0]?.[0] as Category | undefined) ?? 'Other');
+        const category = options.category ?? (top(s.categories, 1)[0]?.[0] as Category | undefined) ?? 'Other';
         ctx.emit(
           buildAlert({
             alertId: s.alertId,
@@ -273,5 +278,9 @@ export function spike(options: SpikeOptions = {}): OperatorFunction<KubeEvent, A
       };
     },
   );
-  return (source) => source.pipe(filter((e) => isOccurrence(e)), stage);
+  return (source) =>
+    source.pipe(
+      filter((e) => isOccurrence(e)),
+      stage,
+    );
 }

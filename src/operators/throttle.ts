@@ -81,7 +81,14 @@ export function throttle<T extends KubeEvent>(options: ThrottleOptions): Operato
         const key = keyOf(event);
         let s = ctx.state.get(key);
         if (!s || ctx.now >= s.periodEnd) {
-          s = { periodEnd: ctx.now + interval, passed: 0, dropped: s?.dropped ?? 0, firstDroppedAt: s?.firstDroppedAt ?? null, lastDroppedAt: s?.lastDroppedAt ?? null, held: null };
+          s = {
+            periodEnd: ctx.now + interval,
+            passed: 0,
+            dropped: s?.dropped ?? 0,
+            firstDroppedAt: s?.firstDroppedAt ?? null,
+            lastDroppedAt: s?.lastDroppedAt ?? null,
+            held: null,
+          };
           ctx.setTimer(key, s.periodEnd);
         }
         if (leading && s.passed < limit) {
@@ -115,5 +122,9 @@ export function throttle<T extends KubeEvent>(options: ThrottleOptions): Operato
       },
     }),
   );
-  return (source) => source.pipe(filter((e) => isOccurrence(e)), stage);
+  return (source) =>
+    source.pipe(
+      filter((e) => isOccurrence(e)),
+      stage,
+    );
 }

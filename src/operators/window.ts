@@ -147,5 +147,9 @@ export function eventWindows<T extends KubeEvent>(options: WindowOptions): Opera
       },
     }),
   );
-  return (source) => source.pipe(filter((e) => isOccurrence(e)), stage);
+  return (source) =>
+    source.pipe(
+      filter((e) => isOccurrence(e)),
+      stage,
+    );
 }

@@ -108,7 +108,9 @@ async function runChecks(checks: ReadonlyMap<string, Check>, timeoutMs: number):
 }
 
 function renderProbe(probe: string, report: ProbeReport): string {
-  const lines = report.checks.map((c) => `[${c.ok ? '+' : '-'}]${c.name} ${c.ok ? 'ok' : 'failed'}${c.detail ? `: ${c.detail.replace(/\s*\n\s*/g, ' ')}` : ''}`);
+  const lines = report.checks.map(
+    (c) => `[${c.ok ? '+' : '-'}]${c.name} ${c.ok ? 'ok' : 'failed'}${c.detail ? `: ${c.detail.replace(/\s*\n\s*/g, ' ')}` : ''}`,
+  );
   lines.push(`${probe} check ${report.ok ? 'passed' : 'failed'}`);
   return `${lines.join('\n')}\n`;
 }
@@ -235,19 +237,22 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
     }
   };
 
-  const server = http.createServer({
-    requestTimeout: requestTimeoutMs,
-    headersTimeout: Math.min(requestTimeoutMs, 5000),
-    keepAliveTimeout: options.keepAliveTimeoutMs ?? 5000,
-    // how often Node enforces requestTimeout/headersTimeout (default 30 s)
-    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(requestTimeoutMs / 4))),
-  }, (req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      logger?.warn({ err: error, url: req.url }, 'ops endpoint request failed');
-      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n', false);
-      else res.destroy();
-    });
-  });
+  const server = http.createServer(
+    {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: Math.min(requestTimeoutMs, 5000),
+      keepAliveTimeout: options.keepAliveTimeoutMs ?? 5000,
+      // how often Node enforces requestTimeout/headersTimeout (default 30 s)
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(requestTimeoutMs / 4))),
+    },
+    (req, res) => {
+      handle(req, res).catch((error: unknown) => {
+        logger?.warn({ err: error, url: req.url }, 'ops endpoint request failed');
+        if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n', false);
+        else res.destroy();
+      });
+    },
+  );
   server.timeout = requestTimeoutMs; // socket idle timeout
   server.maxHeadersCount = 50;
 

@@ -245,8 +245,10 @@ export function validateTimings(t: Required<Omit<LeaderElectionTimings, 'apiTime
   for (const [key, v] of Object.entries(t)) {
     if (!Number.isFinite(v) || v <= 0) throw new Error(`leader election: ${key} must be > 0 (got ${v})`);
   }
-  if (leaseDurationMs <= renewDeadlineMs) throw new Error(`leader election: leaseDuration (${leaseDurationMs} ms) must be greater than renewDeadline (${renewDeadlineMs} ms)`);
-  if (renewDeadlineMs <= retryPeriodMs * (1 + JITTER)) throw new Error(`leader election: renewDeadline (${renewDeadlineMs} ms) must be greater than retryPeriod * 1.2 (${retryPeriodMs * (1 + JITTER)} ms)`);
+  if (leaseDurationMs <= renewDeadlineMs)
+    throw new Error(`leader election: leaseDuration (${leaseDurationMs} ms) must be greater than renewDeadline (${renewDeadlineMs} ms)`);
+  if (renewDeadlineMs <= retryPeriodMs * (1 + JITTER))
+    throw new Error(`leader election: renewDeadline (${renewDeadlineMs} ms) must be greater than retryPeriod * 1.2 (${retryPeriodMs * (1 + JITTER)} ms)`);
   if (apiTimeoutMs > renewDeadlineMs) throw new Error(`leader election: apiTimeout (${apiTimeoutMs} ms) must not exceed renewDeadline (${renewDeadlineMs} ms)`);
   if (leaseDurationMs % 1000 !== 0) throw new Error(`leader election: leaseDuration must be whole seconds (got ${leaseDurationMs} ms)`);
 }
@@ -260,9 +262,39 @@ interface LeaderMetrics {
 function leaderMetrics(registry: Registry): LeaderMetrics {
   const registers = [registry];
   return {
-    isLeader: getOrCreateMetric(registry, 'kubevents_leader_is_leader', () => new Gauge({ name: 'kubevents_leader_is_leader', help: '1 while this process holds the leader Lease, else 0.', labelNames: ['lease'] as const, registers })),
-    transitions: getOrCreateMetric(registry, 'kubevents_leader_transitions_total', () => new Counter({ name: 'kubevents_leader_transitions_total', help: 'Leadership changes of this process: event=acquired, lost (renew failed or taken over) or released (stopped).', labelNames: ['lease', 'event'] as const, registers })),
-    errors: getOrCreateMetric(registry, 'kubevents_leader_api_errors_total', () => new Counter({ name: 'kubevents_leader_api_errors_total', help: 'Failed Lease API calls by operation and kind (conflict, timeout, http, network).', labelNames: ['lease', 'operation', 'kind'] as const, registers })),
+    isLeader: getOrCreateMetric(
+      registry,
+      'kubevents_leader_is_leader',
+      () =>
+        new Gauge({
+          name: 'kubevents_leader_is_leader',
+          help: '1 while this process holds the leader Lease, else 0.',
+          labelNames: ['lease'] as const,
+          registers,
+        }),
+    ),
+    transitions: getOrCreateMetric(
+      registry,
+      'kubevents_leader_transitions_total',
+      () =>
+        new Counter({
+          name: 'kubevents_leader_transitions_total',
+          help: 'Leadership changes of this process: event=acquired, lost (renew failed or taken over) or released (stopped).',
+          labelNames: ['lease', 'event'] as const,
+          registers,
+        }),
+    ),
+    errors: getOrCreateMetric(
+      registry,
+      'kubevents_leader_api_errors_total',
+      () =>
+        new Counter({
+          name: 'kubevents_leader_api_errors_total',
+          help: 'Failed Lease API calls by operation and kind (conflict, timeout, http, network).',
+          labelNames: ['lease', 'operation', 'kind'] as const,
+          registers,
+        }),
+    ),
   };
 }
 
@@ -515,9 +547,12 @@ export class LeaderElector {
   private armWatchdog(): void {
     clearTimeout(this.watchdog);
     const left = this.renewedAt + this.timings.renewDeadlineMs - this.monotonic();
-    this.watchdog = setTimeout(() => {
-      if (this.isLeader) this.stopLeading(`no successful renew within renewDeadline (${this.timings.renewDeadlineMs} ms)`, 'lost');
-    }, Math.max(0, left));
+    this.watchdog = setTimeout(
+      () => {
+        if (this.isLeader) this.stopLeading(`no successful renew within renewDeadline (${this.timings.renewDeadlineMs} ms)`, 'lost');
+      },
+      Math.max(0, left),
+    );
     this.watchdog.unref?.();
   }
 
@@ -560,7 +595,14 @@ export class LeaderElector {
         apiVersion: 'coordination.k8s.io/v1',
         kind: 'Lease',
         metadata: { ...metadataOf(lease), resourceVersion: record.resourceVersion },
-        spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, acquireTime: nowTime, renewTime: nowTime, leaseTransitions: record.leaseTransitions },
+        spec: {
+          ...lease.spec,
+          holderIdentity: '',
+          leaseDurationSeconds: 1,
+          acquireTime: nowTime,
+          renewTime: nowTime,
+          leaseTransitions: record.leaseTransitions,
+        },
       });
       this.log?.info('leader election: released the lease');
     } catch (error) {

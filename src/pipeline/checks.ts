@@ -11,7 +11,9 @@ import { kindName, type StreamKind } from './record-kinds.js';
 import type { Flow, StageChecks } from './stage.js';
 
 /** Reasons kubevents knows (the built-in classification rules), for "did you mean" on typos. */
-const KNOWN_REASONS: readonly string[] = [...new Set(BUILT_IN_RULES.flatMap((r) => (r.reason === undefined ? [] : Array.isArray(r.reason) ? r.reason : [r.reason])))];
+const KNOWN_REASONS: readonly string[] = [
+  ...new Set(BUILT_IN_RULES.flatMap((r) => (r.reason === undefined ? [] : Array.isArray(r.reason) ? r.reason : [r.reason]))),
+];
 
 interface Reporter {
   problem(path: PathSegment[], message: string, hint?: string, severity?: DiagnosticSeverity, key?: boolean): void;
@@ -19,7 +21,8 @@ interface Reporter {
 
 /** The shared checks for a stage whose input is `flow`, reporting to `reporter`. */
 export function checksAt(reporter: Reporter, flow: Flow): StageChecks {
-  const problem: StageChecks['problem'] = (path, message, options = {}) => reporter.problem(path, message, options.hint, options.severity ?? 'error', options.key ?? false);
+  const problem: StageChecks['problem'] = (path, message, options = {}) =>
+    reporter.problem(path, message, options.hint, options.severity ?? 'error', options.key ?? false);
 
   const matcher = (m: RecordMatcher, path: PathSegment[], kind: StreamKind, what: string): void => {
     if (kind === 'Projection') return; // the stage itself is reported
@@ -28,16 +31,26 @@ export function checksAt(reporter: Reporter, flow: Flow): StageChecks {
       const kinds = MATCHER_CONDITIONS[key] ?? [];
       if (!kinds.includes(kind)) {
         const usable = Object.keys(MATCHER_CONDITIONS).filter((k) => MATCHER_CONDITIONS[k]!.includes(kind));
-        problem([...path, key], `condition "${key}" does not apply to ${kindName(kind)}`, { hint: `conditions for ${kindName(kind)}: ${usable.join(', ')}`, key: true });
+        problem([...path, key], `condition "${key}" does not apply to ${kindName(kind)}`, {
+          hint: `conditions for ${kindName(kind)}: ${usable.join(', ')}`,
+          key: true,
+        });
         continue;
       }
       if (kind === 'KubeEvent' && !flow.classified && (NEEDS_CLASSIFY as readonly string[]).includes(key)) {
-        problem([...path, key], `${what} on "${key}" before any classify stage: events are not classified yet, so it never matches`, { hint: 'add a classify stage before it', key: true });
+        problem([...path, key], `${what} on "${key}" before any classify stage: events are not classified yet, so it never matches`, {
+          hint: 'add a classify stage before it',
+          key: true,
+        });
       }
       if (kind === 'KubeEvent' && !flow.enriched && (NEEDS_ENRICH as readonly string[]).includes(key)) {
-        problem([...path, key], `${what} on "${key}" before any enrich stage: events carry no labels yet, so it never matches`, { hint: 'add an enrich stage before it', key: true });
+        problem([...path, key], `${what} on "${key}" before any enrich stage: events carry no labels yet, so it never matches`, {
+          hint: 'add an enrich stage before it',
+          key: true,
+        });
       }
-      const items = (): Array<[string, PathSegment[]]> => (Array.isArray(value) ? value.map((v, i) => [String(v), [...path, key, i]]) : [[String(value), [...path, key]]]);
+      const items = (): Array<[string, PathSegment[]]> =>
+        Array.isArray(value) ? value.map((v, i) => [String(v), [...path, key, i]]) : [[String(value), [...path, key]]];
       if (key === 'type') {
         for (const [t, at] of items()) {
           if (t.includes('*') || EVENT_TYPES.includes(t)) continue;
@@ -55,7 +68,8 @@ export function checksAt(reporter: Reporter, flow: Flow): StageChecks {
       if (key === 'status') {
         const allowed = kind === 'Alert' ? ['firing', 'resolved'] : ['open', 'closed'];
         for (const v of Array.isArray(value) ? value : [value]) {
-          if (!allowed.includes(String(v))) problem([...path, key], `status "${String(v)}" is not a status of ${kindName(kind)}`, { hint: `${kindName(kind)} are ${allowed.join(' or ')}` });
+          if (!allowed.includes(String(v)))
+            problem([...path, key], `status "${String(v)}" is not a status of ${kindName(kind)}`, { hint: `${kindName(kind)} are ${allowed.join(' or ')}` });
         }
       }
       if (key === 'not') matcher(value as RecordMatcher, [...path, key], kind, what);
@@ -83,7 +97,12 @@ export function checksAt(reporter: Reporter, flow: Flow): StageChecks {
         const names = [...fieldNames(kind).filter((n) => !n.includes('<')), ...extra];
         const suggestion = closest(field, names);
         problem(path, `unknown placeholder {${field}} for ${kindName(kind)}`, {
-          hint: suggestion ? `did you mean {${suggestion}}?` : `placeholders: ${fieldNames(kind).concat(extra).map((n) => `{${n}}`).join(' ')}`,
+          hint: suggestion
+            ? `did you mean {${suggestion}}?`
+            : `placeholders: ${fieldNames(kind)
+                .concat(extra)
+                .map((n) => `{${n}}`)
+                .join(' ')}`,
         });
       }
     },

@@ -74,7 +74,14 @@ function sinkRecords(sinks: readonly SinkNode[], pipeline: string, branch: strin
   return mergeMap((value) => sinks.map((sink) => build(sink, value)));
 }
 
-function segment(steps: readonly StepNode[], sinks: readonly SinkNode[], input$: Observable<Any>, graph: PipelineGraph, ctx: CompileContext, branch: string | null): Observable<OutRecord> {
+function segment(
+  steps: readonly StepNode[],
+  sinks: readonly SinkNode[],
+  input$: Observable<Any>,
+  graph: PipelineGraph,
+  ctx: CompileContext,
+  branch: string | null,
+): Observable<OutRecord> {
   let stream$ = input$;
   for (let i = 0; i < steps.length; i++) {
     const step = steps[i]!;

@@ -66,7 +66,9 @@ function pipelinePhrasing(root: z.ZodType): Phrasing {
       const parent = placeOf(path.slice(0, -1));
       const name = String(path[path.length - 1]);
       return {
-        message: parent.owner ? `${parent.owner}: missing required option "${parent.field ? `${parent.field}.` : ''}${name}"` : `missing required field "${formatPath(path)}"`,
+        message: parent.owner
+          ? `${parent.owner}: missing required option "${parent.field ? `${parent.field}.` : ''}${name}"`
+          : `missing required field "${formatPath(path)}"`,
       };
     },
     special(issue: Issue, path, value, kit): SchemaProblem[] | null {
@@ -75,8 +77,11 @@ function pipelinePhrasing(root: z.ZodType): Phrasing {
         const noun = stage ? 'stage' : 'sink';
         const kinds: readonly string[] = stage ? STAGE_TYPES : SINK_TYPES;
         if (typeof value === 'string') {
-          if (kinds.includes(value)) return [{ path, message: needsOptions(noun, value, [...path, value]), hint: `write it as a map: "- ${value}:" followed by its options` }];
-          const hint = didYouMean(value, kinds) ?? `${noun}s are: ${stage ? stageList : sinkList}${stage ? `; written without options: ${SHORTHAND_STAGES.join(', ')}` : ''}`;
+          if (kinds.includes(value))
+            return [{ path, message: needsOptions(noun, value, [...path, value]), hint: `write it as a map: "- ${value}:" followed by its options` }];
+          const hint =
+            didYouMean(value, kinds) ??
+            `${noun}s are: ${stage ? stageList : sinkList}${stage ? `; written without options: ${SHORTHAND_STAGES.join(', ')}` : ''}`;
           return [{ path, message: `unknown ${noun} "${value}"`, hint }];
         }
         if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -109,6 +114,8 @@ function pipelinePhrasing(root: z.ZodType): Phrasing {
  */
 export function issuesToDiagnostics(issues: readonly Issue[], data: unknown, root: z.ZodType, locator: DocumentLocator): Diagnostic[] {
   return zodProblems(issues, data, root, pipelinePhrasing(root)).map((p) =>
-    p.key !== undefined ? diagnosticAt(locator, [...p.path, p.key], { message: p.message, hint: p.hint, key: true }) : diagnosticAt(locator, p.path, { message: p.message, hint: p.hint }),
+    p.key !== undefined
+      ? diagnosticAt(locator, [...p.path, p.key], { message: p.message, hint: p.hint, key: true })
+      : diagnosticAt(locator, p.path, { message: p.message, hint: p.hint }),
   );
 }

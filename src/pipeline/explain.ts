@@ -21,7 +21,9 @@ function optionLines(step: StageNode, indent: string): string[] {
   // one line per option, flow style for values: readable and compact
   // values a stage's explain wrote are text for people (`match: kind = Pod and ...`); the rest reads as YAML
   const own = (k: string, v: unknown): boolean => typeof v === 'string' && v !== base[k];
-  return Object.entries(display).map(([k, v]) => `${indent}${k}: ${own(k, v) ? (v as string) : stringify(v, { lineWidth: 0, collectionStyle: 'flow' }).trimEnd()}`);
+  return Object.entries(display).map(
+    ([k, v]) => `${indent}${k}: ${own(k, v) ? (v as string) : stringify(v, { lineWidth: 0, collectionStyle: 'flow' }).trimEnd()}`,
+  );
 }
 
 function sinkLine(sink: SinkNode): string {
@@ -34,16 +36,24 @@ export function explainGraph(graph: PipelineGraph, origin?: string): string {
   lines.push(`pipeline ${graph.name}${origin ? `  (${origin})` : ''}`);
   if (graph.description) lines.push(`  ${graph.description.trim().replace(/\s+/g, ' ')}`);
   const s = graph.source;
-  const scope = [s.namespaces ? `namespaces ${s.namespaces.join(', ')}` : 'all namespaces', s.fieldSelector ? `fieldSelector "${s.fieldSelector}"` : null, s.labelSelector ? `labelSelector "${s.labelSelector}"` : null]
+  const scope = [
+    s.namespaces ? `namespaces ${s.namespaces.join(', ')}` : 'all namespaces',
+    s.fieldSelector ? `fieldSelector "${s.fieldSelector}"` : null,
+    s.labelSelector ? `labelSelector "${s.labelSelector}"` : null,
+  ]
     .filter(Boolean)
     .join(', ');
   lines.push(`  source: ${s.resource} (${scope}); shared watch`);
   const et = graph.eventTime;
-  lines.push(`  eventTime: allowedLateness ${showDuration(et.allowedLateness)}, latePolicy ${et.latePolicy}, idleAdvance ${et.idleAdvance === null ? 'off' : showDuration(et.idleAdvance)}`);
+  lines.push(
+    `  eventTime: allowedLateness ${showDuration(et.allowedLateness)}, latePolicy ${et.latePolicy}, idleAdvance ${et.idleAdvance === null ? 'off' : showDuration(et.idleAdvance)}`,
+  );
   const walk = (steps: readonly StepNode[], sinks: readonly SinkNode[], indent: string): void => {
     steps.forEach((step, i) => {
       if (step.kind === 'fork') {
-        lines.push(`${indent}${i + 1}. fork into ${step.branches.length} branch${step.branches.length === 1 ? '' : 'es'} (${kindName(step.input)}; the next stage gets them too)`);
+        lines.push(
+          `${indent}${i + 1}. fork into ${step.branches.length} branch${step.branches.length === 1 ? '' : 'es'} (${kindName(step.input)}; the next stage gets them too)`,
+        );
         for (const br of step.branches) {
           lines.push(`${indent}   branch ${br.name}:`);
           walk(br.steps, br.sinks, `${indent}     `);

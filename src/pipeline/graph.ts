@@ -209,7 +209,13 @@ class Builder {
       const kind = flow.kind;
       const avro = KIND_SPECS[kind].avro;
       if (definition.avro && !avro) {
-        this.problem(bare ? path : [...path, type], `sink "${type}" writes Avro records, but here the stream carries ${kindName(kind)}`, 'select makes records without a schema: send them to stdout or console', 'error', !bare);
+        this.problem(
+          bare ? path : [...path, type],
+          `sink "${type}" writes Avro records, but here the stream carries ${kindName(kind)}`,
+          'select makes records without a schema: send them to stdout or console',
+          'error',
+          !bare,
+        );
       }
       const target = definition.target(options, KIND_SPECS[kind].defaultTopic ?? KIND_SPECS.KubeEvent.defaultTopic);
       definition.check?.(options, target, (at, message, hint) => this.problem([...path, type, ...at], message, hint));
@@ -241,7 +247,11 @@ export function buildGraph(doc: PipelineDocument): { graph: PipelineGraph; probl
         if (!(r.field in FIELD_SELECTOR_FIELDS)) {
           const known = Object.keys(FIELD_SELECTOR_FIELDS);
           const c = closest(r.field, known);
-          b.problem(['spec', 'source', 'fieldSelector'], `field selector: events have no field "${r.field}"`, c ? `did you mean "${c}"?` : `fields: ${known.join(', ')}`);
+          b.problem(
+            ['spec', 'source', 'fieldSelector'],
+            `field selector: events have no field "${r.field}"`,
+            c ? `did you mean "${c}"?` : `fields: ${known.join(', ')}`,
+          );
         }
       }
     }
@@ -249,10 +259,17 @@ export function buildGraph(doc: PipelineDocument): { graph: PipelineGraph; probl
   const flow: Flow = { kind: 'KubeEvent', classified: false, enriched: false, madeBy: null };
   const { nodes, flow: out } = b.steps(doc.spec.stages as StepSpec[], ['spec', 'stages'], flow, name);
   const sinks = b.sinks(doc.spec.sinks as SinkSpec[], ['spec', 'sinks'], out);
-  if (!writes(nodes, sinks)) b.problem(['spec'], `pipeline "${name}" writes nowhere`, 'add sinks (kafka, file, stdout, console) to spec.sinks or to a fork branch', 'error', true);
+  if (!writes(nodes, sinks))
+    b.problem(['spec'], `pipeline "${name}" writes nowhere`, 'add sinks (kafka, file, stdout, console) to spec.sinks or to a fork branch', 'error', true);
   else if (sinks.length === 0 && nodes.length > 0 && nodes[nodes.length - 1]!.kind !== 'fork') {
     const lastFork = nodes.map((n) => n.kind).lastIndexOf('fork');
-    if (lastFork >= 0) b.problem(nodes[lastFork + 1]!.path, 'the stages after the last fork lead nowhere: spec.sinks is empty', 'add sinks or move these stages into a branch', 'warning');
+    if (lastFork >= 0)
+      b.problem(
+        nodes[lastFork + 1]!.path,
+        'the stages after the last fork lead nowhere: spec.sinks is empty',
+        'add sinks or move these stages into a branch',
+        'warning',
+      );
   }
   const graph: PipelineGraph = {
     name,

@@ -192,7 +192,10 @@ export class PipelineSet {
       this.logger?.error({ err: error }, 'pipeline reload refused: the new pipelines failed to build; the running pipelines go on unchanged');
       return { applied: false, diagnostics: loaded.diagnostics, ...none };
     }
-    this.logger?.info(result, `pipelines reloaded: ${result.added.length} added, ${result.changed.length} changed, ${result.removed.length} removed, ${result.unchanged.length} unchanged`);
+    this.logger?.info(
+      result,
+      `pipelines reloaded: ${result.added.length} added, ${result.changed.length} changed, ${result.removed.length} removed, ${result.unchanged.length} unchanged`,
+    );
     return { applied: true, diagnostics: loaded.diagnostics, ...result };
   }
 

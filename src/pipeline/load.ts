@@ -57,13 +57,23 @@ const PIPELINE_EXTENSIONS = new Set(['.yaml', '.yml']);
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
     if (v && typeof v === 'object' && !Array.isArray(v)) {
-      return Object.fromEntries(Object.keys(v as Record<string, unknown>).sort().map((k) => [k, (v as Record<string, unknown>)[k]]));
+      return Object.fromEntries(
+        Object.keys(v as Record<string, unknown>)
+          .sort()
+          .map((k) => [k, (v as Record<string, unknown>)[k]]),
+      );
     }
     return v;
   });
 }
 
-const fileDiagnostic = (file: string, message: string, severity: 'error' | 'warning' = 'error'): Diagnostic => ({ file, line: 1, column: 1, severity, message });
+const fileDiagnostic = (file: string, message: string, severity: 'error' | 'warning' = 'error'): Diagnostic => ({
+  file,
+  line: 1,
+  column: 1,
+  severity,
+  message,
+});
 
 /** Expands folders to their *.yaml / *.yml files (sorted); files are taken as given. */
 export async function expandPaths(paths: readonly string[]): Promise<{ files: string[]; diagnostics: Diagnostic[] }> {
@@ -74,7 +84,9 @@ export async function expandPaths(paths: readonly string[]): Promise<{ files: st
     try {
       info = await stat(path);
     } catch (error) {
-      diagnostics.push(fileDiagnostic(path, `cannot read: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (error as Error).message}`));
+      diagnostics.push(
+        fileDiagnostic(path, `cannot read: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (error as Error).message}`),
+      );
       continue;
     }
     if (info.isDirectory()) {
@@ -132,7 +144,15 @@ export function parsePipelineText(text: string, file: string): { pipelines: Load
     const { graph, problems } = buildGraph(parsed.data);
     for (const p of problems) {
       const span = locator.locate(p.path, p.key ? 'key' : 'value');
-      diagnostics.push({ file, line: span.line, column: span.column, ...(span.endColumn ? { endColumn: span.endColumn } : {}), severity: p.severity, message: p.message, ...(p.hint ? { hint: p.hint } : {}) });
+      diagnostics.push({
+        file,
+        line: span.line,
+        column: span.column,
+        ...(span.endColumn ? { endColumn: span.endColumn } : {}),
+        severity: p.severity,
+        message: p.message,
+        ...(p.hint ? { hint: p.hint } : {}),
+      });
     }
     if (problems.some((p) => p.severity === 'error')) continue;
     pipelines.push({
@@ -151,7 +171,15 @@ export function parsePipelineText(text: string, file: string): { pipelines: Load
 
 function at(p: LoadedPipeline, path: PathSegment[], severity: 'error' | 'warning', message: string, hint?: string, key = false): Diagnostic {
   const span = p.locator.locate(path, key ? 'key' : 'value');
-  return { file: p.file, line: span.line, column: span.column, ...(span.endColumn ? { endColumn: span.endColumn } : {}), severity, message, ...(hint ? { hint } : {}) };
+  return {
+    file: p.file,
+    line: span.line,
+    column: span.column,
+    ...(span.endColumn ? { endColumn: span.endColumn } : {}),
+    severity,
+    message,
+    ...(hint ? { hint } : {}),
+  };
 }
 
 /**

@@ -55,8 +55,12 @@ export const RecordMatcherSchema: z.ZodType<RecordMatcherInput> = z
     kind: names('Kind(s) of the regarding object (events) or the kind label (alerts), e.g. Pod, Node. A * is a wildcard.'),
     namespace: names("Namespace(s) of the regarding object (events) or the record's namespace. A * is a wildcard, e.g. kube-*."),
     name: names('Name(s) of the regarding object (events) or the name label (alerts). A * is a wildcard.'),
-    category: oneOrMany(z.enum(CATEGORIES)).optional().describe(`Category(ies): ${CATEGORIES.join(', ')}. Events need a classify stage before.`),
-    severity: oneOrMany(z.enum(SEVERITIES)).optional().describe(`Severity(ies): ${SEVERITIES.join(', ')}. Events need a classify stage before.`),
+    category: oneOrMany(z.enum(CATEGORIES))
+      .optional()
+      .describe(`Category(ies): ${CATEGORIES.join(', ')}. Events need a classify stage before.`),
+    severity: oneOrMany(z.enum(SEVERITIES))
+      .optional()
+      .describe(`Severity(ies): ${SEVERITIES.join(', ')}. Events need a classify stage before.`),
     minSeverity: z.enum(SEVERITIES).optional().describe('At least this severity (info < warning < error < critical). Events need a classify stage before.'),
     message: regexString().optional().describe('Regular expression (case-insensitive) on the message (events), summary (alerts) or root cause (incidents).'),
     reportingController: names('Reporting controller(s), e.g. kubelet, default-scheduler. Events only.'),
@@ -114,7 +118,15 @@ function valueTest(values: readonly string[]): (v: string | null) => boolean {
   const exact = new Set(values.filter((v) => !v.includes('*')));
   const globs = values
     .filter((v) => v.includes('*'))
-    .map((v) => new RegExp(`^${v.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`));
+    .map(
+      (v) =>
+        new RegExp(
+          `^${v
+            .split('*')
+            .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+            .join('.*')}$`,
+        ),
+    );
   return (v) => v !== null && (exact.has(v) || globs.some((g) => g.test(v)));
 }
 
@@ -193,4 +205,3 @@ export function describeMatcher(matcher: RecordMatcher): string {
   }
   return parts.length ? parts.join(' and ') : 'everything';
 }
-

@@ -88,7 +88,10 @@ export const BranchSchema = z
   .meta({ id: 'Branch' });
 
 const stageShape = Object.fromEntries(
-  STAGES.map((s) => [s.type, (s.shorthand ? s.options.nullable() : s.options).optional().describe(s.shorthand ? `${s.summary} Options may be left empty.` : s.summary)]),
+  STAGES.map((s) => [
+    s.type,
+    (s.shorthand ? s.options.nullable() : s.options).optional().describe(s.shorthand ? `${s.summary} Options may be left empty.` : s.summary),
+  ]),
 );
 
 export const StageObjectSchema = z
@@ -119,7 +122,11 @@ export const SOURCE_RESOURCES = ['events'] as const;
 export const SourceSchema = z
   .strictObject({
     resource: z.enum(SOURCE_RESOURCES).default('events').describe('What to read (events is the only resource for now).'),
-    namespaces: z.array(z.string().min(1)).min(1).optional().describe('Only events of these namespaces. Default all. The watch is shared by every pipeline; each filters its own.'),
+    namespaces: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe('Only events of these namespaces. Default all. The watch is shared by every pipeline; each filters its own.'),
     fieldSelector: z
       .string()
       .min(1)
@@ -131,7 +138,9 @@ export const SourceSchema = z
       .string()
       .min(1)
       .optional()
-      .describe('Kubernetes label selector on the Event objects, sent to the API server: every pipeline loaded together must use the same one (or none). Default none.'),
+      .describe(
+        'Kubernetes label selector on the Event objects, sent to the API server: every pipeline loaded together must use the same one (or none). Default none.',
+      ),
   })
   .describe('Where the records come from. All pipelines of a process share one watch per resource.');
 

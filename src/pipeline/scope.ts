@@ -14,7 +14,11 @@ import { isAvroKind } from './record-kinds.js';
  * (null = all when any pipeline wants all), their field selector when they all use the same one
  * (each pipeline still applies its own), their label selector (load.ts makes them agree).
  */
-export function watchScope(pipelines: readonly LoadedPipeline[]): { namespaces: string[] | null; fieldSelector: string | undefined; labelSelector: string | undefined } {
+export function watchScope(pipelines: readonly LoadedPipeline[]): {
+  namespaces: string[] | null;
+  fieldSelector: string | undefined;
+  labelSelector: string | undefined;
+} {
   const sources = pipelines.map((p) => p.graph.source);
   const namespaces = sources.some((s) => s.namespaces === null) ? null : [...new Set(sources.flatMap((s) => s.namespaces ?? []))].sort();
   const fields = new Set(sources.map((s) => s.fieldSelector));

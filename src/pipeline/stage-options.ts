@@ -10,7 +10,21 @@ import { LATE_POLICIES } from '../operators/event-time.js';
 export const positiveInt = () => z.number().int().min(1);
 
 /** Record fields usable as a key / labels of events (see fields.ts for what each one is). */
-export const EVENT_KEY_FIELDS = ['cluster', 'namespace', 'kind', 'name', 'uid', 'object', 'reason', 'type', 'category', 'severity', 'workload', 'node', 'reportingController'] as const;
+export const EVENT_KEY_FIELDS = [
+  'cluster',
+  'namespace',
+  'kind',
+  'name',
+  'uid',
+  'object',
+  'reason',
+  'type',
+  'category',
+  'severity',
+  'workload',
+  'node',
+  'reportingController',
+] as const;
 export type EventKeyField = (typeof EVENT_KEY_FIELDS)[number];
 
 /** A key: a non-empty list of event fields. */
@@ -50,7 +64,9 @@ export type EventTimeSpec = z.output<typeof EventTimeSchema>;
  * from its other options (`idleTtlDefault` says how, for the docs).
  */
 export const stateOptions = (maxKeys: number, idleTtlDefault: string) => ({
-  allowedLateness: nonNegativeDuration().optional().describe("How far behind the newest event time an event may arrive. Default: the pipeline's spec.eventTime.allowedLateness."),
+  allowedLateness: nonNegativeDuration()
+    .optional()
+    .describe("How far behind the newest event time an event may arrive. Default: the pipeline's spec.eventTime.allowedLateness."),
   latePolicy: z.enum(LATE_POLICIES).optional().describe("Events older than the watermark: clamp or drop. Default: the pipeline's spec.eventTime.latePolicy."),
   maxKeys: positiveInt().default(maxKeys).describe('Most keys held in state; beyond it the least recently used key is evicted (counted and logged).'),
   idleTtl: positiveDuration().optional().describe(`State of a key untouched this long (event time) is dropped. Default: ${idleTtlDefault}.`),

@@ -20,6 +20,7 @@ export interface SinkEnvironment {
   console(): Sink;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry lists definitions of every options type
 export interface SinkDefinition<O = any> {
   /** The key in pipeline files: `kafka`. */
   type: string;

@@ -125,9 +125,11 @@ export class FileSink implements Sink {
   }
 
   private async writeNow(segment: Segment, record: OutRecord): Promise<void> {
-    if (record.kind === 'Projection') throw new Error(`${this.name}: selected fields cannot go to an Avro file${record.origin ? ` (pipeline ${record.origin.pipeline})` : ''}`);
+    if (record.kind === 'Projection')
+      throw new Error(`${this.name}: selected fields cannot go to an Avro file${record.origin ? ` (pipeline ${record.origin.pipeline})` : ''}`);
     const schema = loadSchema(record.kind);
-    const name = record.target !== undefined ? topicFor(record.kind, record.target, this.topics) : (this.topics[record.kind as keyof SinkTopics] ?? record.kind);
+    const name =
+      record.target !== undefined ? topicFor(record.kind, record.target, this.topics) : (this.topics[record.kind as keyof SinkTopics] ?? record.kind);
     if (schema.type.isValid(record.value)) {
       await segment.writer.write(this.fileName(segment, name), schema, record.value);
       return;
@@ -157,7 +159,10 @@ export class FileSink implements Sink {
       const files = await segment.writer.close();
       for (const f of files) fsyncFile(f.path);
       this.files.push(...files);
-      if (segment.failed) throw new Error(`${this.name}: segment ${segment.id ?? 'files'} had failed writes: its records are not checkpointed and are written again after a restart`);
+      if (segment.failed)
+        throw new Error(
+          `${this.name}: segment ${segment.id ?? 'files'} had failed writes: its records are not checkpointed and are written again after a restart`,
+        );
       for (const p of segment.positions) p.tracker.ack(p);
       if (files.length > 0) this.logger.debug({ segment: segment.id, records: segment.records, files: files.map((f) => f.path) }, 'file segment closed');
     });

@@ -2,7 +2,10 @@ import { z } from 'zod';
 import { defineSink } from './definition.js';
 import { DEFAULT_TOPICS } from './kafka-topics.js';
 
-const RESERVED: Record<string, string> = { [DEFAULT_TOPICS.DeadLetter]: 'dead letters (DeadLetter records)', [DEFAULT_TOPICS.Gap]: 'gap records (Gap records)' };
+const RESERVED: Record<string, string> = {
+  [DEFAULT_TOPICS.DeadLetter]: 'dead letters (DeadLetter records)',
+  [DEFAULT_TOPICS.Gap]: 'gap records (Gap records)',
+};
 
 export const fileSink = defineSink({
   type: 'file',

@@ -42,7 +42,6 @@ export interface KafkaSinkConfig {
   idempotent?: boolean;
 }
 
-
 /** How the sink creates missing topics (`KafkaSinkConfig.createTopics`). */
 export type TopicCreation = Exclude<KafkaSinkConfig['createTopics'], false | undefined>;
 

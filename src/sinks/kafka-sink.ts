@@ -15,27 +15,10 @@
  */
 import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
 import { Counter, Gauge, Histogram, register as defaultRegistry, type Registry } from 'prom-client';
-import {
-  ACKS_ALL,
-  compressionType,
-  createKafka,
-  createProducer,
-  ensureTopics,
-  type Compression,
-  type Kafka,
-  type KafkaClientConfig,
-  type Message,
-  type ProducerBatch,
-  type RecordMetadata,
-  type TopicSpec,
-} from '../kafka/client.js';
-import { HEADERS, AvroBinaryEncoder, ConfluentEncoder, EncodeError, type Encoding, type RecordEncoder } from '../avro/encodings.js';
-import { ConfluentSchemaRegistry, type SchemaRegistryConfig } from '../avro/registry.js';
+import { ACKS_ALL, compressionType, type Compression, type Message, type ProducerBatch, type RecordMetadata } from '../kafka/client.js';
+import { HEADERS, EncodeError, type RecordEncoder } from '../avro/encodings.js';
 import { loadSchema, type LoadedSchema, type RecordKind } from '../avro/schemas.js';
-import { loadCurrentSchemas } from '../avro/history.js';
-import { deadLetterOf, gapKey, type DeadLetterRecord, type GapRecord } from '../model/records.js';
-import { objectKey, type KubeEvent } from '../model/kube-event.js';
-import type { SourcePosition } from '../model/position.js';
+import { deadLetterOf, type DeadLetterRecord } from '../model/records.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { OutRecord } from '../model/out-record.js';
 import { DEFAULT_TOPICS, topicFor, type SinkTopics, type TopicRoute } from './kafka-topics.js';
@@ -117,14 +100,73 @@ function getOrCreate<T>(registry: Registry, name: string, create: () => T): T {
 function sinkMetrics(registry: Registry): SinkMetrics {
   const registers = [registry];
   return {
-    bufferedRecords: getOrCreate(registry, 'kubevents_sink_buffered_records', () => new Gauge({ name: 'kubevents_sink_buffered_records', help: 'Records accepted by the sink and not yet acknowledged by Kafka.', labelNames: ['sink'], registers })),
-    bufferedBytes: getOrCreate(registry, 'kubevents_sink_buffered_bytes', () => new Gauge({ name: 'kubevents_sink_buffered_bytes', help: 'Encoded bytes of the buffered records.', labelNames: ['sink'], registers })),
-    waitingWrites: getOrCreate(registry, 'kubevents_sink_waiting_writes', () => new Gauge({ name: 'kubevents_sink_waiting_writes', help: 'Writes waiting for room in the buffer (backpressure).', labelNames: ['sink'], registers })),
-    sent: getOrCreate(registry, 'kubevents_sink_records_sent_total', () => new Counter({ name: 'kubevents_sink_records_sent_total', help: 'Records acknowledged by Kafka (acks=all).', labelNames: ['sink', 'topic'], registers })),
-    dropped: getOrCreate(registry, 'kubevents_sink_records_dropped_total', () => new Counter({ name: 'kubevents_sink_records_dropped_total', help: 'Records not delivered: overflow (write rejected), closed (write after close), shutdown (deadline passed before the ack). Their source positions are never checkpointed, so a restart replays them.', labelNames: ['sink', 'reason'], registers })),
-    deadLettered: getOrCreate(registry, 'kubevents_sink_records_dead_lettered_total', () => new Counter({ name: 'kubevents_sink_records_dead_lettered_total', help: 'Records replaced by a DeadLetter record (schema mismatch, too large for the broker).', labelNames: ['sink', 'reason'], registers })),
-    sendErrors: getOrCreate(registry, 'kubevents_sink_send_errors_total', () => new Counter({ name: 'kubevents_sink_send_errors_total', help: 'Produce requests that failed and were retried.', labelNames: ['sink'], registers })),
-    batchSeconds: getOrCreate(registry, 'kubevents_sink_batch_duration_seconds', () => new Histogram({ name: 'kubevents_sink_batch_duration_seconds', help: 'Time from sending a batch to its acknowledgement.', labelNames: ['sink'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers })),
+    bufferedRecords: getOrCreate(
+      registry,
+      'kubevents_sink_buffered_records',
+      () =>
+        new Gauge({
+          name: 'kubevents_sink_buffered_records',
+          help: 'Records accepted by the sink and not yet acknowledged by Kafka.',
+          labelNames: ['sink'],
+          registers,
+        }),
+    ),
+    bufferedBytes: getOrCreate(
+      registry,
+      'kubevents_sink_buffered_bytes',
+      () => new Gauge({ name: 'kubevents_sink_buffered_bytes', help: 'Encoded bytes of the buffered records.', labelNames: ['sink'], registers }),
+    ),
+    waitingWrites: getOrCreate(
+      registry,
+      'kubevents_sink_waiting_writes',
+      () =>
+        new Gauge({ name: 'kubevents_sink_waiting_writes', help: 'Writes waiting for room in the buffer (backpressure).', labelNames: ['sink'], registers }),
+    ),
+    sent: getOrCreate(
+      registry,
+      'kubevents_sink_records_sent_total',
+      () =>
+        new Counter({ name: 'kubevents_sink_records_sent_total', help: 'Records acknowledged by Kafka (acks=all).', labelNames: ['sink', 'topic'], registers }),
+    ),
+    dropped: getOrCreate(
+      registry,
+      'kubevents_sink_records_dropped_total',
+      () =>
+        new Counter({
+          name: 'kubevents_sink_records_dropped_total',
+          help: 'Records not delivered: overflow (write rejected), closed (write after close), shutdown (deadline passed before the ack). Their source positions are never checkpointed, so a restart replays them.',
+          labelNames: ['sink', 'reason'],
+          registers,
+        }),
+    ),
+    deadLettered: getOrCreate(
+      registry,
+      'kubevents_sink_records_dead_lettered_total',
+      () =>
+        new Counter({
+          name: 'kubevents_sink_records_dead_lettered_total',
+          help: 'Records replaced by a DeadLetter record (schema mismatch, too large for the broker).',
+          labelNames: ['sink', 'reason'],
+          registers,
+        }),
+    ),
+    sendErrors: getOrCreate(
+      registry,
+      'kubevents_sink_send_errors_total',
+      () => new Counter({ name: 'kubevents_sink_send_errors_total', help: 'Produce requests that failed and were retried.', labelNames: ['sink'], registers }),
+    ),
+    batchSeconds: getOrCreate(
+      registry,
+      'kubevents_sink_batch_duration_seconds',
+      () =>
+        new Histogram({
+          name: 'kubevents_sink_batch_duration_seconds',
+          help: 'Time from sending a batch to its acknowledgement.',
+          labelNames: ['sink'],
+          buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+          registers,
+        }),
+    ),
   };
 }
 

@@ -2,7 +2,10 @@ import { z } from 'zod';
 import { defineSink } from './definition.js';
 import { DEFAULT_TOPICS } from './kafka-topics.js';
 
-const RESERVED: Record<string, string> = { [DEFAULT_TOPICS.DeadLetter]: 'dead letters (DeadLetter records)', [DEFAULT_TOPICS.Gap]: 'gap records (Gap records)' };
+const RESERVED: Record<string, string> = {
+  [DEFAULT_TOPICS.DeadLetter]: 'dead letters (DeadLetter records)',
+  [DEFAULT_TOPICS.Gap]: 'gap records (Gap records)',
+};
 
 export const KAFKA_ENCODINGS = ['confluent', 'raw'] as const;
 
@@ -19,7 +22,9 @@ export const kafkaSink = defineSink({
     encoding: z
       .enum(KAFKA_ENCODINGS)
       .default('confluent')
-      .describe('confluent: Confluent wire format (magic byte + Schema Registry id + Avro binary); raw: plain Avro binary with the schema fingerprint in a header. The live run uses its own --encoding for every topic.'),
+      .describe(
+        'confluent: Confluent wire format (magic byte + Schema Registry id + Avro binary); raw: plain Avro binary with the schema fingerprint in a header. The live run uses its own --encoding for every topic.',
+      ),
   }),
   avro: true,
   target: (o, defaultName) => o.topic ?? defaultName ?? undefined,

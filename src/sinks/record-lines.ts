@@ -8,7 +8,10 @@ import type { Incident } from '../model/incident.js';
 import type { KubeEvent } from '../model/kube-event.js';
 
 function compactTime(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /** `2026-11-01 10:02:24Z Warning FailedScheduling (x5) [Scheduling/warning] Pod/payments/api-1: message`. */

@@ -78,7 +78,8 @@ export class EventFeed {
       events.items$.pipe(countSourceMarkers(this.resource, this.deps.registry)).subscribe({
         next: (item) => this.handle(item),
         error: (error: unknown) => {
-          if (this.subscription === subscription) this.deps.onError(new Error(`Event watch (${this.resource}) failed for good: ${asError(error).message}`, { cause: error }));
+          if (this.subscription === subscription)
+            this.deps.onError(new Error(`Event watch (${this.resource}) failed for good: ${asError(error).message}`, { cause: error }));
         },
         complete: () => {
           if (this.subscription === subscription) this.deps.onError(new Error(`Event watch (${this.resource}) ended unexpectedly`));
@@ -118,4 +119,3 @@ export class EventFeed {
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
-

@@ -124,12 +124,7 @@ const MAX_ERROR_BODY = 64 * 1024;
  * GET a path and parse the JSON body. Rejects with KubeApiError on a non-2xx status, a network
  * error, a body that is not JSON, or when `timeoutMs` passes; with `signal.reason` on abort.
  */
-export async function getJson(
-  kc: KubeConfig,
-  path: string,
-  query: Query,
-  opts: { signal: AbortSignal; timeoutMs: number },
-): Promise<unknown> {
+export async function getJson(kc: KubeConfig, path: string, query: Query, opts: { signal: AbortSignal; timeoutMs: number }): Promise<unknown> {
   const { url, options, request } = await prepare(kc, path, query);
   const what = describe(url);
   if (opts.signal.aborted) throw opts.signal.reason;
@@ -146,10 +141,7 @@ export async function getJson(
       } else resolve(value);
     };
     const onAbort = (): void => finish(opts.signal.reason);
-    const timer = setTimeout(
-      () => finish(new KubeApiError(`${what}: no complete answer within ${opts.timeoutMs} ms`, 'timeout')),
-      opts.timeoutMs,
-    );
+    const timer = setTimeout(() => finish(new KubeApiError(`${what}: no complete answer within ${opts.timeoutMs} ms`, 'timeout')), opts.timeoutMs);
     opts.signal.addEventListener('abort', onAbort, { once: true });
     const req = request(url, options, (res) => {
       const chunks: Buffer[] = [];
@@ -248,8 +240,7 @@ export async function streamWatch(
         res.on('aborted', () => finish(httpError(status, '', res.headers, what)));
         return;
       }
-      const stall = (): KubeApiError =>
-        new KubeApiError(`${what}: no data for ${opts.idleTimeoutMs} ms, re-establishing`, 'stall');
+      const stall = (): KubeApiError => new KubeApiError(`${what}: no data for ${opts.idleTimeoutMs} ms, re-establishing`, 'stall');
       arm(opts.idleTimeoutMs, stall);
       opts.onOpen?.();
       res.setEncoding('utf8');

@@ -69,7 +69,6 @@ export function createKubeSource(options: KubeSourceOptions): KubeSource {
     registry,
     events,
     objects,
-    connectCaches: () =>
-      connectObjectCache(objects, registry, { kinds: options.cacheKinds ?? CACHED_KINDS, namespaces, logger }),
+    connectCaches: () => connectObjectCache(objects, registry, { kinds: options.cacheKinds ?? CACHED_KINDS, namespaces, logger }),
   };
 }

@@ -46,7 +46,7 @@ export function loadKubeConfig(options: KubeConfigOptions = {}): KubeConfig {
     }
   } catch (error) {
     if (error instanceof KubeConfigError) throw error;
-    const where = options.kubeconfig ?? (options.inCluster ? 'in-cluster service account' : (process.env['KUBECONFIG'] || '~/.kube/config'));
+    const where = options.kubeconfig ?? (options.inCluster ? 'in-cluster service account' : process.env['KUBECONFIG'] || '~/.kube/config');
     throw new KubeConfigError(`cannot load kubeconfig from ${where}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   if (options.context) {

@@ -14,14 +14,7 @@ import type { Logger } from 'pino';
 import { silentLogger } from '../core/logger.js';
 import type { OwnerRef } from '../model/kube-event.js';
 import type { WatchEvent } from '../model/watch-event.js';
-import {
-  CACHED_KINDS,
-  objectNameKey,
-  resolveOwnerChain,
-  type CachedKind,
-  type KubeObject,
-  type ObjectLookup,
-} from './object-lookup.js';
+import { CACHED_KINDS, objectNameKey, resolveOwnerChain, type CachedKind, type KubeObject, type ObjectLookup } from './object-lookup.js';
 import { pruneObject, type PruneOptions } from './prune.js';
 import { isBefore } from './resource-version.js';
 import { RESOURCES, type ResourceDescriptor } from './resources.js';
@@ -202,11 +195,7 @@ export interface ConnectObjectCacheOptions {
  * 404: the API is not served) is logged, left empty and counted as synced, so that isSynced()
  * does not wait for it forever.
  */
-export function connectObjectCache(
-  cache: ObjectCache,
-  source: WatchSource,
-  options: ConnectObjectCacheOptions = {},
-): Subscription {
+export function connectObjectCache(cache: ObjectCache, source: WatchSource, options: ConnectObjectCacheOptions = {}): Subscription {
   const kinds = options.kinds ?? CACHED_KINDS;
   const log = (options.logger ?? silentLogger).child({ component: 'object-cache' });
   cache.expect(kinds);

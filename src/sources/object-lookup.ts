@@ -11,16 +11,7 @@
 import type { OwnerRef } from '../model/kube-event.js';
 
 /** Kinds the object caches hold. */
-export const CACHED_KINDS = [
-  'Pod',
-  'ReplicaSet',
-  'Deployment',
-  'StatefulSet',
-  'DaemonSet',
-  'Job',
-  'CronJob',
-  'Node',
-] as const;
+export const CACHED_KINDS = ['Pod', 'ReplicaSet', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'Node'] as const;
 export type CachedKind = (typeof CACHED_KINDS)[number];
 
 export interface KubeOwnerReference {
@@ -102,11 +93,7 @@ export interface OwnerStep {
  * lookup misses (but never to an object whose uid contradicts the reference: that owner was
  * deleted and recreated).
  */
-export function lookupOwner(
-  lookup: Pick<ObjectLookup, 'get' | 'getByUid'>,
-  ref: OwnerRef,
-  namespace: string | null,
-): KubeObject | undefined {
+export function lookupOwner(lookup: Pick<ObjectLookup, 'get' | 'getByUid'>, ref: OwnerRef, namespace: string | null): KubeObject | undefined {
   const owner = ref.uid !== null ? lookup.getByUid(ref.uid) : undefined;
   if (owner) return owner;
   const byName = lookup.get(ref.kind, namespace, ref.name);

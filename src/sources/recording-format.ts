@@ -124,10 +124,7 @@ export function resourceOf(apiVersion: string, kind: string): string {
   return BUILTIN_GROUPS.has(group) ? plural : `${plural}.${group}`;
 }
 
-type LineResult =
-  | { kind: 'record'; record: RecordedChange }
-  | { kind: 'bookmark' }
-  | { kind: 'malformed'; reason: string };
+type LineResult = { kind: 'record'; record: RecordedChange } | { kind: 'bookmark' } | { kind: 'malformed'; reason: string };
 
 function malformed(reason: string): LineResult {
   return { kind: 'malformed', reason };
@@ -371,9 +368,7 @@ function parseList(text: string, file: string): ParsedRecording {
   document.items.forEach((item, index) => {
     const line = itemLines[index] ?? 1;
     const source = { file, line };
-    const result = isRecord(item)
-      ? toRecord('ADDED', item, null, source, defaults)
-      : malformed('not a JSON object');
+    const result = isRecord(item) ? toRecord('ADDED', item, null, source, defaults) : malformed('not a JSON object');
     if (result.kind === 'record') records.push(result.record);
     else if (result.kind === 'malformed') {
       bad.push({ file, line, reason: `items[${index}]: ${result.reason}`, text: cut(lines[line - 1] ?? '') });

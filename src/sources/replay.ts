@@ -1,11 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { asyncScheduler, defer, from, Observable, type SchedulerAction, type SchedulerLike, switchMap } from 'rxjs';
-import {
-  parseRecording,
-  type MalformedRecord,
-  type RecordedChange,
-  type RecordingFormat,
-} from './recording-format.js';
+import { parseRecording, type MalformedRecord, type RecordedChange, type RecordingFormat } from './recording-format.js';
 import { orderForReplay, type OrderedRecord } from './replay-order.js';
 
 export type { MalformedRecord, RecordedChange, RecordingFormat, RecordSource } from './recording-format.js';
@@ -149,8 +144,7 @@ function replayParsed(text: string, file: string, settings: Settings, stats: Rep
     const start = scheduler.now();
     const base = ordered.find((o) => Number.isFinite(o.at))?.at ?? 0;
     /** Offset from the start (scheduler ms) at which element i is due. */
-    const dueOf = (o: OrderedRecord<RecordedChange>): number =>
-      Number.isFinite(o.at) ? Math.max(0, Math.round((o.at - base) / speed)) : 0;
+    const dueOf = (o: OrderedRecord<RecordedChange>): number => (Number.isFinite(o.at) ? Math.max(0, Math.round((o.at - base) / speed)) : 0);
     let next = 0;
     let lastEventTime: number | null = null;
     let lastProgressAt = start;

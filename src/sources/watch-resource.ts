@@ -116,11 +116,7 @@ export function normalizeNamespaces(resource: ResourceDescriptor, namespaces: re
   return unique.length === 0 ? null : unique;
 }
 
-export function watchResource<T = KubeObject>(
-  kc: KubeConfig,
-  resource: ResourceDescriptor,
-  options: WatchResourceOptions = {},
-): Observable<WatchEvent<T>> {
+export function watchResource<T = KubeObject>(kc: KubeConfig, resource: ResourceDescriptor, options: WatchResourceOptions = {}): Observable<WatchEvent<T>> {
   const namespaces = normalizeNamespaces(resource, options.namespaces);
   if (namespaces === null || namespaces.length === 1) {
     return watchScope<T>(kc, resource, namespaces?.[0] ?? null, options);
@@ -183,12 +179,7 @@ class AbortedError extends Error {
   }
 }
 
-function watchScope<T>(
-  kc: KubeConfig,
-  resource: ResourceDescriptor,
-  namespace: string | null,
-  options: WatchResourceOptions,
-): Observable<WatchEvent<T>> {
+function watchScope<T>(kc: KubeConfig, resource: ResourceDescriptor, namespace: string | null, options: WatchResourceOptions): Observable<WatchEvent<T>> {
   return new Observable<WatchEvent<T>>((subscriber) => {
     const controller = new AbortController();
     const emit = (event: WatchEvent<T>): void => {
@@ -237,8 +228,7 @@ async function runScope(
     return obj;
   };
 
-  const gapCause = (): RelistCause =>
-    !listedOnce && resumeFrom !== null && rv === resumeFrom.resourceVersion ? 'checkpoint-expired' : 'watch-expired';
+  const gapCause = (): RelistCause => (!listedOnce && resumeFrom !== null && rv === resumeFrom.resourceVersion ? 'checkpoint-expired' : 'watch-expired');
 
   const pause = async (ms: number, why: string, error?: unknown): Promise<void> => {
     const status = error instanceof KubeApiError ? error.statusCode : null;
@@ -257,10 +247,15 @@ async function runScope(
     for (;;) {
       let page: unknown;
       try {
-        page = await getJson(kc, path, { limit: timings.pageSize, continue: cont, ...selectors }, {
-          signal,
-          timeoutMs: timings.requestTimeoutMs,
-        });
+        page = await getJson(
+          kc,
+          path,
+          { limit: timings.pageSize, continue: cont, ...selectors },
+          {
+            signal,
+            timeoutMs: timings.requestTimeoutMs,
+          },
+        );
       } catch (error) {
         if (signal.aborted) throw error;
         if (cont !== undefined && isGone(error)) {
@@ -393,25 +388,18 @@ async function runScope(
         emit({ type: type as ChangeType, object: obj, resourceVersion: ident.rv });
       }
     };
-    const timeoutSeconds =
-      timings.watchTimeoutSeconds > 0 ? Math.floor(timings.watchTimeoutSeconds * (1 + random())) : undefined;
+    const timeoutSeconds = timings.watchTimeoutSeconds > 0 ? Math.floor(timings.watchTimeoutSeconds * (1 + random())) : undefined;
     log.debug({ resourceVersion: from }, 'watching');
     try {
-      await streamWatch(
-        kc,
-        path,
-        { resourceVersion: from, allowWatchBookmarks: 'true', timeoutSeconds, ...selectors },
-        onEvent,
-        {
-          signal: local.signal,
-          connectTimeoutMs: timings.connectTimeoutMs,
-          idleTimeoutMs: timings.stallTimeoutMs,
-          onOpen: () => {
-            opened = true;
-            openedAt = now();
-          },
+      await streamWatch(kc, path, { resourceVersion: from, allowWatchBookmarks: 'true', timeoutSeconds, ...selectors }, onEvent, {
+        signal: local.signal,
+        connectTimeoutMs: timings.connectTimeoutMs,
+        idleTimeoutMs: timings.stallTimeoutMs,
+        onOpen: () => {
+          opened = true;
+          openedAt = now();
         },
-      );
+      });
       return { error: undefined, opened, durationMs: opened ? now() - openedAt : 0, changes, lines };
     } catch (error) {
       if (signal.aborted) throw signal.reason;

@@ -56,7 +56,10 @@ function flinkSh(args: string[], timeoutMs: number, echoStderr = false): Promise
       if (code === 0 && !timedOut) return resolve({ stdout, stderr, ms });
       const why = timedOut ? `timed out after ${timeoutMs} ms` : signal ? `signal ${signal}` : `exit ${code}`;
       // the interesting part of a Flink failure is its innermost "Caused by"
-      const causes = stderr.split('\n').filter((l) => /^Caused by:|ERROR|Exception:/.test(l)).slice(-6);
+      const causes = stderr
+        .split('\n')
+        .filter((l) => /^Caused by:|ERROR|Exception:/.test(l))
+        .slice(-6);
       reject(
         new Error(
           `flink.sh ${args.slice(0, 1).join(' ')} failed (${why}):\n${causes.join('\n')}\n--- last lines of its stderr ---\n${stderr.split('\n').slice(-25).join('\n')}`,

@@ -18,7 +18,6 @@ import type { KafkaEnv } from './types.js';
 
 const LOG_TAIL_LINES = 40;
 
-
 /** The broker's own log tail, plus the JVM's stdout/stderr when it said anything (e.g. a JVM error). */
 function logTail(runDir: string): string {
   const server = join(runDir, 'logs', 'server.log');
@@ -94,9 +93,7 @@ export async function startKafka(): Promise<{ env: KafkaEnv; stop(): Promise<voi
     throw error;
   }
   const env = readEnv(runDir);
-  process.stderr.write(
-    `[kafka] broker ${env.brokers.join(',')} ready (${((Date.now() - started) / 1000).toFixed(1)}s), run dir ${runDir}\n`,
-  );
+  process.stderr.write(`[kafka] broker ${env.brokers.join(',')} ready (${((Date.now() - started) / 1000).toFixed(1)}s), run dir ${runDir}\n`);
   let stopped: Promise<void> | undefined;
   return {
     env,

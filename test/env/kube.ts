@@ -29,15 +29,8 @@ import { tailOfFile, testEnvScript } from './script-files.js';
 import type { KubeEnv } from './types.js';
 
 const LOG_TAIL_LINES = 40;
-export const KUBE_COMPONENTS = [
-  'etcd',
-  'kube-apiserver',
-  'kube-controller-manager',
-  'kube-scheduler',
-  'kwok',
-] as const;
+export const KUBE_COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
 export type KubeComponent = (typeof KUBE_COMPONENTS)[number];
-
 
 /** The component that failed to start, as recorded by kube.sh in RUN_DIR/run.env. */
 function failedComponent(runDir: string): string | undefined {
@@ -94,12 +87,7 @@ function runScript(args: string[], options: RunOptions = {}): Promise<string> {
         return;
       }
       const how = signal ? `signal ${signal}` : `exit code ${String(code)}`;
-      reject(
-        new ScriptError(
-          `kube.sh ${args.join(' ')} failed (${how})`,
-          errLines.slice(-(LOG_TAIL_LINES * 2)).join('\n'),
-        ),
-      );
+      reject(new ScriptError(`kube.sh ${args.join(' ')} failed (${how})`, errLines.slice(-(LOG_TAIL_LINES * 2)).join('\n')));
     });
   });
 }
@@ -130,9 +118,7 @@ function describeFailure(error: unknown, runDir?: string): Error {
   const component = runDir ? failedComponent(runDir) : undefined;
   if (error instanceof ScriptError && error.stderrTail) {
     // when the failing component's log is attached below, drop the copy kube.sh printed
-    const output = component
-      ? error.stderrTail.replace(/^----- last \d+ lines of .*-----\n[\s\S]*?^-----$/m, '(log tail below)')
-      : error.stderrTail;
+    const output = component ? error.stderrTail.replace(/^----- last \d+ lines of .*-----\n[\s\S]*?^-----$/m, '(log tail below)') : error.stderrTail;
     parts.push(`--- kube.sh output (tail) ---\n${output}`);
   }
   if (runDir && component) {
@@ -166,9 +152,7 @@ export async function startKube(): Promise<{ env: KubeEnv; stop(): Promise<void>
     throw failure;
   }
   const env = readState(runDir);
-  process.stderr.write(
-    `[kube] control plane ready at ${env.server} in ${((Date.now() - started) / 1000).toFixed(1)}s (run dir ${runDir})\n`,
-  );
+  process.stderr.write(`[kube] control plane ready at ${env.server} in ${((Date.now() - started) / 1000).toFixed(1)}s (run dir ${runDir})\n`);
   let stopped = false;
   return {
     env,

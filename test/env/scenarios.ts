@@ -94,12 +94,7 @@ function nodeReady(node: V1Node): boolean {
  * Creates a Node managed by kwok and waits until it is Ready and schedulable (the
  * node.kubernetes.io/not-ready taint that new nodes get is removed by the node-lifecycle controller).
  */
-export async function createKwokNode(
-  kc: KubeConfig,
-  name: string,
-  labels: Record<string, string> = {},
-  timeoutMs = 30_000,
-): Promise<V1Node> {
+export async function createKwokNode(kc: KubeConfig, name: string, labels: Record<string, string> = {}, timeoutMs = 30_000): Promise<V1Node> {
   const core = kc.makeApiClient(CoreV1Api);
   await core.createNode({
     body: {
@@ -182,13 +177,7 @@ export async function createPod(kc: KubeConfig, ns: string, name: string, option
  * replicaset controller SuccessfulCreate, the scheduler Scheduled (needs a kwok node), and kwok
  * makes the pods Running.
  */
-export async function createDeployment(
-  kc: KubeConfig,
-  ns: string,
-  name: string,
-  replicas: number,
-  options: PodOptions = {},
-): Promise<V1Deployment> {
+export async function createDeployment(kc: KubeConfig, ns: string, name: string, replicas: number, options: PodOptions = {}): Promise<V1Deployment> {
   const labels = { app: name, ...options.labels };
   return kc.makeApiClient(AppsV1Api).createNamespacedDeployment({
     namespace: ns,
@@ -219,13 +208,7 @@ export async function listPods(kc: KubeConfig, ns: string, labelSelector?: strin
 }
 
 /** Waits until `replicas` pods with label app=NAME are Running and Ready. */
-export async function waitForPodsRunning(
-  kc: KubeConfig,
-  ns: string,
-  app: string,
-  replicas: number,
-  timeoutMs = 30_000,
-): Promise<V1Pod[]> {
+export async function waitForPodsRunning(kc: KubeConfig, ns: string, app: string, replicas: number, timeoutMs = 30_000): Promise<V1Pod[]> {
   return waitFor(
     async () => {
       const pods = (await listPods(kc, ns, `app=${app}`)).filter(
@@ -379,40 +362,24 @@ export async function makeNodeReachable(kc: KubeConfig, node: string, timeoutMs 
  * waiting CrashLoopBackOff and kwok emits a Warning BackOff event on the pod.
  * `reason` / `exitCode` set the termination reason (e.g. "OOMKilled", 137); default Error / 1.
  */
-export async function makePodCrashLoop(
-  kc: KubeConfig,
-  ns: string,
-  pod: string,
-  options: { reason?: string; exitCode?: number } = {},
-): Promise<V1Pod> {
+export async function makePodCrashLoop(kc: KubeConfig, ns: string, pod: string, options: { reason?: string; exitCode?: number } = {}): Promise<V1Pod> {
   const annotations: Record<string, string> = { [CRASH_ANNOTATION]: 'true' };
   if (options.reason) annotations[CRASH_REASON_ANNOTATION] = options.reason;
   if (options.exitCode !== undefined) annotations[CRASH_EXIT_CODE_ANNOTATION] = String(options.exitCode);
-  return kc
-    .makeApiClient(CoreV1Api)
-    .patchNamespacedPod({ name: pod, namespace: ns, body: { metadata: { annotations } } }, mergePatch);
+  return kc.makeApiClient(CoreV1Api).patchNamespacedPod({ name: pod, namespace: ns, body: { metadata: { annotations } } }, mergePatch);
 }
 
 export type EventPredicate = (event: CoreV1Event) => boolean;
 
 /** Matches events by any of: reason, type, involved object kind/name/namespace, reporting component. */
-export function eventMatches(match: {
-  reason?: string;
-  type?: string;
-  kind?: string;
-  name?: string;
-  namespace?: string;
-  component?: string;
-}): EventPredicate {
+export function eventMatches(match: { reason?: string; type?: string; kind?: string; name?: string; namespace?: string; component?: string }): EventPredicate {
   return (e) =>
     (match.reason === undefined || e.reason === match.reason) &&
     (match.type === undefined || e.type === match.type) &&
     (match.kind === undefined || e.involvedObject.kind === match.kind) &&
     (match.name === undefined || e.involvedObject.name === match.name) &&
     (match.namespace === undefined || e.involvedObject.namespace === match.namespace) &&
-    (match.component === undefined ||
-      e.source?.component === match.component ||
-      e.reportingComponent === match.component);
+    (match.component === undefined || e.source?.component === match.component || e.reportingComponent === match.component);
 }
 
 /** One line per event, for failure messages. */
@@ -437,12 +404,7 @@ export interface WaitForEventOptions {
  * Lists, then watches from the list's resourceVersion with client-node's Watch, relisting when the
  * watch ends. On timeout rejects with the last events seen.
  */
-export async function waitForEvent(
-  kc: KubeConfig,
-  predicate: EventPredicate,
-  timeoutMs = 60_000,
-  options: WaitForEventOptions = {},
-): Promise<CoreV1Event> {
+export async function waitForEvent(kc: KubeConfig, predicate: EventPredicate, timeoutMs = 60_000, options: WaitForEventOptions = {}): Promise<CoreV1Event> {
   const core = kc.makeApiClient(CoreV1Api);
   const deadline = Date.now() + timeoutMs;
   const seen = new Map<string, CoreV1Event>();
@@ -504,7 +466,5 @@ export async function waitForEvent(
     if (Date.now() < deadline) await sleep(200);
   }
   const last = [...seen.values()].slice(-25).map(describeEvent).join('\n  ');
-  throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${options.description ?? 'a matching event'}; last events seen:\n  ${last || '(none)'}`,
-  );
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${options.description ?? 'a matching event'}; last events seen:\n  ${last || '(none)'}`);
 }

@@ -28,7 +28,11 @@ import { resolvedAlert, sampleAlert, sampleIncident } from '../unit/alerting/fix
 
 const kafkaEnv = inject('kafkaEnv');
 const registry = inject('registryEnv');
-const kafka: Kafka = createKafka({ brokers: kafkaEnv.brokers, clientId: 'alert-sinks-test', retry: { retries: 10, initialRetryTimeMs: 200, maxRetryTimeMs: 2000 } });
+const kafka: Kafka = createKafka({
+  brokers: kafkaEnv.brokers,
+  clientId: 'alert-sinks-test',
+  retry: { retries: 10, initialRetryTimeMs: 200, maxRetryTimeMs: 2000 },
+});
 
 let producer: Producer;
 let encoders: Record<'avro-binary' | 'confluent', RecordEncoder>;
@@ -93,7 +97,15 @@ async function receiverServer(behavior: Behavior = () => ({ status: 200 })): Pro
       const url = new URL(req.url ?? '/', 'http://localhost');
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
-      const recorded: Recorded = { method: req.method ?? '', path: url.pathname, query: url.searchParams, headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now(), status: 0 };
+      const recorded: Recorded = {
+        method: req.method ?? '',
+        path: url.pathname,
+        query: url.searchParams,
+        headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: Date.now(),
+        status: 0,
+      };
       requests.push(recorded);
       const reply = behavior(recorded, requests.length - 1);
       recorded.status = reply === 'stall' ? 0 : (reply.status ?? 200);
@@ -124,7 +136,10 @@ async function createTopics(...specs: Array<{ topic: string; partitions: number 
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, specs.map((s) => ({ ...s, replicationFactor: 1 })));
+    await ensureTopics(
+      admin,
+      specs.map((s) => ({ ...s, replicationFactor: 1 })),
+    );
   } finally {
     await admin.disconnect();
   }
@@ -236,7 +251,10 @@ async function counterValue(metrics: Registry, name: string, labels: Record<stri
 }
 
 function alertWith(i: number, labels: Record<string, string> = {}, overrides: Partial<Alert> = {}): Alert {
-  return sampleAlert({ labels: { alertname: 'PodCrashLooping', cluster: 'prod-1', namespace: 'shop', kind: 'Pod', name: `web-${i}`, reason: 'BackOff', ...labels }, ...overrides });
+  return sampleAlert({
+    labels: { alertname: 'PodCrashLooping', cluster: 'prod-1', namespace: 'shop', kind: 'Pod', name: `web-${i}`, reason: 'BackOff', ...labels },
+    ...overrides,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -337,14 +355,22 @@ receivers:
     // webhook: the incident record as JSON, with identifying headers
     expect(webhook.requests[0]?.path).toBe('/kubevents');
     expect(webhook.json(0)).toEqual(incident);
-    expect(webhook.requests[0]?.headers).toMatchObject({ 'x-kubevents-kind': 'Incident', 'x-kubevents-status': 'firing', 'x-kubevents-idempotency-key': incident.idempotencyKey });
+    expect(webhook.requests[0]?.headers).toMatchObject({
+      'x-kubevents-kind': 'Incident',
+      'x-kubevents-status': 'firing',
+      'x-kubevents-idempotency-key': incident.idempotencyKey,
+    });
 
     // Alertmanager: POST /api/v2/alerts; resolved alerts carry endsAt
     expect(alertmanager.requests.every((r) => r.method === 'POST' && r.path === '/api/v2/alerts')).toBe(true);
     const posted = alertmanager.requests.map((_, i) => alertmanager.json(i)[0]);
     const amFiring = posted.find((a) => a.labels.alertname === 'PodCrashLooping' && !a.endsAt);
     const amResolved = posted.find((a) => a.labels.alertname === 'PodCrashLooping' && a.endsAt);
-    expect(amFiring).toMatchObject({ labels: { severity: 'error', namespace: 'shop', source: 'kubevents' }, startsAt: new Date(firing.startsAt).toISOString(), generatorURL: 'https://grafana.example.com/d/kubevents' });
+    expect(amFiring).toMatchObject({
+      labels: { severity: 'error', namespace: 'shop', source: 'kubevents' },
+      startsAt: new Date(firing.startsAt).toISOString(),
+      generatorURL: 'https://grafana.example.com/d/kubevents',
+    });
     expect(amResolved.endsAt).toBe(new Date(resolved.endsAt as number).toISOString());
     expect(posted.find((a) => a.labels.alertname === 'KubeIncident')).toMatchObject({ labels: { subject: 'Node/node-3', severity: 'critical' } });
 
@@ -357,9 +383,13 @@ receivers:
     const deadLetter = uniq('dlq-retry');
     await createTopics({ topic, partitions: 2 }, { topic: deadLetter, partitions: 1 });
     const flaky = await receiverServer((_, i) => (i < 2 ? { status: 500 + i * 2 } : { status: 200 }));
-    const limited = await receiverServer((_, i) => (i === 0 ? { status: 429, headers: { 'retry-after': '1' }, body: 'rate_limited' } : { status: 200, body: 'ok' }));
+    const limited = await receiverServer((_, i) =>
+      i === 0 ? { status: 429, headers: { 'retry-after': '1' }, body: 'rate_limited' } : { status: 200, body: 'ok' },
+    );
     const slow = await receiverServer((_, i) => (i === 0 ? 'stall' : { status: 200 }));
-    const throttled = await receiverServer((_, i) => (i === 0 ? { status: 200, body: '{"errcode":130101,"errmsg":"send too fast, exceed 20 times per minute"}' } : ERRCODE_OK));
+    const throttled = await receiverServer((_, i) =>
+      i === 0 ? { status: 200, body: '{"errcode":130101,"errmsg":"send too fast, exceed 20 times per minute"}' } : ERRCODE_OK,
+    );
     const rejecting = await receiverServer(() => ({ status: 400, body: 'bad request: no such channel' }));
     const down = await receiverServer(() => ({ status: 503, body: 'maintenance' }));
     const groupId = uniq('group-retry');
@@ -383,7 +413,10 @@ receivers:
     const env = { SLACK_URL: `${limited.url}/services/T/B/limitedsecret000000`, DT_URL: `${throttled.url}/robot/send?access_token=t` };
     const targets = ['flaky', 'limited', 'slow', 'throttled', 'rejecting', 'down'];
     const alerts = targets.map((target, i) => alertWith(i, { target }));
-    await produce(topic, alerts.map((value, i) => ({ kind: 'Alert' as const, value, encoding: i % 2 ? 'confluent' : 'avro-binary' })));
+    await produce(
+      topic,
+      alerts.map((value, i) => ({ kind: 'Alert' as const, value, encoding: i % 2 ? 'confluent' : 'avro-binary' })),
+    );
     // a record nobody can decode (no encoding headers, not Avro)
     await producer.send({ topic, acks: ACKS_ALL, messages: [{ key: 'garbage', value: Buffer.from('{"not":"avro"}') }] });
 
@@ -409,7 +442,10 @@ receivers:
     expect(JSON.parse(byReason['NotificationRejected']?.payload as string)).toEqual(alerts[4]);
     expect(byReason['NotificationRetriesExhausted']?.error).toBe('gave up after 3 attempts; last: HTTP 503: maintenance');
     expect(byReason['UndecodableRecord']).toMatchObject({ cluster: 'test-cluster' });
-    expect(JSON.parse(byReason['UndecodableRecord']?.payload as string)).toMatchObject({ key: 'garbage', valueBase64: Buffer.from('{"not":"avro"}').toString('base64') });
+    expect(JSON.parse(byReason['UndecodableRecord']?.payload as string)).toMatchObject({
+      key: 'garbage',
+      valueBase64: Buffer.from('{"not":"avro"}').toString('base64'),
+    });
 
     expect(await counterValue(metrics, 'kubevents_alert_notification_retries_total', { receiver: 'flaky', cause: 'http_5xx' })).toBe(2);
     expect(await counterValue(metrics, 'kubevents_alert_notification_retries_total', { receiver: 'limited', cause: 'http_429' })).toBe(1);
@@ -432,7 +468,9 @@ receivers:
     let gateOpen = false;
     // a slow platform, so the stop lands in the middle of the stream
     const hook = await receiverServer((r) =>
-      r.headers['x-kubevents-idempotency-key'] === gated && !gateOpen ? { status: 503, headers: { 'retry-after': '30' }, body: 'down' } : { status: 200, delayMs: 60 },
+      r.headers['x-kubevents-idempotency-key'] === gated && !gateOpen
+        ? { status: 503, headers: { 'retry-after': '30' }, body: 'down' }
+        : { status: 200, delayMs: 60 },
     );
     const delivered = () => hook.requests.filter((r) => r.status === 200).map((r) => r.headers['x-kubevents-idempotency-key']);
     const groupId = uniq('group-restart');
@@ -441,10 +479,16 @@ route: { receiver: hook }
 receivers:
   - { name: hook, type: webhook, url: "${hook.url}/hook", retry: { maxAttempts: 10, maxRetryAfter: 1m } }
 `;
-    await produce(topic, alerts.map((value, i) => ({ kind: 'Alert' as const, value, encoding: i % 3 === 0 ? 'confluent' : 'avro-binary' })));
+    await produce(
+      topic,
+      alerts.map((value, i) => ({ kind: 'Alert' as const, value, encoding: i % 3 === 0 ? 'confluent' : 'avro-binary' })),
+    );
 
     const first = await startService(yaml, {});
-    await waitFor('a third of the notifications, and the gated one attempted', () => delivered().length >= total / 3 && hook.requests.some((r) => r.status === 503));
+    await waitFor(
+      'a third of the notifications, and the gated one attempted',
+      () => delivered().length >= total / 3 && hook.requests.some((r) => r.status === 503),
+    );
     const stopStarted = Date.now();
     await first.service.stop();
     const stopMs = Date.now() - stopStarted;
@@ -464,7 +508,9 @@ receivers:
     expect(new Set(keys)).toEqual(new Set(alerts.map((a) => a.idempotencyKey))); // no loss
     expect(first.service.consumer.committed + second.service.consumer.committed).toBe(total);
     expect(second.events.every((e) => e.result === 'done' && Object.values(e.outcomes).every((o) => o.kind === 'delivered'))).toBe(true);
-    process.stderr.write(`[alert-sinks] restart: first member delivered ${deliveredByFirst}/${total}, stopped in ${stopMs} ms; second delivered ${second.service.consumer.committed}\n`);
+    process.stderr.write(
+      `[alert-sinks] restart: first member delivered ${deliveredByFirst}/${total}, stopped in ${stopMs} ms; second delivered ${second.service.consumer.committed}\n`,
+    );
   }, 120_000);
 
   it('keeps a member blocked on a slow platform in the group, and lets a rebalance interrupt its retry wait', async () => {
@@ -485,7 +531,10 @@ route: { receiver: hook }
 receivers:
   - { name: hook, type: webhook, url: "${hook.url}/hook", retry: { maxAttempts: 10, maxRetryAfter: 1m } }
 `.replace('sessionTimeout: 10s', 'sessionTimeout: 6s');
-    await produce(topic, alerts.map((value) => ({ kind: 'Alert' as const, value, encoding: 'avro-binary' as const })));
+    await produce(
+      topic,
+      alerts.map((value) => ({ kind: 'Alert' as const, value, encoding: 'avro-binary' as const })),
+    );
 
     const a = await startService(yaml, {});
     await waitFor('the gated record attempted', () => hook.requests.some((r) => r.status === 503));
@@ -508,7 +557,11 @@ receivers:
     gateOpen = true;
     const joinStarted = Date.now();
     const b = await startService(yaml, {});
-    await waitFor('both members assigned', () => (a.service.consumer.assignment?.[topic]?.length ?? 0) === 1 && (b.service.consumer.assignment?.[topic]?.length ?? 0) === 1, 30_000);
+    await waitFor(
+      'both members assigned',
+      () => (a.service.consumer.assignment?.[topic]?.length ?? 0) === 1 && (b.service.consumer.assignment?.[topic]?.length ?? 0) === 1,
+      30_000,
+    );
     const rebalanceMs = Date.now() - joinStarted;
     expect(rebalanceMs).toBeLessThan(15_000);
     expect([...a.events, ...b.events].some((e) => e.notification?.idempotencyKey === gated && e.result === 'aborted')).toBe(true);
@@ -517,7 +570,9 @@ receivers:
     await waitFor('the group caught up', () => groupCaughtUp(groupId, topic));
     expect(delivered()).toHaveLength(alerts.length);
     expect(delivered().filter((k) => k === gated)).toHaveLength(1);
-    process.stderr.write(`[alert-sinks] slow platform: member kept in the group through ${Math.round((joinStarted - blockedSince) / 1000)} s of retry waits; rebalance with a second member took ${rebalanceMs} ms\n`);
+    process.stderr.write(
+      `[alert-sinks] slow platform: member kept in the group through ${Math.round((joinStarted - blockedSince) / 1000)} s of retry waits; rebalance with a second member took ${rebalanceMs} ms\n`,
+    );
   }, 120_000);
 
   it('refuses to start when a topic is missing (nothing is created on the fly)', async () => {
@@ -554,7 +609,10 @@ receivers:
 
     const total = 60;
     const alerts = Array.from({ length: total }, (_, i) => alertWith(i, { member: String(i) }));
-    await produce(topic, alerts.map((value, i) => ({ kind: 'Alert' as const, value, encoding: i % 2 ? 'confluent' : 'avro-binary' })));
+    await produce(
+      topic,
+      alerts.map((value, i) => ({ kind: 'Alert' as const, value, encoding: i % 2 ? 'confluent' : 'avro-binary' })),
+    );
     await waitFor('every notification', () => new Set(hook.requests.map((r) => r.headers['x-kubevents-idempotency-key'])).size >= total);
     await waitFor('the group caught up', () => groupCaughtUp(groupId, topic));
 

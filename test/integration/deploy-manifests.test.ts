@@ -10,14 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import {
-  AuthorizationV1Api,
-  CoreV1Api,
-  KubeConfig,
-  KubernetesObjectApi,
-  RbacAuthorizationV1Api,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+import { AuthorizationV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, RbacAuthorizationV1Api, type KubernetesObject } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { kubeConfigFor, waitFor } from '../env/scenarios.js';
@@ -121,7 +114,15 @@ beforeAll(async () => {
   // the restricted Pod Security Standard on the Pods below)
   const namespace = rendered['deploy/base']!.find((o) => o.kind === 'Namespace')!;
   // a namespace left by an earlier run on the same control plane: wait until it is gone
-  await waitFor(async () => core.readNamespace({ name: NS }).then(() => false, () => true), 90_000, `namespace ${NS} to be gone`);
+  await waitFor(
+    async () =>
+      core.readNamespace({ name: NS }).then(
+        () => false,
+        () => true,
+      ),
+    90_000,
+    `namespace ${NS} to be gone`,
+  );
   await objects.create(namespace as KubernetesObject);
 });
 
@@ -191,7 +192,12 @@ describe('deploy/ manifests', () => {
     expect(ns.metadata?.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
     for (const o of rendered['deploy/overlays/example']!.filter((x) => x.kind === 'Deployment')) {
       const template = (o['spec'] as any).template;
-      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: `${o.metadata.name}-probe`, namespace: NS, labels: template.metadata.labels }, spec: template.spec };
+      const pod = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: `${o.metadata.name}-probe`, namespace: NS, labels: template.metadata.labels },
+        spec: template.spec,
+      };
       await expect(dryRun(pod as KObject), o.metadata.name).resolves.toBeTruthy();
       // and the check is real: the same Pod allowed to run as root is refused
       const unsafe = structuredClone(pod);
@@ -217,7 +223,12 @@ describe('deploy/ manifests', () => {
       const pod = d.template.spec;
       expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
       const c = pod.containers[0];
-      expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+      expect(c.securityContext).toMatchObject({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        runAsNonRoot: true,
+        capabilities: { drop: ['ALL'] },
+      });
       expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
       expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
       expect(c.resources.requests.cpu && c.resources.requests.memory && c.resources.limits.memory).toBeTruthy();
@@ -241,7 +252,10 @@ describe('deploy/ manifests', () => {
     const rules = clusterRole['rules'] as Array<{ apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }>;
     const granted = new Set<string>();
     for (const r of rules) {
-      expect(r.verbs.every((v) => ['get', 'list', 'watch'].includes(v)), JSON.stringify(r)).toBe(true);
+      expect(
+        r.verbs.every((v) => ['get', 'list', 'watch'].includes(v)),
+        JSON.stringify(r),
+      ).toBe(true);
       expect(r.apiGroups).not.toContain('*');
       expect(r.resources).not.toContain('*');
       for (const g of r.apiGroups) for (const res of r.resources) granted.add(`${g}/${res}`);
@@ -255,7 +269,12 @@ describe('deploy/ manifests', () => {
         expect(r.verbs.every((v) => ['get', 'create', 'update'].includes(v))).toBe(true);
       }
     }
-    expect(all.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role').map((o) => o.metadata.name).sort()).toEqual(['kubevents-leader-election', 'kubevents-reader']);
+    expect(
+      all
+        .filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['kubevents-leader-election', 'kubevents-reader']);
   });
 
   it('RBAC on the real apiserver: the service account can do what kubevents does and nothing more', async () => {
@@ -297,7 +316,15 @@ describe('deploy/ manifests', () => {
       currentContext: kc.currentContext,
       users: kc.users.map((u) => (u.name === current.name ? { ...u, impersonateUser: SA_USER } : u)),
     });
-    const elector = new LeaderElector({ kubeConfig: asSa, namespace: NS, name: 'kubevents', identity: 'rbac-check', leaseDurationMs: 2000, renewDeadlineMs: 1500, retryPeriodMs: 200 });
+    const elector = new LeaderElector({
+      kubeConfig: asSa,
+      namespace: NS,
+      name: 'kubevents',
+      identity: 'rbac-check',
+      leaseDurationMs: 2000,
+      renewDeadlineMs: 1500,
+      retryPeriodMs: 200,
+    });
     elector.start();
     await waitFor(() => elector.isLeader, 10_000, 'leadership as the service account');
     await new Promise((r) => setTimeout(r, 600)); // a few renewals (get + update)
@@ -306,7 +333,15 @@ describe('deploy/ manifests', () => {
     const lease = await objects.read({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'kubevents', namespace: NS } });
     expect((lease as any).spec.holderIdentity).toBe('');
     // a Lease of another name is out of reach (get is limited to "kubevents")
-    const other = new LeaderElector({ kubeConfig: asSa, namespace: NS, name: 'not-kubevents', identity: 'x', leaseDurationMs: 2000, renewDeadlineMs: 1500, retryPeriodMs: 200 });
+    const other = new LeaderElector({
+      kubeConfig: asSa,
+      namespace: NS,
+      name: 'not-kubevents',
+      identity: 'x',
+      leaseDurationMs: 2000,
+      renewDeadlineMs: 1500,
+      retryPeriodMs: 200,
+    });
     other.start();
     await new Promise((r) => setTimeout(r, 800));
     expect(other.isLeader).toBe(false);
@@ -318,7 +353,16 @@ describe('deploy/ manifests', () => {
     expect(readme).toContain('kubectl apply -k deploy/overlays/example');
     const clusterRole = rendered['deploy/base']!.find((o) => o.kind === 'ClusterRole')!;
     for (const r of clusterRole['rules'] as Array<{ resources: string[] }>) for (const res of r.resources) expect(readme).toContain(res);
-    for (const name of ['kubevents-kafka', 'kubevents-kafka-tls', 'kubevents-alert-receivers', 'kubevents-schema-registry', 'kubevents-metrics', '/healthz', '/readyz', '/metrics']) {
+    for (const name of [
+      'kubevents-kafka',
+      'kubevents-kafka-tls',
+      'kubevents-alert-receivers',
+      'kubevents-schema-registry',
+      'kubevents-metrics',
+      '/healthz',
+      '/readyz',
+      '/metrics',
+    ]) {
       expect(readme).toContain(name);
     }
   });

@@ -14,7 +14,10 @@ const pyavro = join(root, 'test', 'env', 'pyavro.sh');
 function filesTable(stdout: string): Array<{ topic: string; schema: string; records: number; path: string }> {
   const rows: Array<{ topic: string; schema: string; records: number; path: string }> = [];
   for (const line of stdout.split('\n')) {
-    const cells = line.split('│').map((c) => c.trim()).filter(Boolean);
+    const cells = line
+      .split('│')
+      .map((c) => c.trim())
+      .filter(Boolean);
     if (cells.length === 4 && cells[3]!.endsWith('.avro')) {
       rows.push({ topic: cells[0]!, schema: cells[1]!, records: Number(cells[2]), path: cells[3]! });
     }
@@ -25,7 +28,11 @@ function filesTable(stdout: string): Array<{ topic: string; schema: string; reco
 function totalsRow(stdout: string): Record<string, number> {
   const lines = stdout.split('\n');
   const headerIndex = lines.findIndex((l) => l.includes('events') && l.includes('warnings') && l.includes('malformed'));
-  const cells = (l: string) => l.split('│').map((c) => c.trim()).filter(Boolean);
+  const cells = (l: string) =>
+    l
+      .split('│')
+      .map((c) => c.trim())
+      .filter(Boolean);
   const head = cells(lines[headerIndex]!);
   const values = cells(lines[headerIndex + 2]!).map(Number);
   return Object.fromEntries(head.map((h, i) => [h, values[i]!]));
@@ -59,7 +66,10 @@ describe('the embedded default (kubevents run with nothing configured)', () => {
     for (const file of files) {
       const schema = join(root, 'schemas', `${file.schema}.avsc`);
       const { stdout: decoded } = await run('bash', [pyavro, 'decode', schema, file.path], { maxBuffer: 256 * 1024 * 1024 });
-      const [meta, ...records] = decoded.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const [meta, ...records] = decoded
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       expect(meta).toEqual({ codec: 'deflate' });
       expect(records).toHaveLength(file.records);
       if (file.schema === 'KubeEvent') {

@@ -267,7 +267,10 @@ describe('Flink reads what the live run published', () => {
         const message = (error as Error).message;
         // the job itself failed, on a record it could not decode
         expect(message, c.name).toMatch(/Failed to deserialize|Malformed data|AvroTypeException|AvroRuntimeException|expecting|EOFException/);
-        const innermost = message.split('\n').filter((l) => l.startsWith('Caused by:')).pop();
+        const innermost = message
+          .split('\n')
+          .filter((l) => l.startsWith('Caused by:'))
+          .pop();
         outcome = `failed: ${/Malformed data[^\n]*/.exec(message)?.[0] ?? innermost ?? message.split('\n')[0]}`;
       }
       process.stderr.write(`[flink-downstream] Flink SQL ${c.name}: ${outcome}\n`);

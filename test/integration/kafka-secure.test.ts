@@ -31,7 +31,22 @@ import { ACKS_ALL, createKafka, createProducer, ensureTopics, type Kafka, type K
 import type { Alert } from '../../src/model/alert.js';
 import { waitFor } from '../env/scenarios.js';
 import { sampleAlert } from '../unit/alerting/fixtures.js';
-import { byIdempotencyKey, checkpointsIn, expectedKeys, inParallel, KubeRunHarness, keysIn, maxRv, terminate, TopicReader, topicEnv, uniqueTopics, type Created, type JobProcess, type Topics } from './support/kube-run.js';
+import {
+  byIdempotencyKey,
+  checkpointsIn,
+  expectedKeys,
+  inParallel,
+  KubeRunHarness,
+  keysIn,
+  maxRv,
+  terminate,
+  TopicReader,
+  topicEnv,
+  uniqueTopics,
+  type Created,
+  type JobProcess,
+  type Topics,
+} from './support/kube-run.js';
 
 const kubeEnv = inject('kubeEnv');
 const kafkaEnv = inject('kafkaEnv');
@@ -48,7 +63,11 @@ const saslClient: KafkaClientConfig = {
   tls: { caFile: sec.caFile },
   sasl: { mechanism: sec.scramMechanism, username: sec.scramUsername, password: PASSWORD },
 };
-const mtlsClient: KafkaClientConfig = { brokers: sec.mtlsBrokers, clientId: 'kafka-secure-test', tls: { caFile: sec.caFile, certFile: sec.clientCertFile, keyFile: sec.clientKeyFile } };
+const mtlsClient: KafkaClientConfig = {
+  brokers: sec.mtlsBrokers,
+  clientId: 'kafka-secure-test',
+  tls: { caFile: sec.caFile, certFile: sec.clientCertFile, keyFile: sec.clientKeyFile },
+};
 
 const children: ChildProcess[] = [];
 const closers: Array<() => Promise<unknown>> = [];
@@ -93,7 +112,10 @@ async function createTopics(kafka: Kafka, topics: string[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, topics.map((topic) => ({ topic, partitions: 2, replicationFactor: 1 })));
+    await ensureTopics(
+      admin,
+      topics.map((topic) => ({ topic, partitions: 2, replicationFactor: 1 })),
+    );
   } finally {
     await admin.disconnect();
   }
@@ -210,7 +232,13 @@ async function produceAlert(client: KafkaClientConfig, topic: string, alert: Ale
     await producer.send({
       topic,
       acks: ACKS_ALL,
-      messages: [{ key: alert.alertId, value: encoded.value, headers: { ...encoded.headers, [HEADERS.kind]: 'Alert', [HEADERS.cluster]: alert.cluster, [HEADERS.idempotencyKey]: alert.idempotencyKey } }],
+      messages: [
+        {
+          key: alert.alertId,
+          value: encoded.value,
+          headers: { ...encoded.headers, [HEADERS.kind]: 'Alert', [HEADERS.cluster]: alert.cluster, [HEADERS.idempotencyKey]: alert.idempotencyKey },
+        },
+      ],
     });
   } finally {
     await producer.disconnect();
@@ -396,8 +424,21 @@ describe('TLS and SASL errors: one line naming the broker and the fix', () => {
   it.each(cases)('$name: both commands exit $code with one line', async (c) => {
     const started = Date.now();
     const topic = `sec-err-${randomUUID().slice(0, 8)}`;
-    const run = startRun(runConfig(`err-run-${randomUUID().slice(0, 6)}.yaml`, 'default', c.kafka), { ...topicEnv(uniqueTopics('sec-err')), ...(c.env ?? {}) }, ['--log-level', 'debug']);
-    const alerts = startAlerts(alertsConfig(`err-alerts-${randomUUID().slice(0, 6)}.yaml`, c.alertsKafka ?? c.kafka, { topic, deadLetter: topic, groupId: topic, webhook: 'http://127.0.0.1:9' }), c.env ?? {}, 'debug');
+    const run = startRun(
+      runConfig(`err-run-${randomUUID().slice(0, 6)}.yaml`, 'default', c.kafka),
+      { ...topicEnv(uniqueTopics('sec-err')), ...(c.env ?? {}) },
+      ['--log-level', 'debug'],
+    );
+    const alerts = startAlerts(
+      alertsConfig(`err-alerts-${randomUUID().slice(0, 6)}.yaml`, c.alertsKafka ?? c.kafka, {
+        topic,
+        deadLetter: topic,
+        groupId: topic,
+        webhook: 'http://127.0.0.1:9',
+      }),
+      c.env ?? {},
+      'debug',
+    );
     const [runExit, alertsCode] = await Promise.all([run.exited, alerts.exited]);
     const runLines = run.stderrText.filter((l) => l.length > 0);
     const alertsLines = alerts.stderr.filter((l) => l.length > 0);
@@ -416,7 +457,10 @@ describe('TLS and SASL errors: one line naming the broker and the fix', () => {
   });
 
   it('an unreachable broker: exit 1, with what to check', async () => {
-    const run = startRun(runConfig('err-unreachable.yaml', 'default', '  brokers: [127.0.0.1:1]\n  connectionTimeoutMs: 1000'), topicEnv(uniqueTopics('sec-err')));
+    const run = startRun(
+      runConfig('err-unreachable.yaml', 'default', '  brokers: [127.0.0.1:1]\n  connectionTimeoutMs: 1000'),
+      topicEnv(uniqueTopics('sec-err')),
+    );
     const exit = await run.exited;
     expect(exit.code, run.tail()).toBe(1);
     expect(run.stderrText.filter((l) => l.length > 0).at(-1)).toBe(

@@ -42,7 +42,10 @@ async function createTopics(...topics: string[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, topics.map((topic) => ({ topic, partitions: PARTITIONS, replicationFactor: 1 })));
+    await ensureTopics(
+      admin,
+      topics.map((topic) => ({ topic, partitions: PARTITIONS, replicationFactor: 1 })),
+    );
   } finally {
     await admin.disconnect();
   }

@@ -88,7 +88,11 @@ describe('kubevents run --source kube --pipelines with kafka and file sinks', ()
       await create('Normal', 'web-1');
       const beforeWarning = await create('Normal', 'web-2');
       const beforeRv = BigInt([...beforeWarning.occurrences.values()][0]!);
-      await waitFor(() => checkpoints().some((c) => BigInt(c.resourceVersion) >= beforeRv), 90_000, 'the checkpoint to reach the Normals before the first Warning');
+      await waitFor(
+        () => checkpoints().some((c) => BigInt(c.resourceVersion) >= beforeRv),
+        90_000,
+        'the checkpoint to reach the Normals before the first Warning',
+      );
 
       // --- the first Warning opens the first file segment (no roll before firstWarningAt + 30 s)
       const firstWarningAt = Date.now();
@@ -105,7 +109,8 @@ describe('kubevents run --source kube --pipelines with kafka and file sinks', ()
       // every checkpoint saved while the first segment could not have been fsync'd is before the first Warning
       const early = checkpoints().filter((c) => c.timestamp < firstWarningAt + BEFORE_FIRST_ROLL_MS);
       expect(early.length).toBeGreaterThan(0);
-      for (const c of early) expect(BigInt(c.resourceVersion), `checkpoint ${c.resourceVersion} passed the Warning ${w1Rv} held by its open file segment`).toBeLessThan(w1Rv);
+      for (const c of early)
+        expect(BigInt(c.resourceVersion), `checkpoint ${c.resourceVersion} passed the Warning ${w1Rv} held by its open file segment`).toBeLessThan(w1Rv);
 
       // --- a series bump of the first Warning and a last Warning: the last Event goes to the file
       await h.bumpEvent(ns, w1, 2);

@@ -107,7 +107,11 @@ describe('kubevents run --source kube --pipelines, reloaded on SIGHUP', () => {
     for (let i = 0; i < 3; i++) await create('BurstV1', 'Normal', 'burst-1');
     await waitFor(() => new Set(keysOf(t.all)).size >= created.length, 90_000, 'version 1: every event on the all-events topic');
     await waitFor(() => w1.every((w) => keysOf(t.warningsV1).includes(w.key)), 60_000, 'version 1: the warnings on their topic');
-    await waitFor(async () => (await alertsOn(t.teamAlerts)).some((a) => a.labels['alertname'] === 'BurstV1' && a.status === 'firing'), 60_000, 'version 1: the BurstV1 alert');
+    await waitFor(
+      async () => (await alertsOn(t.teamAlerts)).some((a) => a.labels['alertname'] === 'BurstV1' && a.status === 'firing'),
+      60_000,
+      'version 1: the BurstV1 alert',
+    );
     expect(of(t.events)).toEqual([]); // the kind topic is not used: the pipelines name their own
 
     // --- an invalid rewrite: refused, with file:line:col; the old version goes on
@@ -116,7 +120,10 @@ describe('kubevents run --source kube --pipelines, reloaded on SIGHUP', () => {
     const badLine = invalid.split('\n').findIndex((l) => l.includes('- filtr:')) + 1;
     let mark = job.logs.length;
     job.kill('SIGHUP');
-    const refused = await job.waitForLog((l) => l.msg.startsWith('pipeline reload refused'), 120_000, { after: mark, what: 'the invalid reload to be refused' });
+    const refused = await job.waitForLog((l) => l.msg.startsWith('pipeline reload refused'), 120_000, {
+      after: mark,
+      what: 'the invalid reload to be refused',
+    });
     expect(refused.level).toBe(50);
     const diagnostic = job.log((l) => l.level === 50 && l['file'] === teamFile, mark);
     expect(diagnostic, job.tail()).toMatchObject({ line: badLine, column: expect.any(Number) });
@@ -145,9 +152,17 @@ describe('kubevents run --source kube --pipelines, reloaded on SIGHUP', () => {
     const last = created.at(-1)!;
 
     await waitFor(() => w2.every((w) => keysOf(t.warningsV2).includes(w.key)), 90_000, 'version 2: the warnings on the new topic');
-    await waitFor(async () => (await alertsOn(t.teamAlerts)).some((a) => a.labels['alertname'] === 'BurstV2' && a.status === 'firing'), 60_000, 'version 2: the BurstV2 alert');
+    await waitFor(
+      async () => (await alertsOn(t.teamAlerts)).some((a) => a.labels['alertname'] === 'BurstV2' && a.status === 'firing'),
+      60_000,
+      'version 2: the BurstV2 alert',
+    );
     // the retired version was completed: its firing alert resolved
-    await waitFor(async () => (await alertsOn(t.teamAlerts)).some((a) => a.labels['alertname'] === 'BurstV1' && a.status === 'resolved'), 60_000, 'the retired version resolving its alert');
+    await waitFor(
+      async () => (await alertsOn(t.teamAlerts)).some((a) => a.labels['alertname'] === 'BurstV1' && a.status === 'resolved'),
+      60_000,
+      'the retired version resolving its alert',
+    );
     expect(keysOf(t.warningsV1).filter((k) => w2.some((w) => w.key === k))).toEqual([]);
 
     // every occurrence exactly once on the unchanged pipeline's topic, across both reloads

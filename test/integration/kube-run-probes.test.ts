@@ -81,7 +81,10 @@ describe('run --source kube with --config: probes, metrics and leader election',
     const admin = kafka.admin();
     await admin.connect();
     try {
-      await ensureTopics(admin, Object.values(topics).map((topic) => ({ topic, partitions: 1, replicationFactor: 1 })));
+      await ensureTopics(
+        admin,
+        Object.values(topics).map((topic) => ({ topic, partitions: 1, replicationFactor: 1 })),
+      );
     } finally {
       await admin.disconnect();
     }
@@ -101,7 +104,15 @@ describe('run --source kube with --config: probes, metrics and leader election',
         topics,
         checkpoint: { store: 'file', path: join(workDir, 'checkpoints') },
         metrics: { address: '127.0.0.1', port },
-        leaderElection: { enabled: true, leaseName, leaseNamespace: namespace, identity, leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 },
+        leaderElection: {
+          enabled: true,
+          leaseName,
+          leaseNamespace: namespace,
+          identity,
+          leaseDurationSeconds: 15,
+          renewDeadlineSeconds: 10,
+          retryPeriodSeconds: 2,
+        },
       }),
     );
 

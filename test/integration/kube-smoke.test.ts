@@ -49,10 +49,7 @@ function watchForEvent(
       controller?.abort();
       fn();
     };
-    const timer = setTimeout(
-      () => settle(() => reject(new Error(`no matching event within ${timeoutMs} ms; saw:\n${seen.join('\n')}`))),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => settle(() => reject(new Error(`no matching event within ${timeoutMs} ms; saw:\n${seen.join('\n')}`))), timeoutMs);
     new Watch(kc)
       .watch(
         `/api/v1/namespaces/${namespace}/events`,
@@ -98,12 +95,7 @@ describe('kube test environment', () => {
   it('watch sees FailedScheduling from the real kube-scheduler for an unschedulable pod', async () => {
     const pod = 'unschedulable';
     const list = await core.listNamespacedEvent({ namespace: ns });
-    const seen = watchForEvent(
-      ns,
-      list.metadata?.resourceVersion,
-      (e) => e.reason === 'FailedScheduling' && e.involvedObject.name === pod,
-      30_000,
-    );
+    const seen = watchForEvent(ns, list.metadata?.resourceVersion, (e) => e.reason === 'FailedScheduling' && e.involvedObject.name === pod, 30_000);
     await createUnschedulablePod(kc, ns, pod);
     const event = await seen;
     expect(event.type).toBe('Warning');
@@ -125,12 +117,7 @@ describe('kube test environment', () => {
       namespace: ns,
     });
     for (const pod of pods) {
-      const scheduled = await waitForEvent(
-        kc,
-        eventMatches({ reason: 'Scheduled', kind: 'Pod', name: pod.metadata?.name ?? '' }),
-        10_000,
-        { namespace: ns },
-      );
+      const scheduled = await waitForEvent(kc, eventMatches({ reason: 'Scheduled', kind: 'Pod', name: pod.metadata?.name ?? '' }), 10_000, { namespace: ns });
       expect(scheduled.message).toContain(`to ${node}`);
     }
   });
@@ -139,12 +126,7 @@ describe('kube test environment', () => {
     await createPod(kc, ns, 'crasher', { containers: ['app'] });
     await waitForPodsRunning(kc, ns, 'crasher', 1, 20_000);
     await makePodCrashLoop(kc, ns, 'crasher', { reason: 'OOMKilled', exitCode: 137 });
-    const backOff = await waitForEvent(
-      kc,
-      eventMatches({ reason: 'BackOff', type: 'Warning', kind: 'Pod', name: 'crasher' }),
-      20_000,
-      { namespace: ns },
-    );
+    const backOff = await waitForEvent(kc, eventMatches({ reason: 'BackOff', type: 'Warning', kind: 'Pod', name: 'crasher' }), 20_000, { namespace: ns });
     expect(backOff.source?.component).toBe('kwok_controller');
     const pod = await waitFor(
       async () => {
@@ -179,12 +161,7 @@ describe('kube test environment', () => {
         'not-ready:NoExecute taint',
       );
       // kube-apiserver --default-not-ready-toleration-seconds=10
-      const eviction = await waitForEvent(
-        kc,
-        eventMatches({ reason: 'TaintManagerEviction', kind: 'Pod', name: 'on-sick-node' }),
-        25_000,
-        { namespace: ns },
-      );
+      const eviction = await waitForEvent(kc, eventMatches({ reason: 'TaintManagerEviction', kind: 'Pod', name: 'on-sick-node' }), 25_000, { namespace: ns });
       expect(eviction.message).toContain('Marking for deletion');
     } finally {
       await deleteNode(kc, sick).catch(() => undefined);

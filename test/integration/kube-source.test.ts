@@ -149,8 +149,7 @@ async function expectExactlyOnce(c: Collected): Promise<void> {
 }
 
 const createCm = (name: string) => core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name }, data: { v: '0' } } });
-const updateCm = (name: string, v: string) =>
-  core.replaceNamespacedConfigMap({ namespace: ns, name, body: { metadata: { name }, data: { v } } });
+const updateCm = (name: string, v: string) => core.replaceNamespacedConfigMap({ namespace: ns, name, body: { metadata: { name }, data: { v } } });
 const deleteCm = (name: string) => core.deleteNamespacedConfigMap({ namespace: ns, name });
 
 describe('Kubernetes source against a real control plane', () => {
@@ -169,11 +168,7 @@ describe('Kubernetes source against a real control plane', () => {
     const sub = source.events$.subscribe((e) => events.push(e));
     try {
       await createUnschedulablePod(kc, ns, 'nowhere');
-      const event = await waitFor(
-        () => events.find((e) => e.reason === 'FailedScheduling' && e.regarding.name === 'nowhere'),
-        30_000,
-        'FailedScheduling',
-      );
+      const event = await waitFor(() => events.find((e) => e.reason === 'FailedScheduling' && e.regarding.name === 'nowhere'), 30_000, 'FailedScheduling');
       expect(event).toMatchObject({ type: 'Warning', sourceApi: 'events.k8s.io/v1', reportingController: 'default-scheduler', cluster: 'it' });
       expect(event.regarding.kind).toBe('Pod');
       expect(event.message).toMatch(/nodes (are )?available/);
@@ -230,8 +225,7 @@ describe('Kubernetes source against a real control plane', () => {
       const after = c.events.slice(before);
       const gap = after.find((e): e is GapMarker => e.type === 'GAP');
       expect(gap?.cause).toBe('watch-expired');
-      const names = (type: string) =>
-        after.filter((e): e is ObjectChange<KubeObject> => e.type === type).map((e) => e.object.metadata.name);
+      const names = (type: string) => after.filter((e): e is ObjectChange<KubeObject> => e.type === type).map((e) => e.object.metadata.name);
       expect(names('MODIFIED')).toContain('cm1');
       expect(names('ADDED')).toContain('born-while-cut');
       expect(names('DELETED')).toContain('cm2');
@@ -256,7 +250,12 @@ describe('Kubernetes source against a real control plane', () => {
       await waitFor(() => c.events.some((e) => e.type === 'SYNCED'), 30_000, 'relist after checkpoint');
       const gap = c.events.find((e): e is GapMarker => e.type === 'GAP');
       expect(gap).toMatchObject({ cause: 'checkpoint-expired', fromResourceVersion: checkpoint, fromTime: 1_700_000_000_000 });
-      expect(c.changes().map((e) => e.object.metadata.name).sort()).toEqual(['after-checkpoint', 'cm3']);
+      expect(
+        c
+          .changes()
+          .map((e) => e.object.metadata.name)
+          .sort(),
+      ).toEqual(['after-checkpoint', 'cm3']);
     } finally {
       c.sub.unsubscribe();
     }

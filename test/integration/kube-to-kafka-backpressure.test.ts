@@ -64,11 +64,20 @@ async function withBrokerDown<T>(during: () => Promise<T>): Promise<T> {
 }
 
 async function createTopics(prefix: string): Promise<Record<'KubeEvent' | 'Alert' | 'Incident' | 'Gap' | 'DeadLetter', string>> {
-  const topics = { KubeEvent: `${prefix}.events`, Alert: `${prefix}.alerts`, Incident: `${prefix}.incidents`, Gap: `${prefix}.gaps`, DeadLetter: `${prefix}.deadletter` };
+  const topics = {
+    KubeEvent: `${prefix}.events`,
+    Alert: `${prefix}.alerts`,
+    Incident: `${prefix}.incidents`,
+    Gap: `${prefix}.gaps`,
+    DeadLetter: `${prefix}.deadletter`,
+  };
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, Object.values(topics).map((topic) => ({ topic, partitions: 2, replicationFactor: 1 })));
+    await ensureTopics(
+      admin,
+      Object.values(topics).map((topic) => ({ topic, partitions: 2, replicationFactor: 1 })),
+    );
   } finally {
     await admin.disconnect();
   }
@@ -106,10 +115,19 @@ describe('kube job backpressure', () => {
     await createNamespace(kc, ns);
     namespaces.push(ns);
     const id = randomUUID().slice(0, 8);
-    const topics = { KubeEvent: `k2k-bp-${id}.events`, Alert: `k2k-bp-${id}.alerts`, Incident: `k2k-bp-${id}.incidents`, Gap: `k2k-bp-${id}.gaps`, DeadLetter: `k2k-bp-${id}.deadletter` };
+    const topics = {
+      KubeEvent: `k2k-bp-${id}.events`,
+      Alert: `k2k-bp-${id}.alerts`,
+      Incident: `k2k-bp-${id}.incidents`,
+      Gap: `k2k-bp-${id}.gaps`,
+      DeadLetter: `k2k-bp-${id}.deadletter`,
+    };
     const admin = kafka.admin();
     await admin.connect();
-    await ensureTopics(admin, Object.values(topics).map((topic) => ({ topic, partitions: 2, replicationFactor: 1 })));
+    await ensureTopics(
+      admin,
+      Object.values(topics).map((topic) => ({ topic, partitions: 2, replicationFactor: 1 })),
+    );
     await admin.disconnect();
 
     const logs: LogLine[] = [];
@@ -155,7 +173,12 @@ describe('kube job backpressure', () => {
       await stopKafkaBroker(kafkaEnv);
       brokerDown = true;
       for (let i = 0; i < 40; i++) await create(i);
-      await waitFor(() => logged('sink buffer full: Event watch paused; it resumes from where it stopped once the sink has drained'), 30_000, 'the watch to pause', 50);
+      await waitFor(
+        () => logged('sink buffer full: Event watch paused; it resumes from where it stopped once the sink has drained'),
+        30_000,
+        'the watch to pause',
+        50,
+      );
       // more Events while paused: the watch is not running, they are read after the resume
       for (let i = 40; i < 60; i++) await create(i);
       await startKafkaBroker(kafkaEnv);
@@ -178,7 +201,9 @@ describe('kube job backpressure', () => {
       // a batch the broker wrote before it went down, as the same record)
       expect(logs.filter((l) => l.level >= 50)).toEqual([]);
       const pauses = logs.filter((l) => l.msg.startsWith('sink buffer full')).length;
-      process.stderr.write(`[kube-to-kafka-backpressure] ${pauses} pause(s); ${seen.size} keys, ${[...counts.values()].reduce((a, b) => a + b, 0) - seen.size} duplicate record(s)\n`);
+      process.stderr.write(
+        `[kube-to-kafka-backpressure] ${pauses} pause(s); ${seen.size} keys, ${[...counts.values()].reduce((a, b) => a + b, 0) - seen.size} duplicate record(s)\n`,
+      );
     } finally {
       await close();
     }
@@ -195,7 +220,8 @@ describe('kube job stopped while Kafka is down', () => {
     const checkpointKey = `k2k-dl/default/events@${ns}`;
     const savedRv = (): bigint | undefined => {
       try {
-        const rv = (JSON.parse(readFileSync(checkpointFile, 'utf8')) as { checkpoints: Record<string, { resourceVersion: string }> }).checkpoints[checkpointKey]?.resourceVersion;
+        const rv = (JSON.parse(readFileSync(checkpointFile, 'utf8')) as { checkpoints: Record<string, { resourceVersion: string }> }).checkpoints[checkpointKey]
+          ?.resourceVersion;
         return rv ? BigInt(rv) : undefined;
       } catch {
         return undefined;

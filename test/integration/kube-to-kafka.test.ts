@@ -223,10 +223,14 @@ describe('kubevents run --source kube, to Kafka', () => {
       created[ns]!.push(await h.createEvent(ns, `term-${i}`, reason, `ghost-${i % 7}`));
     });
     const expected = expectedKeys([...created[ns1]!, ...created[ns2]!]);
-    await waitFor(() => {
-      const seen = keysIn(reader.of(topics.events));
-      return [...expected.keys()].every((k) => seen.has(k));
-    }, 60_000, 'all occurrences on the events topic');
+    await waitFor(
+      () => {
+        const seen = keysIn(reader.of(topics.events));
+        return [...expected.keys()].every((k) => seen.has(k));
+      },
+      60_000,
+      'all occurrences on the events topic',
+    );
 
     const { code, ms } = await terminate(job);
     expect(code, job.tail()).toBe(0);
@@ -291,7 +295,11 @@ describe('kubevents run --source kube, to Kafka', () => {
           .on('error', reject);
       });
     }
-    for (const key of expected.keys()) expect(keys.filter((k) => k === key), key).toHaveLength(1);
+    for (const key of expected.keys())
+      expect(
+        keys.filter((k) => k === key),
+        key,
+      ).toHaveLength(1);
     const checkpointPath = join(out, 'checkpoints.json');
     expect(existsSync(checkpointPath)).toBe(true);
     const file = JSON.parse(readFileSync(checkpointPath, 'utf8')) as { checkpoints: Record<string, { resourceVersion: string }> };
@@ -308,7 +316,9 @@ describe('kubevents run --source kube: settings', () => {
 
   it('refuses bad options with exit 2 before starting anything', async () => {
     const ns = 'default';
-    const bad = await exitOf(h.spawn(['--kubeconfig', kubeEnv.kubeconfigPath, '--namespace', ns, '--kafka-brokers', 'not-a-broker', '--encoding', 'avro-binary'], {}));
+    const bad = await exitOf(
+      h.spawn(['--kubeconfig', kubeEnv.kubeconfigPath, '--namespace', ns, '--kafka-brokers', 'not-a-broker', '--encoding', 'avro-binary'], {}),
+    );
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--kafka-brokers: kafka\.brokers\[0\]: must be host:port/);
 
@@ -316,7 +326,9 @@ describe('kubevents run --source kube: settings', () => {
     expect(noRegistry.code).toBe(2);
     expect(noRegistry.stderr).toMatch(/--schema-registry URL, or --encoding avro-binary/);
 
-    const noKubeconfig = await exitOf(h.spawn(['--kubeconfig', join(h.workDir, 'missing-kubeconfig'), '--kafka-brokers', kafkaEnv.brokers.join(','), '--encoding', 'avro-binary'], {}));
+    const noKubeconfig = await exitOf(
+      h.spawn(['--kubeconfig', join(h.workDir, 'missing-kubeconfig'), '--kafka-brokers', kafkaEnv.brokers.join(','), '--encoding', 'avro-binary'], {}),
+    );
     expect(noKubeconfig.code).toBe(2);
     expect(noKubeconfig.stderr).toMatch(/cannot load kubeconfig/);
 
@@ -335,8 +347,19 @@ describe('kubevents run --source kube: settings', () => {
 
     const job = h.spawn(
       [
-        '--kubeconfig', kubeEnv.kubeconfigPath, '--namespace', ns, '--cluster', 'k2k',
-        '--kafka-brokers', kafkaEnv.brokers.join(','), '--encoding', 'confluent', '--schema-registry', registry.url, '--create-topics',
+        '--kubeconfig',
+        kubeEnv.kubeconfigPath,
+        '--namespace',
+        ns,
+        '--cluster',
+        'k2k',
+        '--kafka-brokers',
+        kafkaEnv.brokers.join(','),
+        '--encoding',
+        'confluent',
+        '--schema-registry',
+        registry.url,
+        '--create-topics',
       ],
       topicEnv(topics),
     );

@@ -67,7 +67,9 @@ class Candidate {
       const line = this.first(event);
       if (line) return line;
       if (Date.now() - started > timeoutMs) {
-        throw new Error(`${this.identity}: no "${event}" within ${timeoutMs} ms; lines: ${JSON.stringify(this.lines.filter((l) => l.event !== 'work'))}; stderr: ${this.stderr}`);
+        throw new Error(
+          `${this.identity}: no "${event}" within ${timeoutMs} ms; lines: ${JSON.stringify(this.lines.filter((l) => l.event !== 'work'))}; stderr: ${this.stderr}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 20));
     }

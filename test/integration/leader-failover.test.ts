@@ -70,7 +70,14 @@ const LEADING = 'leading: starting the job';
 const LEASE_LOST = 'lost the lease: stopping the job and exiting to restart as a standby';
 const RELEASED = 'leader election: released the lease';
 /** Log lines of the job itself (src/jobs/live-job.ts): none may come before leading. */
-const JOB_LINES = ['Kubernetes source', 'checkpoint store', 'publishing to Kafka', 'resuming from checkpoint', 'no checkpoint: starting from a fresh list', 'kube job running'];
+const JOB_LINES = [
+  'Kubernetes source',
+  'checkpoint store',
+  'publishing to Kafka',
+  'resuming from checkpoint',
+  'no checkpoint: starting from a fresh list',
+  'kube job running',
+];
 
 beforeAll(() => h.setup());
 afterAll(() => h.cleanup());
@@ -105,7 +112,13 @@ function tails(...jobs: [string, JobProcess][]): string {
 }
 
 /** waitFor, with the children's log tails added to the failure. */
-async function waitOr<T>(jobs: [string, JobProcess][], check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, what: string, intervalMs = 50): Promise<T> {
+async function waitOr<T>(
+  jobs: [string, JobProcess][],
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs: number,
+  what: string,
+  intervalMs = 50,
+): Promise<T> {
   return waitFor(check, timeoutMs, what, intervalMs).catch((error: unknown) => {
     throw new Error(`${(error as Error).message}\n${tails(...jobs)}`);
   });
@@ -169,7 +182,10 @@ describe('run --source kube with leader election: failover on the real stack', (
     // the standby ran no job and sent nothing
     expect(await recordsSent(standby)).toBe(0);
     expect(await recordsSent(leader)).toBeGreaterThanOrEqual(firstKeys.size);
-    expect(JOB_LINES.filter((m) => standby.log(m)), standby.tail()).toEqual([]);
+    expect(
+      JOB_LINES.filter((m) => standby.log(m)),
+      standby.tail(),
+    ).toEqual([]);
 
     const standbyLeads = () => indexOf(standby, BECAME_LEADER) >= 0 && indexOf(standby, 'kube job running') > indexOf(standby, BECAME_LEADER);
     // the second burst goes on through the takeover: it stops 60 Events after the standby leads and its job runs
@@ -242,11 +258,21 @@ describe('run --source kube with leader election: failover on the real stack', (
       200,
     ).catch(async (error: unknown) => {
       const seen = keysIn(reader.of(topics.events));
-      throw new Error(`${(error as Error).message}\nmissing: ${[...expected.keys()].filter((k) => !seen.has(k)).slice(0, 20).join(', ')}`);
+      throw new Error(
+        `${(error as Error).message}\nmissing: ${[...expected.keys()]
+          .filter((k) => !seen.has(k))
+          .slice(0, 20)
+          .join(', ')}`,
+      );
     });
     // settle: the standby checkpoints what it published, then stops cleanly
     const lastRv = maxRv(expected.values());
-    await waitOr([[standbyId, standby]], () => checkpointsIn(reader, topics.checkpoints).some((c) => BigInt(c.resourceVersion) >= lastRv), 30_000, 'a checkpoint at the last occurrence');
+    await waitOr(
+      [[standbyId, standby]],
+      () => checkpointsIn(reader, topics.checkpoints).some((c) => BigInt(c.resourceVersion) >= lastRv),
+      30_000,
+      'a checkpoint at the last occurrence',
+    );
     const { code } = await terminate(standby);
     expect(code, standby.tail()).toBe(0);
     await reader.catchUp();
@@ -299,7 +325,10 @@ describe('run --source kube with leader election: failover on the real stack', (
     // two copies at most: the first from the dead leader, the second from the standby after it took over
     for (const [key, list] of byKey) {
       if (list.length === 1) continue;
-      expect(list.map((d) => d.record.timestamp <= deadAt + IN_FLIGHT_GRACE_MS), key).toEqual([true, false]);
+      expect(
+        list.map((d) => d.record.timestamp <= deadAt + IN_FLIGHT_GRACE_MS),
+        key,
+      ).toEqual([true, false]);
       expect(list[1]!.record.timestamp, key).toBeGreaterThanOrEqual(became.time);
     }
     process.stderr.write(
@@ -340,7 +369,10 @@ describe('run --source kube with leader election: failover on the real stack', (
         return coordination.replaceNamespacedLease({
           name: LEASE,
           namespace: ns,
-          body: { ...lease, spec: { ...lease.spec, holderIdentity: foreign, acquireTime: now, renewTime: now, leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + 1 } },
+          body: {
+            ...lease,
+            spec: { ...lease.spec, holderIdentity: foreign, acquireTime: now, renewTime: now, leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + 1 },
+          },
         });
       },
       10_000,
@@ -349,7 +381,10 @@ describe('run --source kube with leader election: failover on the real stack', (
     );
     const overwrittenAt = Date.now();
 
-    const exit = await Promise.race([job.exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), (RENEW_S + SHUTDOWN_TIMEOUT_S + 10) * 1000))]);
+    const exit = await Promise.race([
+      job.exited,
+      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), (RENEW_S + SHUTDOWN_TIMEOUT_S + 10) * 1000)),
+    ]);
     const exitMs = Date.now() - overwrittenAt;
     expect(exit, tails(...jobs)).not.toBe('timeout');
     expect((exit as { code: number | null }).code, tails(...jobs)).toBe(1);
@@ -394,10 +429,15 @@ describe('run --source kube with leader election: failover on the real stack', (
       [`lf-d-${id}`, startCandidate(ns, topics, `lf-d-${id}`, ['--pipelines', dir])],
     ]);
     const all = [...candidates] as [string, JobProcess][];
-    const leaderId = await waitOr(all, async () => {
-      const holder = (await readLease(ns))?.spec?.holderIdentity;
-      return holder && candidates.has(holder) ? holder : undefined;
-    }, 30_000, 'the Lease to name one of the two candidates');
+    const leaderId = await waitOr(
+      all,
+      async () => {
+        const holder = (await readLease(ns))?.spec?.holderIdentity;
+        return holder && candidates.has(holder) ? holder : undefined;
+      },
+      30_000,
+      'the Lease to name one of the two candidates',
+    );
     const leader = candidates.get(leaderId)!;
     const [standbyId, standby] = all.find(([name]) => name !== leaderId)!;
     expect((await leader.waitForLog('kube job running'))['pipelines']).toEqual(['before-hup']);
@@ -415,7 +455,12 @@ describe('run --source kube with leader election: failover on the real stack', (
 
     leader.kill('SIGKILL');
     await leader.exited;
-    await waitOr([[standbyId, standby]], async () => (await readLease(ns))?.spec?.holderIdentity === standbyId, TAKEOVER_BOUND_MS + 10_000, `${standbyId} to hold the Lease`);
+    await waitOr(
+      [[standbyId, standby]],
+      async () => (await readLease(ns))?.spec?.holderIdentity === standbyId,
+      TAKEOVER_BOUND_MS + 10_000,
+      `${standbyId} to hold the Lease`,
+    );
     expect((await standby.waitForLog('kube job running', 30_000))['pipelines']).toEqual(['after-hup']);
     expect((await terminate(standby)).code).toBe(0);
   }, 120_000);

@@ -79,7 +79,21 @@ function kindTopics(t: Topics): Array<[string, string]> {
 /** `run --source kube --encoding confluent` on `ns`, publishing to `topics`. */
 function confluentJob(ns: string, topics: Topics, extra: string[]): JobProcess {
   return h.spawn(
-    ['--kubeconfig', kubeEnv.kubeconfigPath, '--namespace', ns, '--cluster', 'sr', '--kafka-brokers', kafkaEnv.brokers.join(','), '--encoding', 'confluent', '--shutdown-timeout', '10', ...extra],
+    [
+      '--kubeconfig',
+      kubeEnv.kubeconfigPath,
+      '--namespace',
+      ns,
+      '--cluster',
+      'sr',
+      '--kafka-brokers',
+      kafkaEnv.brokers.join(','),
+      '--encoding',
+      'confluent',
+      '--shutdown-timeout',
+      '10',
+      ...extra,
+    ],
     topicEnv(topics),
   );
 }
@@ -109,7 +123,9 @@ async function versionsOrNone(subject: string): Promise<number[]> {
 }
 
 function fingerprintOf(schemaText: string): string {
-  return avro.Type.forSchema(JSON.parse(schemaText) as avro.Schema).fingerprint('sha256').toString('hex');
+  return avro.Type.forSchema(JSON.parse(schemaText) as avro.Schema)
+    .fingerprint('sha256')
+    .toString('hex');
 }
 
 describe('kubevents with a real Schema Registry (Apicurio Registry, Confluent API)', () => {
@@ -170,7 +186,10 @@ describe('kubevents with a real Schema Registry (Apicurio Registry, Confluent AP
     await rest.setCompatibility(subject, 'BACKWARD');
 
     const job = confluentJob(ns, topics, ['--schema-registry', registry.url]);
-    const exit = await Promise.race([job.exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the run did not stop:\n${job.tail()}`)), 60_000))]);
+    const exit = await Promise.race([
+      job.exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the run did not stop:\n${job.tail()}`)), 60_000)),
+    ]);
     const stderr = job.stderrText.join('\n');
     expect(exit.code, stderr).toBe(1);
     expect(stderr).toContain(`cannot register KubeEvent under subject ${subject}`);
@@ -213,7 +232,10 @@ describe('kubevents with a real Schema Registry (Apicurio Registry, Confluent AP
     await h.createEvent(ns2, 'sr-waiting', 'RegistryMissing', 'ghost');
     for (const [kind, topic] of kindTopics(topics2)) if (kind !== 'Gap') await rest.register(`${topic}-value`, loadSchema(kind).text);
     const missing = confluentJob(ns2, topics2, ['--config', config]);
-    const exit = await Promise.race([missing.exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the run did not stop:\n${missing.tail()}`)), 60_000))]);
+    const exit = await Promise.race([
+      missing.exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the run did not stop:\n${missing.tail()}`)), 60_000)),
+    ]);
     const stderr = missing.stderrText.join('\n');
     expect(exit.code, stderr).toBe(1);
     expect(stderr).toContain(`cannot look up Gap under subject ${topics2.gaps}-value`);
@@ -227,13 +249,24 @@ describe('kubevents with a real Schema Registry (Apicurio Registry, Confluent AP
     const admin = h.kafka.admin();
     await admin.connect();
     try {
-      await ensureTopics(admin, [{ topic, partitions: 3, replicationFactor: 1 }, { topic: deadLetter, partitions: 1, replicationFactor: 1 }]);
+      await ensureTopics(admin, [
+        { topic, partitions: 3, replicationFactor: 1 },
+        { topic: deadLetter, partitions: 1, replicationFactor: 1 },
+      ]);
     } finally {
       await admin.disconnect();
     }
     // their schema: the published Alert without any doc, plus a field of their own (with a default)
     const stripDocs = (v: unknown): unknown =>
-      Array.isArray(v) ? v.map(stripDocs) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).filter(([k]) => k !== 'doc').map(([k, x]) => [k, stripDocs(x)])) : v;
+      Array.isArray(v)
+        ? v.map(stripDocs)
+        : v && typeof v === 'object'
+          ? Object.fromEntries(
+              Object.entries(v)
+                .filter(([k]) => k !== 'doc')
+                .map(([k, x]) => [k, stripDocs(x)]),
+            )
+          : v;
     const theirs = stripDocs(JSON.parse(loadSchema('Alert').text)) as { fields: unknown[] };
     theirs.fields.push({ name: 'producedBy', type: 'string', default: '' });
     const schemaFile = join(h.workDir, 'their-alert.avsc');
@@ -243,7 +276,9 @@ describe('kubevents with a real Schema Registry (Apicurio Registry, Confluent AP
     );
     const input = alerts.map((a) => JSON.stringify({ key: a.alertId, value: { ...a, producedBy: 'confluent-kafka-python' } })).join('\n');
     const produced = await new Promise<Array<{ partition: number; offset: number; schemaId: number }>>((resolve, reject) => {
-      const child = spawn('bash', [testEnvScript('pyconfluent.sh'), 'produce', kafkaEnv.brokers.join(','), registry.url, topic, schemaFile], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn('bash', [testEnvScript('pyconfluent.sh'), 'produce', kafkaEnv.brokers.join(','), registry.url, topic, schemaFile], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
       let out = '';
       let err = '';
       const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
@@ -256,7 +291,12 @@ describe('kubevents with a real Schema Registry (Apicurio Registry, Confluent AP
       child.on('close', (code) => {
         clearTimeout(timer);
         if (code !== 0) return reject(new Error(`pyconfluent.sh produce exited ${code}:\n${err.slice(-3000)}`));
-        resolve(out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { partition: number; offset: number; schemaId: number }));
+        resolve(
+          out
+            .split('\n')
+            .filter((l) => l.startsWith('{'))
+            .map((l) => JSON.parse(l) as { partition: number; offset: number; schemaId: number }),
+        );
       });
       child.stdin.end(input);
     });

@@ -79,11 +79,7 @@ export interface JavaDecoded {
  * Decodes `records` with Avro Java, reading schemas/<Kind>.avsc as reader schemas and
  * `registrySchemas` (id -> schema text) as the confluent writer schemas.
  */
-export async function decodeWithAvroJava(
-  records: readonly JavaInput[],
-  registrySchemas: ReadonlyMap<number, string>,
-  workDir: string,
-): Promise<JavaDecoded[]> {
+export async function decodeWithAvroJava(records: readonly JavaInput[], registrySchemas: ReadonlyMap<number, string>, workDir: string): Promise<JavaDecoded[]> {
   const classpath = await provisionAvroJava();
   const registryDir = join(workDir, 'registry');
   mkdirSync(registryDir, { recursive: true });

@@ -107,13 +107,17 @@ function keyOf(o: Obj): string {
 
 function parseLabelSelector(sel: string | undefined): (o: Obj) => boolean {
   if (!sel) return () => true;
-  const terms = sel.split(',').map((t) => t.trim()).filter(Boolean).map((t) => {
-    const ne = t.split('!=');
-    if (ne.length === 2) return (o: Obj) => (o.metadata.labels?.[ne[0]!.trim()] ?? undefined) !== ne[1]!.trim();
-    const eq = t.split(/==?/);
-    if (eq.length === 2) return (o: Obj) => o.metadata.labels?.[eq[0]!.trim()] === eq[1]!.trim();
-    return (o: Obj) => o.metadata.labels?.[t] !== undefined;
-  });
+  const terms = sel
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean)
+    .map((t) => {
+      const ne = t.split('!=');
+      if (ne.length === 2) return (o: Obj) => (o.metadata.labels?.[ne[0]!.trim()] ?? undefined) !== ne[1]!.trim();
+      const eq = t.split(/==?/);
+      if (eq.length === 2) return (o: Obj) => o.metadata.labels?.[eq[0]!.trim()] === eq[1]!.trim();
+      return (o: Obj) => o.metadata.labels?.[t] !== undefined;
+    });
   return (o) => terms.every((f) => f(o));
 }
 
@@ -125,12 +129,16 @@ function fieldValue(o: Obj, path: string): unknown {
 
 function parseFieldSelector(sel: string | undefined): (o: Obj) => boolean {
   if (!sel) return () => true;
-  const terms = sel.split(',').map((t) => t.trim()).filter(Boolean).map((t) => {
-    const ne = t.split('!=');
-    if (ne.length === 2) return (o: Obj) => String(fieldValue(o, ne[0]!) ?? '') !== ne[1];
-    const eq = t.split(/==?/);
-    return (o: Obj) => String(fieldValue(o, eq[0]!) ?? '') === (eq[1] ?? '');
-  });
+  const terms = sel
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean)
+    .map((t) => {
+      const ne = t.split('!=');
+      if (ne.length === 2) return (o: Obj) => String(fieldValue(o, ne[0]!) ?? '') !== ne[1];
+      const eq = t.split(/==?/);
+      return (o: Obj) => String(fieldValue(o, eq[0]!) ?? '') === (eq[1] ?? '');
+    });
   return (o) => terms.every((f) => f(o));
 }
 
@@ -394,7 +402,14 @@ export class FakeApiServer {
     };
     const route = this.route(url.pathname);
     if (!route) {
-      reply(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: 'the server could not find the requested resource' });
+      reply(404, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        reason: 'NotFound',
+        code: 404,
+        message: 'the server could not find the requested resource',
+      });
       return;
     }
     const res_ = resKey(route.def);
@@ -402,11 +417,21 @@ export class FakeApiServer {
     if (faultIdx >= 0) {
       const f = this.faults.splice(faultIdx, 1)[0]!;
       const headers: Record<string, string> = f.retryAfter !== undefined ? { 'Retry-After': String(f.retryAfter) } : {};
-      reply(f.status, { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: f.status, reason: f.status === 429 ? 'TooManyRequests' : 'InternalError', message: `injected ${f.status}` }, headers);
+      reply(
+        f.status,
+        {
+          kind: 'Status',
+          apiVersion: 'v1',
+          status: 'Failure',
+          code: f.status,
+          reason: f.status === 429 ? 'TooManyRequests' : 'InternalError',
+          message: `injected ${f.status}`,
+        },
+        headers,
+      );
       return;
     }
-    const filter = (o: Obj): boolean =>
-      parseLabelSelector(query['labelSelector'])(o) && parseFieldSelector(query['fieldSelector'])(o);
+    const filter = (o: Obj): boolean => parseLabelSelector(query['labelSelector'])(o) && parseFieldSelector(query['fieldSelector'])(o);
     if (watch) this.serveWatch(route.def, route.ns, query, filter, res, rec);
     else {
       const serve = (): void => this.serveList(route.def, route.ns, query, filter, reply);

@@ -136,7 +136,13 @@ export class FakeLeaseServer {
         if (existing) return send(409, status(409, 'AlreadyExists', `leases.coordination.k8s.io "${body.metadata.name}" already exists`));
         const created: LeaseObject = {
           ...body,
-          metadata: { ...body.metadata, namespace, uid: `uid-${body.metadata.name}`, resourceVersion: String(++this.revision), creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
+          metadata: {
+            ...body.metadata,
+            namespace,
+            uid: `uid-${body.metadata.name}`,
+            resourceVersion: String(++this.revision),
+            creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+          },
         };
         this.leases.set(key, created);
         this.writes.push(created);
@@ -147,7 +153,11 @@ export class FakeLeaseServer {
         if (body.metadata?.resourceVersion !== existing.metadata.resourceVersion) {
           return send(
             409,
-            status(409, 'Conflict', `Operation cannot be fulfilled on leases.coordination.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`),
+            status(
+              409,
+              'Conflict',
+              `Operation cannot be fulfilled on leases.coordination.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+            ),
           );
         }
         const updated: LeaseObject = { ...body, metadata: { ...existing.metadata, ...body.metadata, resourceVersion: String(++this.revision) } };

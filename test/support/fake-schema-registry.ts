@@ -73,9 +73,7 @@ export async function startFakeSchemaRegistry(): Promise<FakeSchemaRegistry> {
         const subject = m[1] as string;
         if (req.method === 'GET') {
           const level = configs.get(subject);
-          return level
-            ? send(res, 200, { compatibilityLevel: level })
-            : send(res, 404, { error_code: 40401, message: `Subject '${subject}' not found.` });
+          return level ? send(res, 200, { compatibilityLevel: level }) : send(res, 404, { error_code: 40401, message: `Subject '${subject}' not found.` });
         }
         if (req.method === 'PUT') {
           const body = await readBody(req);

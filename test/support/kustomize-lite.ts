@@ -234,7 +234,8 @@ function renameConfigMapRefs(objects: KObject[], renames: Map<string, string>, n
         for (const s of v['projected']?.sources ?? []) if (s.configMap) s.configMap.name = rename(o, s.configMap.name);
       }
       for (const c of containersOf(spec)) {
-        for (const e of (c['envFrom'] as Array<Record<string, any>> | undefined) ?? []) if (e['configMapRef']) e['configMapRef'].name = rename(o, e['configMapRef'].name);
+        for (const e of (c['envFrom'] as Array<Record<string, any>> | undefined) ?? [])
+          if (e['configMapRef']) e['configMapRef'].name = rename(o, e['configMapRef'].name);
         for (const e of (c['env'] as Array<Record<string, any>> | undefined) ?? []) {
           const ref = e['valueFrom']?.configMapKeyRef;
           if (ref) ref.name = rename(o, ref.name);
@@ -283,7 +284,8 @@ function build(dir: string): Built {
       if (Object.keys(merged).length) existing['data'] = merged;
       else delete existing['data'];
       if (Object.keys(labels).length) existing.metadata.labels = behavior === 'merge' ? { ...existing.metadata.labels, ...labels } : labels;
-      if (Object.keys(annotations).length) existing.metadata.annotations = behavior === 'merge' ? { ...existing.metadata.annotations, ...annotations } : annotations;
+      if (Object.keys(annotations).length)
+        existing.metadata.annotations = behavior === 'merge' ? { ...existing.metadata.annotations, ...annotations } : annotations;
     }
   }
   for (const image of k.images ?? []) {

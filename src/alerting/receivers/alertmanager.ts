@@ -49,7 +49,12 @@ function cleanLabelSet(labels: Record<string, string | null | undefined>): Recor
   return out;
 }
 
-export function postableAlert(n: Notification, config: Pick<AlertmanagerConfig, 'labels' | 'annotations' | 'firingTtlMs'>, now: number, generatorURL: string | null): PostableAlert {
+export function postableAlert(
+  n: Notification,
+  config: Pick<AlertmanagerConfig, 'labels' | 'annotations' | 'firingTtlMs'>,
+  now: number,
+  generatorURL: string | null,
+): PostableAlert {
   const v = n.view;
   const isAlert = n.kind === 'Alert';
   const record = n.record;
@@ -145,19 +150,36 @@ export const alertmanagerReceiver = defineReceiver({
   options: z.strictObject({
     type: z.literal('alertmanager'),
     ...commonOptions(null),
-    ...urlOptions('Alertmanager base URL, e.g. http://alertmanager:9093 (POST /api/v2/alerts is appended). Inline only without credentials and query string; else'),
+    ...urlOptions(
+      'Alertmanager base URL, e.g. http://alertmanager:9093 (POST /api/v2/alerts is appended). Inline only without credentials and query string; else',
+    ),
     headers: headerOptions(`Extra headers, e.g. Authorization: \${env:AM_AUTH}. ${secretNote}`),
     generatorURL: templateOption('generatorURL of each alert; default the top-level externalUrl'),
-    labels: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, { error: 'a label name: letters, digits and _' }), z.string()).default({}).describe('Fixed labels added to every alert (record labels win).'),
+    labels: z
+      .record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, { error: 'a label name: letters, digits and _' }), z.string())
+      .default({})
+      .describe('Fixed labels added to every alert (record labels win).'),
     annotations: z.record(z.string(), z.string()).default({}).describe('Fixed annotations added to every alert.'),
-    firingTtl: positiveDuration().optional().describe("Firing alerts get endsAt = now + firingTtl, so Alertmanager keeps them firing that long without a re-send. Default none (Alertmanager's resolve_timeout applies)."),
+    firingTtl: positiveDuration()
+      .optional()
+      .describe(
+        "Firing alerts get endsAt = now + firingTtl, so Alertmanager keeps them firing that long without a re-send. Default none (Alertmanager's resolve_timeout applies).",
+      ),
   }),
   secretUrl: null,
   defaultRateLimit: null,
   resolve(o, ctx) {
     const headers = ctx.headers('headers', o.headers);
     const generatorURL = ctx.template('generatorURL', o.generatorURL, null);
-    return { ...ctx.common, type: 'alertmanager' as const, headers, generatorURL, labels: o.labels, annotations: o.annotations, firingTtlMs: o.firingTtl ?? null };
+    return {
+      ...ctx.common,
+      type: 'alertmanager' as const,
+      headers,
+      generatorURL,
+      labels: o.labels,
+      annotations: o.annotations,
+      firingTtlMs: o.firingTtl ?? null,
+    };
   },
   create: (config, { externalUrl }) => new AlertmanagerReceiver(config, externalUrl),
 });

@@ -39,13 +39,25 @@ export function judgeErrcode(response: HttpResponse, now: number, platform: stri
   try {
     parsed = JSON.parse(response.body);
   } catch {
-    return { ok: false, retryable: false, cause: 'bad_response', detail: `${platform} answered HTTP ${response.status} without a JSON body: ${bodySnippet(response.body) || '(empty)'}`, retryAfterMs: null };
+    return {
+      ok: false,
+      retryable: false,
+      cause: 'bad_response',
+      detail: `${platform} answered HTTP ${response.status} without a JSON body: ${bodySnippet(response.body) || '(empty)'}`,
+      retryAfterMs: null,
+    };
   }
   const errcode = (parsed as { errcode?: unknown } | null)?.errcode;
   const errmsg = String((parsed as { errmsg?: unknown } | null)?.errmsg ?? '');
   if (errcode === 0 || errcode === '0') return { ok: true };
   if (typeof errcode !== 'number' && typeof errcode !== 'string') {
-    return { ok: false, retryable: false, cause: 'bad_response', detail: `${platform} answered without an errcode: ${bodySnippet(response.body)}`, retryAfterMs: null };
+    return {
+      ok: false,
+      retryable: false,
+      cause: 'bad_response',
+      detail: `${platform} answered without an errcode: ${bodySnippet(response.body)}`,
+      retryAfterMs: null,
+    };
   }
   const code = Number(errcode);
   const detail = `${platform} errcode ${code}: ${errmsg}`;

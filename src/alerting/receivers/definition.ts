@@ -25,6 +25,7 @@ export interface ReceiverResolveContext {
   report(path: PathSegment[], message: string, hint?: string): void;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry lists definitions of every options type
 export interface ReceiverDefinition<D = any, C extends ReceiverCommonConfig = any> {
   /** The `type` in the alerts configuration. */
   type: string;
@@ -40,6 +41,8 @@ export interface ReceiverDefinition<D = any, C extends ReceiverCommonConfig = an
   create(config: C, options: { externalUrl: string | null }): Receiver;
 }
 
-export function defineReceiver<S extends z.ZodObject, C extends ReceiverCommonConfig>(definition: ReceiverDefinition<z.output<S>, C> & { options: S }): ReceiverDefinition<z.output<S>, C> {
+export function defineReceiver<S extends z.ZodObject, C extends ReceiverCommonConfig>(
+  definition: ReceiverDefinition<z.output<S>, C> & { options: S },
+): ReceiverDefinition<z.output<S>, C> {
   return definition;
 }

@@ -103,10 +103,19 @@ export const dingtalkReceiver = defineReceiver({
   secretUrl: { what: "the robot's token" },
   defaultRateLimit: { messages: 20, perMs: 60_000 },
   resolve(o, ctx) {
-    const secret = ctx.secret({ key: 'secret', fileKey: 'secretFile', value: o.secret, fileValue: o.secretFile, what: 'the signing secret', inlineRefusal: 'it is the signing secret' });
+    const secret = ctx.secret({
+      key: 'secret',
+      fileKey: 'secretFile',
+      value: o.secret,
+      fileValue: o.secretFile,
+      what: 'the signing secret',
+      inlineRefusal: 'it is the signing secret',
+    });
     const title = ctx.template('title', o.title, DINGTALK_TITLE);
     const text = ctx.template('text', o.text, DINGTALK_TEXT);
-    return title && text ? { ...ctx.common, type: 'dingtalk' as const, secret, title, text, atMobiles: o.atMobiles, atUserIds: o.atUserIds, atAll: o.atAll } : null;
+    return title && text
+      ? { ...ctx.common, type: 'dingtalk' as const, secret, title, text, atMobiles: o.atMobiles, atUserIds: o.atUserIds, atAll: o.atAll }
+      : null;
   },
   create: (config) => new DingTalkReceiver(config),
 });

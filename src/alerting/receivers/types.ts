@@ -6,7 +6,6 @@ import type { Notification } from '../notification.js';
 import type { RateLimit } from '../rate-limit.js';
 import type { RetryPolicy } from '../retry.js';
 
-
 export interface ReceiverCommonConfig {
   name: string;
   /** The receiver type (registry.ts). */
@@ -43,7 +42,8 @@ export interface HttpResponse {
 }
 
 /** The result of one attempt: a response, or an error before a complete response. */
-export type AttemptResult = { kind: 'response'; response: HttpResponse; elapsedMs: number } | { kind: 'error'; error: Error; timedOut: boolean; elapsedMs: number };
+export type AttemptResult =
+  { kind: 'response'; response: HttpResponse; elapsedMs: number } | { kind: 'error'; error: Error; timedOut: boolean; elapsedMs: number };
 
 /** Why an attempt failed, for the retry decision and the retried/failed metrics' `cause` label. */
 export type FailureCause = 'timeout' | 'network' | 'http_5xx' | 'http_429' | 'http_4xx' | 'http_3xx' | 'errcode' | 'throttled' | 'bad_response' | 'render';

@@ -91,7 +91,9 @@ export const webhookReceiver = defineReceiver({
     headers: headerOptions(`Extra headers. Credentials (Authorization, *token*, *key*, ...) must be references: ${secretNote}`),
     contentType: z.string().min(1).default('application/json'),
     body: templateOption('Request body; default: the record as JSON'),
-    maxBodyBytes: positiveInt().default(1024 * 1024).describe('Largest body sent; a larger one is dead-lettered.'),
+    maxBodyBytes: positiveInt()
+      .default(1024 * 1024)
+      .describe('Largest body sent; a larger one is dead-lettered.'),
   }),
   secretUrl: null,
   defaultRateLimit: null,

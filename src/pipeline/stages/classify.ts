@@ -16,7 +16,9 @@ const ClassificationRuleSchema = z
     type: oneOrMany(z.string().min(1)).optional().describe('Event type(s): Normal, Warning.'),
     messagePattern: regexString().optional().describe('Regular expression on the message.'),
     reportingController: oneOrMany(z.string().min(1)).optional().describe('Reporting controller(s).'),
-    containerReason: oneOrMany(z.string().min(1)).optional().describe("Any container's last termination or waiting reason, e.g. OOMKilled (needs enrich before classify)."),
+    containerReason: oneOrMany(z.string().min(1))
+      .optional()
+      .describe("Any container's last termination or waiting reason, e.g. OOMKilled (needs enrich before classify)."),
     category: z.enum(CATEGORIES).describe(`Category given to matching events: ${CATEGORIES.join(', ')}.`),
     severity: z.enum(SEVERITIES).describe(`Severity given to matching events: ${SEVERITIES.join(', ')}.`),
   })
@@ -35,7 +37,10 @@ export const classifyStage = defineStage({
   marks: 'classified',
   shorthand: true,
   options: z.strictObject({
-    rules: z.array(ClassificationRuleSchema).default([]).describe('Extra rules, tried before the built-in ones in the order given; a rule named like a built-in rule replaces it in place.'),
+    rules: z
+      .array(ClassificationRuleSchema)
+      .default([])
+      .describe('Extra rules, tried before the built-in ones in the order given; a rule named like a built-in rule replaces it in place.'),
     builtIn: z.boolean().default(true).describe('Use the built-in rules (after `rules`).'),
     fallback: z
       .strictObject({
@@ -51,14 +56,20 @@ export const classifyStage = defineStage({
       for (const t of rule.type === undefined ? [] : Array.isArray(rule.type) ? rule.type : [rule.type]) {
         if (EVENT_TYPES.includes(t)) continue;
         const c = closest(t, EVENT_TYPES);
-        checks.problem([...path, 'rules', i, 'type'], `event type "${t}" never matches: events are Normal or Warning`, { hint: c ? `did you mean "${c}"?` : undefined });
+        checks.problem([...path, 'rules', i, 'type'], `event type "${t}" never matches: events are Normal or Warning`, {
+          hint: c ? `did you mean "${c}"?` : undefined,
+        });
       }
       if (rule.containerReason !== undefined && !checks.flow.enriched) {
-        checks.problem([...path, 'rules', i, 'containerReason'], `rule "${rule.name}" matches on container reasons, but no enrich stage runs before this classify: it never matches`, {
-          hint: 'put an enrich stage before classify',
-          severity: 'warning',
-          key: true,
-        });
+        checks.problem(
+          [...path, 'rules', i, 'containerReason'],
+          `rule "${rule.name}" matches on container reasons, but no enrich stage runs before this classify: it never matches`,
+          {
+            hint: 'put an enrich stage before classify',
+            severity: 'warning',
+            key: true,
+          },
+        );
       }
     });
     try {

@@ -33,7 +33,9 @@ export const correlateStage = defineStage({
     nodeUpReasons: z
       .array(z.string().min(1))
       .default(['NodeReady'])
-      .describe('Reasons of Node events that mark the node back: they join its incident even when `match` would skip them; the incident then closes after `window`.'),
+      .describe(
+        'Reasons of Node events that mark the node back: they join its incident even when `match` would skip them; the incident then closes after `window`.',
+      ),
     emitOpen: z.boolean().default(true).describe('Emit an `open` record when an incident reaches minMembers (besides `closed`).'),
     ...stateOptions(10_000, 'maxDuration + window'),
   }),

@@ -16,7 +16,10 @@ export const groupStage = defineStage({
     groupWait: nonNegativeDuration().prefault('30s').describe('Wait before the first notification of a new group.'),
     groupInterval: positiveDuration().prefault('5m').describe('Wait between notifications of a group about changes.'),
     repeatInterval: positiveDuration().prefault('4h').describe('Re-send an unchanged firing notification this long after the last one.'),
-    resolveTimeout: positiveDuration().nullable().default(null).describe('A firing alert not updated for this long is considered resolved. null: alerts resolve only by a resolved record.'),
+    resolveTimeout: positiveDuration()
+      .nullable()
+      .default(null)
+      .describe('A firing alert not updated for this long is considered resolved. null: alerts resolve only by a resolved record.'),
     sendResolved: z.boolean().default(true).describe('Notify when every alert of a group has resolved.'),
     maxAlertsPerGroup: positiveInt().default(1000).describe('Alerts held per group.'),
     ...stateOptions(10_000, 'repeatInterval + groupInterval'),

@@ -37,7 +37,10 @@ export const mapStage = defineStage({
       if (!targets.fields.includes(field) && !prefix) {
         const names = [...targets.fields, ...targets.prefixes.map((p) => `${p}<name>`)];
         const c = closest(field, targets.fields);
-        checks.problem(fpath, `map cannot set "${field}" on ${kindName(kind)}`, { hint: c ? `did you mean "${c}"?` : `settable: ${names.join(', ')}`, key: true });
+        checks.problem(fpath, `map cannot set "${field}" on ${kindName(kind)}`, {
+          hint: c ? `did you mean "${c}"?` : `settable: ${names.join(', ')}`,
+          key: true,
+        });
         continue;
       }
       checks.template(template, fpath, kind);
@@ -45,7 +48,8 @@ export const mapStage = defineStage({
         const allowed: readonly string[] = field === 'severity' ? SEVERITIES : CATEGORIES;
         const c = closest(template, allowed);
         if (templateFields(template).length > 0) checks.problem(fpath, `${field} must be a fixed value, not a template`);
-        else if (!allowed.includes(template)) checks.problem(fpath, `invalid ${field} "${template}"`, { hint: c ? `did you mean "${c}"?` : `one of ${allowed.join(', ')}` });
+        else if (!allowed.includes(template))
+          checks.problem(fpath, `invalid ${field} "${template}"`, { hint: c ? `did you mean "${c}"?` : `one of ${allowed.join(', ')}` });
       }
     }
   },

@@ -26,10 +26,16 @@ export const rateStage = defineStage({
       .describe(
         'Restart the hold at every counted event: resolve once the count is under the threshold and no event of the key came for `hold` (for conditions whose events keep trickling in under the threshold, e.g. the scheduler retrying an unschedulable Pod).',
       ),
-    by: keyFields(['cluster', 'namespace', 'kind', 'name', 'reason'], 'One counter (and one alert) per distinct value of these fields; they become the alert labels.'),
+    by: keyFields(
+      ['cluster', 'namespace', 'kind', 'name', 'reason'],
+      'One counter (and one alert) per distinct value of these fields; they become the alert labels.',
+    ),
     labels: staticLabels(),
     alertname: z.string().min(1).default('KubeEventRate').describe('alertname label.'),
-    severity: z.enum(SEVERITIES).optional().describe('Alert severity. Default: the highest classified severity of the counted events (warning when unclassified).'),
+    severity: z
+      .enum(SEVERITIES)
+      .optional()
+      .describe('Alert severity. Default: the highest classified severity of the counted events (warning when unclassified).'),
     category: z.enum(CATEGORIES).optional().describe("Alert category. Default: the last counted event's category (Other when unclassified)."),
     summary: z
       .string()
@@ -38,7 +44,10 @@ export const rateStage = defineStage({
       .describe(
         'Summary template: {field} placeholders of the last counted event plus {count}, {threshold}, {window}, {status}. Default "<reason> x<count> within <window> on <object> (<workload>): <message>".',
       ),
-    annotations: z.record(z.string(), z.string()).default({}).describe('Extra annotations; values are templates with {field} placeholders of the last counted event.'),
+    annotations: z
+      .record(z.string(), z.string())
+      .default({})
+      .describe('Extra annotations; values are templates with {field} placeholders of the last counted event.'),
     get resolveOn() {
       return RecordMatcherSchema.optional().describe(
         'Events that end the condition for their object at once (e.g. reason Scheduled ends FailedScheduling): not counted; any firing alert about the same object resolves.',
@@ -70,7 +79,9 @@ export const rateStage = defineStage({
       alertname: o.alertname,
       ...(o.severity ? { severity: o.severity } : {}),
       ...(o.category ? { category: o.category } : {}),
-      ...(summary ? { summary: (i) => summary(i.event, { count: String(i.count), threshold: String(i.threshold), window: showDuration(i.window), status: i.status }) } : {}),
+      ...(summary
+        ? { summary: (i) => summary(i.event, { count: String(i.count), threshold: String(i.threshold), window: showDuration(i.window), status: i.status }) }
+        : {}),
       ...(annotations.length ? { annotations: (e: KubeEvent) => Object.fromEntries(annotations.map(([k, render]) => [k, render(e)])) } : {}),
       ...(resolveOn ? { resolveOn } : {}),
       maxSamples: o.maxSamples,

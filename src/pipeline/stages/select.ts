@@ -78,12 +78,11 @@ function checkAvroPath(root: AvroRecord, segments: readonly string[]): string | 
 
 export const selectStage = defineStage({
   type: 'select',
-  summary: 'Keeps only these fields (dotted paths, e.g. regarding.name). The records no longer match an Avro schema: only stdout and console sinks can take them.',
+  summary:
+    'Keeps only these fields (dotted paths, e.g. regarding.name). The records no longer match an Avro schema: only stdout and console sinks can take them.',
   accepts: ['KubeEvent', 'Alert', 'Incident', 'EventWindow'],
   emits: () => 'Projection',
-  options: z
-    .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_.-]+)*$/, { error: 'a field path, e.g. reason or regarding.name' }))
-    .min(1),
+  options: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_.-]+)*$/, { error: 'a field path, e.g. reason or regarding.name' })).min(1),
   check(fields, checks, path) {
     const kind = checks.flow.kind;
     if (!isAvroKind(kind)) return;

@@ -4,7 +4,7 @@ import { CATEGORIES, SEVERITIES } from '../../model/kube-event.js';
 import { spike } from '../../operators/spike.js';
 import { eventLabelsOf } from '../fields.js';
 import { defineStage, operatorState } from '../stage.js';
-import { keyFields, positiveInt, stateOptions, staticLabels } from '../stage-options.js';
+import { keyFields, stateOptions, staticLabels } from '../stage-options.js';
 
 export const spikeStage = defineStage({
   type: 'spike',

@@ -12,7 +12,9 @@ export const throttleStage = defineStage({
   accepts: ['KubeEvent'],
   options: z
     .strictObject({
-      interval: positiveDuration().describe('Length of a throttle period (event time); a period starts with the first event of a key after the previous one ended.'),
+      interval: positiveDuration().describe(
+        'Length of a throttle period (event time); a period starts with the first event of a key after the previous one ended.',
+      ),
       limit: positiveInt().default(1).describe('Events let through at the start of a period (leading).'),
       leading: z.boolean().default(true).describe('Emit the first `limit` events of a period at once.'),
       trailing: z.boolean().default(false).describe('Emit the last event held back when the period ends.'),
@@ -22,5 +24,6 @@ export const throttleStage = defineStage({
     .refine((o) => o.leading || o.trailing, { error: 'leading and trailing are both off: nothing would ever be emitted', path: ['leading'] }),
   state: { idleTtl: (o) => o.interval + 60 * 60_000 },
   check: (o, checks, path) => checks.keyFields(o.by, [...path, 'by']),
-  build: (o, context) => throttle({ ...operatorState(context), interval: o.interval, limit: o.limit, leading: o.leading, trailing: o.trailing, key: eventKeyOf(o.by) }),
+  build: (o, context) =>
+    throttle({ ...operatorState(context), interval: o.interval, limit: o.limit, leading: o.leading, trailing: o.trailing, key: eventKeyOf(o.by) }),
 });

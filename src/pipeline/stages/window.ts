@@ -18,7 +18,9 @@ export const windowStage = defineStage({
       by: keyFields(['cluster', 'namespace'], 'One count per distinct value of these fields; they become the record labels.'),
       labels: staticLabels(),
       topReasons: z.number().int().min(0).max(100).default(5).describe('Reasons listed per window, most frequent first.'),
-      maxObjects: positiveInt().default(1000).describe('Distinct objects remembered per window; beyond it distinctObjects is a lower bound (distinctObjectsCapped).'),
+      maxObjects: positiveInt()
+        .default(1000)
+        .describe('Distinct objects remembered per window; beyond it distinctObjects is a lower bound (distinctObjectsCapped).'),
       ...stateOptions(10_000, 'size + 1h'),
     })
     .refine((o) => o.slide === undefined || o.slide <= o.size, { error: 'slide must not be longer than size', path: ['slide'] }),

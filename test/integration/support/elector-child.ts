@@ -18,8 +18,7 @@ if (!kubeconfig || !namespace || !name || !identity) {
   process.exit(2);
 }
 
-const say = (event: string, fields: Record<string, unknown> = {}) =>
-  process.stdout.write(`${JSON.stringify({ event, identity, t: Date.now(), ...fields })}\n`);
+const say = (event: string, fields: Record<string, unknown> = {}) => process.stdout.write(`${JSON.stringify({ event, identity, t: Date.now(), ...fields })}\n`);
 
 const kubeConfig = new KubeConfig();
 kubeConfig.loadFromFile(kubeconfig);

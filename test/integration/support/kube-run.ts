@@ -371,9 +371,23 @@ export class KubeRunHarness {
   }
 
   /** The job on `ns` (comma-separated for several), to Kafka (avro-binary) when `topics` is given. */
-  startJob(ns: string, topics: Topics | null, options: { extra?: string[]; cluster?: string; shutdownTimeoutS?: number; env?: Record<string, string> } = {}): JobProcess {
+  startJob(
+    ns: string,
+    topics: Topics | null,
+    options: { extra?: string[]; cluster?: string; shutdownTimeoutS?: number; env?: Record<string, string> } = {},
+  ): JobProcess {
     const { extra = [], cluster = 'k2k', shutdownTimeoutS = 10, env = {} } = options;
-    const args = ['--kubeconfig', this.kubeEnv.kubeconfigPath, '--namespace', ns, '--cluster', cluster, '--shutdown-timeout', String(shutdownTimeoutS), ...extra];
+    const args = [
+      '--kubeconfig',
+      this.kubeEnv.kubeconfigPath,
+      '--namespace',
+      ns,
+      '--cluster',
+      cluster,
+      '--shutdown-timeout',
+      String(shutdownTimeoutS),
+      ...extra,
+    ];
     if (topics) args.push('--kafka-brokers', this.kafkaEnv.brokers.join(','), '--encoding', 'avro-binary');
     return this.spawn(args, { ...(topics ? topicEnv(topics) : {}), ...env });
   }

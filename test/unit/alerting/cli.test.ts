@@ -62,7 +62,10 @@ receivers:
 
   it('refuses an invalid configuration with exit code 2 and file:line:column', async () => {
     const file = join(dir, 'bad.yaml');
-    writeFileSync(file, `kafka: { brokers: [localhost:9092] }\nroute: { receiver: nobody }\nreceivers:\n  - { name: hook, type: webhook, url: "http://x/y" }\n`);
+    writeFileSync(
+      file,
+      `kafka: { brokers: [localhost:9092] }\nroute: { receiver: nobody }\nreceivers:\n  - { name: hook, type: webhook, url: "http://x/y" }\n`,
+    );
     const error = await run(['--config', file, '--check']).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CliError);
     expect((error as CliError).exitCode).toBe(2);
@@ -86,7 +89,10 @@ receivers:
       const port = (server.address() as AddressInfo).port;
       process.env['KUBEVENTS_TEST_SLACK_URL'] = `http://127.0.0.1:${port}/robot/send?access_token=x`;
       const file = join(dir, 'dt.yaml');
-      writeFileSync(file, `kafka: { brokers: [localhost:9092] }\nroute: { receiver: dt }\nreceivers:\n  - { name: dt, type: dingtalk, url: "\${env:KUBEVENTS_TEST_SLACK_URL}" }\n`);
+      writeFileSync(
+        file,
+        `kafka: { brokers: [localhost:9092] }\nroute: { receiver: dt }\nreceivers:\n  - { name: dt, type: dingtalk, url: "\${env:KUBEVENTS_TEST_SLACK_URL}" }\n`,
+      );
       const { out, code } = await run(['--config', file, '--send-test', 'dt']);
       expect(code).toBe(0);
       expect(out).toMatch(/^test notification delivered to dingtalk "dt" http:\/\/127\.0\.0\.1:\d+\/\[redacted\] \(1 attempt\)/);

@@ -47,18 +47,39 @@ describe('alerts configuration', () => {
     expect(r.diagnostics.map(formatDiagnostic)).toEqual([]);
     const c = r.config!;
     expect(c.kafka.brokers).toEqual(['kafka-0:9092', 'kafka-1:9092']);
-    expect(c.consumer).toMatchObject({ groupId: 'kubevents-alerts', topics: ['k8s.alerts', 'k8s.incidents'], fromBeginning: false, concurrency: 4, sessionTimeoutMs: 30_000 });
+    expect(c.consumer).toMatchObject({
+      groupId: 'kubevents-alerts',
+      topics: ['k8s.alerts', 'k8s.incidents'],
+      fromBeginning: false,
+      concurrency: 4,
+      sessionTimeoutMs: 30_000,
+    });
     expect(c.deadLetter).toEqual({ topic: 'k8s.deadletter', encoding: 'confluent' });
     expect(c.timeZone).toBe('Asia/Shanghai');
     const byName = Object.fromEntries(c.receivers.map((x) => [x.name, x]));
-    expect(byName['oncall-dingtalk']).toMatchObject({ url: ENV.DINGTALK_WEBHOOK_URL, secret: 'SECabcdef0123456789', atMobiles: ['13800000000'], rateLimit: { messages: 20, perMs: 60_000 }, timeoutMs: 5000, urlIsSecret: true });
+    expect(byName['oncall-dingtalk']).toMatchObject({
+      url: ENV.DINGTALK_WEBHOOK_URL,
+      secret: 'SECabcdef0123456789',
+      atMobiles: ['13800000000'],
+      rateLimit: { messages: 20, perMs: 60_000 },
+      timeoutMs: 5000,
+      urlIsSecret: true,
+    });
     expect(byName['platform-wecom']).toMatchObject({ url: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=wecom-key-0001' });
     expect(byName['payments-webhook']).toMatchObject({ headers: { authorization: 'Bearer pay-token-123' }, urlIsSecret: false, rateLimit: null });
     expect(byName['alertmanager']).toMatchObject({ firingTtlMs: 3_600_000, labels: { source: 'kubevents' } });
-    expect(byName['oncall-dingtalk']?.retry).toEqual({ maxAttempts: 6, initialBackoffMs: 1000, maxBackoffMs: 60_000, maxRetryAfterMs: 300_000, throttleBackoffMs: 30_000 });
+    expect(byName['oncall-dingtalk']?.retry).toEqual({
+      maxAttempts: 6,
+      initialBackoffMs: 1000,
+      maxBackoffMs: 60_000,
+      maxRetryAfterMs: 300_000,
+      throttleBackoffMs: 30_000,
+    });
     expect(describeRoute(c.route)).toContain('{severity=~"critical|error"} -> oncall-dingtalk (continue)');
     // every resolved secret is known to the redactor
-    expect(c.redactor.redact(`x ${ENV.SLACK_WEBHOOK_URL} y abc123def456 SECabcdef0123456789 Bearer pay-token-123`)).toBe('x [redacted] y [redacted] [redacted] [redacted]');
+    expect(c.redactor.redact(`x ${ENV.SLACK_WEBHOOK_URL} y abc123def456 SECabcdef0123456789 Bearer pay-token-123`)).toBe(
+      'x [redacted] y [redacted] [redacted] [redacted]',
+    );
   });
 
   it('reports shape errors with line, column and a hint', () => {
@@ -138,13 +159,16 @@ receivers:
   });
 
   it('checks routes: receivers exist, matchers parse, the root takes everything', () => {
-    const text = `${BASE.replace('  receiver: hook\n', `  receiver: hook
+    const text = `${BASE.replace(
+      '  receiver: hook\n',
+      `  receiver: hook
   matchers: ['severity="critical"']
   routes:
     - matchers: ['severity=~"critical|error"', 'team=payments"']
       receiver: hoook
     - matchers: ['namespace=~"(kube"']
-`)}  - name: spare
+`,
+    )}  - name: spare
     type: webhook
     url: http://hooks.internal/y
 `;
@@ -175,11 +199,13 @@ receivers:
   });
 
   it('checks the rest: time zone, dead-letter encoding, heartbeat, YAML syntax', () => {
-    expect(problems(`${BASE}timeZone: Mars/Olympus\ndeadLetter: { encoding: confluent }\nconsumer: { heartbeatInterval: 30s, sessionTimeout: 10s }\n`)).toEqual([
-      '9:11: error: unknown time zone "Mars/Olympus" (an IANA name such as UTC, Asia/Shanghai or Europe/Berlin)',
-      '10:25: error: dead letters in the confluent encoding need schemaRegistry (add schemaRegistry.url, or use encoding: raw)',
-      '11:32: error: consumer.heartbeatInterval must be shorter than consumer.sessionTimeout (about a third of it, e.g. 3s for 10s)',
-    ]);
+    expect(problems(`${BASE}timeZone: Mars/Olympus\ndeadLetter: { encoding: confluent }\nconsumer: { heartbeatInterval: 30s, sessionTimeout: 10s }\n`)).toEqual(
+      [
+        '9:11: error: unknown time zone "Mars/Olympus" (an IANA name such as UTC, Asia/Shanghai or Europe/Berlin)',
+        '10:25: error: dead letters in the confluent encoding need schemaRegistry (add schemaRegistry.url, or use encoding: raw)',
+        '11:32: error: consumer.heartbeatInterval must be shorter than consumer.sessionTimeout (about a third of it, e.g. 3s for 10s)',
+      ],
+    );
     expect(problems('kafka: [\n')[0]).toMatch(/^2:1: error: YAML: /);
     expect(problems('- a\n- b\n')).toEqual(['1:1: error: the alerts configuration is a map with kafka, route and receivers; got a list']);
   });

@@ -33,7 +33,8 @@ function scripted(replies: Reply[]) {
   const send: HttpSender = async (request, timeoutMs) => {
     calls.push({ at: Date.now(), request, timeoutMs });
     const reply = replies[Math.min(calls.length - 1, replies.length - 1)] as Reply;
-    if (reply === 'timeout') return { kind: 'error', error: new Error(`no complete response within ${timeoutMs} ms`), timedOut: true, elapsedMs: timeoutMs } satisfies AttemptResult;
+    if (reply === 'timeout')
+      return { kind: 'error', error: new Error(`no complete response within ${timeoutMs} ms`), timedOut: true, elapsedMs: timeoutMs } satisfies AttemptResult;
     if (reply === 'refused') return { kind: 'error', error: new Error('request failed: ECONNREFUSED'), timedOut: false, elapsedMs: 1 } satisfies AttemptResult;
     return { kind: 'response', response: { status: reply.status, headers: reply.headers ?? {}, body: reply.body ?? '' }, elapsedMs: 5 } satisfies AttemptResult;
   };
@@ -133,14 +134,21 @@ describe('delivery to one receiver', () => {
   });
 
   it('treats DingTalk errcodes in a 200 as failures: throttling waits the throttle backoff, others are permanent', async () => {
-    const { send, calls } = scripted([{ status: 200, body: '{"errcode":130101,"errmsg":"send too fast"}' }, { status: 200, body: '{"errcode":0,"errmsg":"ok"}' }]);
+    const { send, calls } = scripted([
+      { status: 200, body: '{"errcode":130101,"errmsg":"send too fast"}' },
+      { status: 200, body: '{"errcode":0,"errmsg":"ok"}' },
+    ]);
     const { d } = deliverer('dt', send);
     const done = d.deliver(n);
     await vi.advanceTimersByTimeAsync(20_000);
     expect(await done).toEqual({ kind: 'delivered', attempts: 2 });
     expect(calls.map((c) => c.at - T)).toEqual([0, 20_000]);
     const bad = scripted([{ status: 200, body: '{"errcode":300001,"errmsg":"token is not exist"}' }]);
-    expect(await deliverer('dt', bad.send).d.deliver(n)).toMatchObject({ kind: 'failed', permanent: true, reason: 'DingTalk errcode 300001: token is not exist' });
+    expect(await deliverer('dt', bad.send).d.deliver(n)).toMatchObject({
+      kind: 'failed',
+      permanent: true,
+      reason: 'DingTalk errcode 300001: token is not exist',
+    });
   });
 
   it('never puts a secret in a failure reason', async () => {

@@ -5,7 +5,14 @@ import { incidentIdempotencyKey, type Incident } from '../../../src/model/incide
 export const T0 = Date.UTC(2025, 0, 15, 8, 30, 0);
 
 export function sampleAlert(overrides: Partial<Alert> = {}): Alert {
-  const labels = overrides.labels ?? { alertname: 'PodCrashLooping', cluster: 'prod-1', namespace: 'shop', kind: 'Pod', name: 'web-7d9f-abcde', reason: 'BackOff' };
+  const labels = overrides.labels ?? {
+    alertname: 'PodCrashLooping',
+    cluster: 'prod-1',
+    namespace: 'shop',
+    kind: 'Pod',
+    name: 'web-7d9f-abcde',
+    reason: 'BackOff',
+  };
   const alert: Alert = {
     alertId: labelsFingerprint(labels),
     status: 'firing',
@@ -71,8 +78,30 @@ export function sampleIncident(overrides: Partial<Incident> = {}): Incident {
     lastTime: T0 + 30_000,
     memberCount: 3,
     members: [
-      { idempotencyKey: 'ev-9/1', reason: 'NodeNotReady', type: 'Warning', kind: 'Node', namespace: null, name: 'node-3', time: T0, message: 'Node node-3 status is now: NodeNotReady', category: 'Node', severity: 'critical' },
-      { idempotencyKey: 'ev-10/1', reason: 'Evicted', type: 'Warning', kind: 'Pod', namespace: 'shop', name: 'web-1', time: T0 + 20_000, message: 'The node was low on resource: memory.', category: 'Eviction', severity: 'error' },
+      {
+        idempotencyKey: 'ev-9/1',
+        reason: 'NodeNotReady',
+        type: 'Warning',
+        kind: 'Node',
+        namespace: null,
+        name: 'node-3',
+        time: T0,
+        message: 'Node node-3 status is now: NodeNotReady',
+        category: 'Node',
+        severity: 'critical',
+      },
+      {
+        idempotencyKey: 'ev-10/1',
+        reason: 'Evicted',
+        type: 'Warning',
+        kind: 'Pod',
+        namespace: 'shop',
+        name: 'web-1',
+        time: T0 + 20_000,
+        message: 'The node was low on resource: memory.',
+        category: 'Eviction',
+        severity: 'error',
+      },
     ],
     updatedAt: T0 + 30_000,
     idempotencyKey: '',

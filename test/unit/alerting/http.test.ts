@@ -15,7 +15,11 @@ beforeAll(async () => {
     }
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => res.writeHead(429, { 'retry-after': '3', 'content-type': 'application/json' }).end(JSON.stringify({ echo: body, method: req.method, ct: req.headers['content-type'] })));
+    req.on('end', () =>
+      res
+        .writeHead(429, { 'retry-after': '3', 'content-type': 'application/json' })
+        .end(JSON.stringify({ echo: body, method: req.method, ct: req.headers['content-type'] })),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -7,12 +7,34 @@ import { resolvedAlert, sampleAlert, sampleIncident, T0 } from './fixtures.js';
 describe('notifications from records', () => {
   it('give route matchers the labels plus record, status, severity, category, cluster, namespace', () => {
     const n = alertNotification(sampleAlert({ labels: { alertname: 'PodCrashLooping', team: 'payments', severity: 'label-wins-not' } }));
-    expect(n.matchLabels).toEqual({ alertname: 'PodCrashLooping', team: 'payments', severity: 'error', category: 'CrashLoop', cluster: 'prod-1', namespace: 'shop', record: 'Alert', status: 'firing' });
+    expect(n.matchLabels).toEqual({
+      alertname: 'PodCrashLooping',
+      team: 'payments',
+      severity: 'error',
+      category: 'CrashLoop',
+      cluster: 'prod-1',
+      namespace: 'shop',
+      record: 'Alert',
+      status: 'firing',
+    });
     const i = incidentNotification(sampleIncident({ status: 'closed' }));
     expect(i.status).toBe('resolved');
-    expect(i.matchLabels).toMatchObject({ alertname: 'KubeIncident', correlation: 'node', subject: 'Node/node-3', reason: 'NodeNotReady', node: 'node-3', record: 'Incident', status: 'resolved', severity: 'critical', category: 'Node' });
+    expect(i.matchLabels).toMatchObject({
+      alertname: 'KubeIncident',
+      correlation: 'node',
+      subject: 'Node/node-3',
+      reason: 'NodeNotReady',
+      node: 'node-3',
+      record: 'Incident',
+      status: 'resolved',
+      severity: 'critical',
+      category: 'Node',
+    });
     expect(i.matchLabels['namespace']).toBeUndefined();
-    const route = buildRoute({ receiver: 'default', routes: [{ matchers: [parseMatcher('record="Incident"'), parseMatcher('status="resolved"')], receiver: 'closed-incidents' }] });
+    const route = buildRoute({
+      receiver: 'default',
+      routes: [{ matchers: [parseMatcher('record="Incident"'), parseMatcher('status="resolved"')], receiver: 'closed-incidents' }],
+    });
     expect(receiversFor(route, i.matchLabels)).toEqual(['closed-incidents']);
     expect(notificationOf('KubeEvent', {})).toBeNull();
   });
@@ -36,7 +58,13 @@ describe('notifications from records', () => {
     expect(v.containers[0]?.state).toBe('CrashLoopBackOff, last terminated OOMKilled (exit code 137), 12 restarts, not ready');
     expect(JSON.parse(v.json)).toEqual(resolvedAlert());
     const i = incidentNotification(sampleIncident()).view;
-    expect(i).toMatchObject({ title: 'Incident on Node/node-3: NodeNotReady', summary: 'NodeNotReady: Node node-3 status is now: NodeNotReady', count: 3, correlation: 'node', hasMembers: true });
+    expect(i).toMatchObject({
+      title: 'Incident on Node/node-3: NodeNotReady',
+      summary: 'NodeNotReady: Node node-3 status is now: NodeNotReady',
+      count: 3,
+      correlation: 'node',
+      hasMembers: true,
+    });
     expect(i.members[1]).toMatchObject({ reason: 'Evicted', object: 'Pod shop/web-1' });
   });
 
@@ -45,6 +73,17 @@ describe('notifications from records', () => {
     expect(formatTime(T0, 'Europe/Berlin')).toBe('2025-01-15 09:30:00 GMT+1');
     expect(humanDuration(90_500)).toBe('1m31s');
     expect(humanDuration(26 * 3600_000)).toBe('1d2h');
-    expect(containerState({ name: 'a', ready: true, restartCount: 1, waitingReason: null, waitingMessage: null, lastTerminationReason: null, lastExitCode: 1, lastFinishedAt: null })).toBe('last terminated (exit code 1), 1 restart, ready');
+    expect(
+      containerState({
+        name: 'a',
+        ready: true,
+        restartCount: 1,
+        waitingReason: null,
+        waitingMessage: null,
+        lastTerminationReason: null,
+        lastExitCode: 1,
+        lastFinishedAt: null,
+      }),
+    ).toBe('last terminated (exit code 1), 1 restart, ready');
   });
 });

@@ -46,7 +46,11 @@ function receiver(name: string, patch: Partial<ReceiverConfig> = {}): Receiver {
   return createReceiver({ ...rc, ...patch } as ReceiverConfig, { externalUrl: CONFIG.externalUrl });
 }
 
-const ok = (body: unknown, status = 200, headers: Record<string, string> = {}): HttpResponse => ({ status, headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+const ok = (body: unknown, status = 200, headers: Record<string, string> = {}): HttpResponse => ({
+  status,
+  headers,
+  body: typeof body === 'string' ? body : JSON.stringify(body),
+});
 const firing = alertNotification(sampleAlert(), { externalUrl: CONFIG.externalUrl, timeZone: 'Asia/Shanghai' });
 const resolved = alertNotification(resolvedAlert(), { externalUrl: CONFIG.externalUrl });
 
@@ -136,7 +140,11 @@ describe('message formats', () => {
 
   it('webhook: a template renders JSON-escaped values; invalid JSON is refused, never sent', () => {
     const n = alertNotification(sampleAlert({ summary: 'quote " and\nnewline', sampleMessages: ['x "y"'] }));
-    expect(JSON.parse(receiver('wh-tpl').render(n, T0).body)).toEqual({ text: 'PodCrashLooping: Pod shop/web-7d9f-abcde: quote " and\nnewline', severity: 'error', samples: ['x "y"', 'end'] });
+    expect(JSON.parse(receiver('wh-tpl').render(n, T0).body)).toEqual({
+      text: 'PodCrashLooping: Pod shop/web-7d9f-abcde: quote " and\nnewline',
+      severity: 'error',
+      samples: ['x "y"', 'end'],
+    });
     expect(() => receiver('wh-bad').render(n, T0)).toThrow(RenderError);
     expect(() => receiver('wh', { maxBodyBytes: 100 } as Partial<ReceiverConfig>).render(n, T0)).toThrow(/over maxBodyBytes/);
   });
@@ -149,7 +157,17 @@ describe('message formats', () => {
     const m = r.render(firing, T0 + 1000);
     expect(r.request(m, T0).url).toBe('http://alertmanager:9093/api/v2/alerts');
     const [a] = JSON.parse(m.body);
-    expect(a.labels).toEqual({ alertname: 'PodCrashLooping', cluster: 'prod-1', namespace: 'shop', kind: 'Pod', name: 'web-7d9f-abcde', reason: 'BackOff', severity: 'error', category: 'CrashLoop', source: 'kubevents' });
+    expect(a.labels).toEqual({
+      alertname: 'PodCrashLooping',
+      cluster: 'prod-1',
+      namespace: 'shop',
+      kind: 'Pod',
+      name: 'web-7d9f-abcde',
+      reason: 'BackOff',
+      severity: 'error',
+      category: 'CrashLoop',
+      source: 'kubevents',
+    });
     expect(a.startsAt).toBe(new Date(T0).toISOString());
     expect(a.endsAt).toBeUndefined();
     expect(a.generatorURL).toBe('https://grafana.example.com/d/k');
@@ -160,14 +178,24 @@ describe('message formats', () => {
     const [c] = JSON.parse(receiver('am').render(firing, T0 + 1000).body);
     expect(c.endsAt).toBe(new Date(T0 + 1000 + 3_600_000).toISOString());
     const [inc] = JSON.parse(r.render(incidentNotification(sampleIncident({ status: 'closed', updatedAt: T0 + 90_000 })), T0).body);
-    expect(inc.labels).toMatchObject({ alertname: 'KubeIncident', correlation: 'node', subject: 'Node/node-3', reason: 'NodeNotReady', node: 'node-3', severity: 'critical' });
+    expect(inc.labels).toMatchObject({
+      alertname: 'KubeIncident',
+      correlation: 'node',
+      subject: 'Node/node-3',
+      reason: 'NodeNotReady',
+      node: 'node-3',
+      severity: 'critical',
+    });
     expect(inc.endsAt).toBe(new Date(T0 + 90_000).toISOString());
   });
 });
 
 describe('platform limits', () => {
   const huge = alertNotification(
-    sampleAlert({ summary: '节点内存不足，容器被终止。'.repeat(3000), sampleMessages: Array.from({ length: 5 }, (_, i) => `message ${i} ${'é'.repeat(5000)}`) }),
+    sampleAlert({
+      summary: '节点内存不足，容器被终止。'.repeat(3000),
+      sampleMessages: Array.from({ length: 5 }, (_, i) => `message ${i} ${'é'.repeat(5000)}`),
+    }),
     { maxSampleChars: 100_000 },
   );
 
@@ -189,7 +217,8 @@ describe('platform limits', () => {
     for (const maxTextChars of [12_000, 144_000]) {
       const body = JSON.parse(receiver('sl', { maxTextChars } as Partial<ReceiverConfig>).render(huge, T0).body);
       expect(body.blocks.length).toBeLessThanOrEqual(SLACK_MAX_BLOCKS);
-      for (const b of body.blocks.filter((x: { type: string }) => x.type === 'section')) expect(b.text.text.length).toBeLessThanOrEqual(SLACK_MAX_SECTION_CHARS);
+      for (const b of body.blocks.filter((x: { type: string }) => x.type === 'section'))
+        expect(b.text.text.length).toBeLessThanOrEqual(SLACK_MAX_SECTION_CHARS);
       expect(body.blocks[0].text.text.length).toBeLessThanOrEqual(150);
       expect(body.text.length).toBeLessThanOrEqual(3000);
     }
@@ -203,10 +232,18 @@ describe('verdicts', () => {
 
   it('DingTalk and WeCom: HTTP 200 with errcode != 0 is a failure; throttling codes and -1 are retried', () => {
     expect(dt.judge(ok({ errcode: 0, errmsg: 'ok' }), T0)).toEqual({ ok: true });
-    expect(dt.judge(ok({ errcode: 130101, errmsg: 'send too fast, exceed 20 times per minute' }), T0)).toMatchObject({ ok: false, retryable: true, cause: 'throttled' });
+    expect(dt.judge(ok({ errcode: 130101, errmsg: 'send too fast, exceed 20 times per minute' }), T0)).toMatchObject({
+      ok: false,
+      retryable: true,
+      cause: 'throttled',
+    });
     expect(dt.judge(ok({ errcode: 410100, errmsg: 'send too fast' }), T0)).toMatchObject({ retryable: true, cause: 'throttled' });
     expect(dt.judge(ok({ errcode: -1, errmsg: 'system busy' }), T0)).toMatchObject({ retryable: true, cause: 'errcode' });
-    expect(dt.judge(ok({ errcode: 310000, errmsg: 'sign not match' }), T0)).toMatchObject({ ok: false, retryable: false, detail: 'DingTalk errcode 310000: sign not match' });
+    expect(dt.judge(ok({ errcode: 310000, errmsg: 'sign not match' }), T0)).toMatchObject({
+      ok: false,
+      retryable: false,
+      detail: 'DingTalk errcode 310000: sign not match',
+    });
     expect(dt.judge(ok('<html>proxy</html>'), T0)).toMatchObject({ retryable: false, cause: 'bad_response' });
     expect(wc.judge(ok({ errcode: 45009, errmsg: 'api freq out of limit' }), T0)).toMatchObject({ retryable: true, cause: 'throttled' });
     expect(wc.judge(ok({ errcode: 93000, errmsg: 'invalid webhook url' }), T0)).toMatchObject({ retryable: false, cause: 'errcode' });
@@ -215,7 +252,11 @@ describe('verdicts', () => {
   it('HTTP: 5xx, 429 and 408 are retried with Retry-After; redirects and other 4xx are permanent', () => {
     expect(sl.judge(ok('ok'), T0)).toEqual({ ok: true });
     expect(sl.judge(ok('rate_limited', 429, { 'retry-after': '7' }), T0)).toMatchObject({ retryable: true, cause: 'http_429', retryAfterMs: 7000 });
-    expect(sl.judge(ok('', 503, { 'retry-after': new Date(T0 + 3000).toUTCString() }), T0)).toMatchObject({ retryable: true, cause: 'http_5xx', retryAfterMs: 3000 });
+    expect(sl.judge(ok('', 503, { 'retry-after': new Date(T0 + 3000).toUTCString() }), T0)).toMatchObject({
+      retryable: true,
+      cause: 'http_5xx',
+      retryAfterMs: 3000,
+    });
     expect(sl.judge(ok('', 408), T0)).toMatchObject({ retryable: true });
     expect(sl.judge(ok('invalid_blocks', 400), T0)).toMatchObject({ retryable: false, cause: 'http_4xx', detail: 'HTTP 400: invalid_blocks' });
     expect(sl.judge(ok('no_service', 404), T0)).toMatchObject({ retryable: false });

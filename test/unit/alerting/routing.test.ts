@@ -42,7 +42,10 @@ describe('route tree (Alertmanager semantics)', () => {
     // critical: oncall (continue) then payments
     expect(receiversFor(route, { severity: 'critical', team: 'payments' })).toEqual(['oncall', 'payments']);
     // critical in kube-system: oncall (continue), then route 2 matches and stops the search: route 3 is not tried
-    expect(receiversFor(route, { severity: 'critical', namespace: 'kube-system', team: 'payments', category: 'Scheduling' })).toEqual(['oncall', 'platform-urgent']);
+    expect(receiversFor(route, { severity: 'critical', namespace: 'kube-system', team: 'payments', category: 'Scheduling' })).toEqual([
+      'oncall',
+      'platform-urgent',
+    ]);
   });
 
   it('descends into children; a parent whose children do not match is the match', () => {
@@ -57,7 +60,13 @@ describe('route tree (Alertmanager semantics)', () => {
   });
 
   it('notifies a receiver once even when several matching routes name it', () => {
-    const r = buildRoute({ receiver: 'a', routes: [{ matchers: m('x="1"'), receiver: 'b', continue: true }, { matchers: m('y="1"'), receiver: 'b' }] });
+    const r = buildRoute({
+      receiver: 'a',
+      routes: [
+        { matchers: m('x="1"'), receiver: 'b', continue: true },
+        { matchers: m('y="1"'), receiver: 'b' },
+      ],
+    });
     expect(matchRoutes(r, { x: '1', y: '1' })).toHaveLength(2);
     expect(receiversFor(r, { x: '1', y: '1' })).toEqual(['b']);
   });

@@ -12,7 +12,18 @@ describe('notification templates (Mustache subset)', () => {
   });
 
   it('repeats sections over lists, shows them once for truthy values, inverts with ^', () => {
-    const view = { items: [{ name: 'a', v: 1 }, { name: 'b', v: 2 }], flag: true, off: false, empty: [], word: 'w', zero: 0, outer: 'O' };
+    const view = {
+      items: [
+        { name: 'a', v: 1 },
+        { name: 'b', v: 2 },
+      ],
+      flag: true,
+      off: false,
+      empty: [],
+      word: 'w',
+      zero: 0,
+      outer: 'O',
+    };
     expect(render('{{#items}}{{name}}={{v}}{{outer}};{{/items}}', view)).toBe('a=1O;b=2O;');
     expect(render('{{#flag}}yes{{/flag}}{{#off}}no{{/off}}{{^off}}not-off{{/off}}{{^empty}}none{{/empty}}{{#empty}}x{{/empty}}', view)).toBe('yesnot-offnone');
     expect(render('{{#word}}[{{.}}]{{/word}}{{#zero}}z{{/zero}}', view)).toBe('[w]');

@@ -1,13 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import avro from 'avsc';
-import {
-  AvroBinaryEncoder,
-  ConfluentEncoder,
-  EncodeError,
-  HEADERS,
-  RecordDecoder,
-  toAvroBinary,
-} from '../../../src/avro/encodings.js';
+import { AvroBinaryEncoder, ConfluentEncoder, EncodeError, HEADERS, RecordDecoder, toAvroBinary } from '../../../src/avro/encodings.js';
 import { ConfluentSchemaRegistry, valueSubject, type SchemaIdRegistry } from '../../../src/avro/registry.js';
 import { loadSchema, parseSchema, LOGICAL_TYPES, type LoadedSchema } from '../../../src/avro/schemas.js';
 import { decodeConfluentFrame, encodeConfluentFrame } from '../../../src/avro/wire-format.js';

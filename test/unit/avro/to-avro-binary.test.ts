@@ -19,7 +19,10 @@ describe('toAvroBinary (encoded once into a reused buffer)', () => {
       expect(bytes.equals(eventSchema.type.toBuffer(e))).toBe(true);
       expect(eventSchema.type.fromBuffer(bytes)).toEqual(e);
     }
-    for (const [kind, value] of [['Gap', sampleGap(1)], ['DeadLetter', sampleDeadLetter(2)]] as const) {
+    for (const [kind, value] of [
+      ['Gap', sampleGap(1)],
+      ['DeadLetter', sampleDeadLetter(2)],
+    ] as const) {
       const schema = loadSchema(kind);
       expect(toAvroBinary(schema, value).equals(schema.type.toBuffer(value))).toBe(true);
     }

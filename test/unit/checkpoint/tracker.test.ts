@@ -61,16 +61,14 @@ describe('CheckpointTracker', () => {
   it('property: the committed position never passes an unacked record, and reaches the end when all are acked', () => {
     // a run: N source events, each deriving k records; then close/ack steps in a random order
     // (each record's ack after its retain, each position's retains before its close)
-    const run = fc
-      .array(fc.nat({ max: 3 }), { minLength: 1, maxLength: 40 })
-      .chain((recordsPer) => {
-        const steps: Array<{ kind: 'close' | 'ack'; pos: number }> = [];
-        recordsPer.forEach((k, pos) => {
-          steps.push({ kind: 'close', pos });
-          for (let r = 0; r < k; r++) steps.push({ kind: 'ack', pos });
-        });
-        return fc.tuple(fc.constant(recordsPer), fc.shuffledSubarray(steps, { minLength: steps.length, maxLength: steps.length }));
+    const run = fc.array(fc.nat({ max: 3 }), { minLength: 1, maxLength: 40 }).chain((recordsPer) => {
+      const steps: Array<{ kind: 'close' | 'ack'; pos: number }> = [];
+      recordsPer.forEach((k, pos) => {
+        steps.push({ kind: 'close', pos });
+        for (let r = 0; r < k; r++) steps.push({ kind: 'ack', pos });
       });
+      return fc.tuple(fc.constant(recordsPer), fc.shuffledSubarray(steps, { minLength: steps.length, maxLength: steps.length }));
+    });
     fc.assert(
       fc.property(run, ([recordsPer, steps]) => {
         const t = new CheckpointTracker('events');

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { RunOptions } from '../../../src/cli/run-command.js';
+import type { RunOptions } from '../../../src/cli/run-options.js';
 import { loadKubeRunConfig, pipelinePathsOf } from '../../../src/cli/run-kube.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kv-run-kube-pipelines-'));

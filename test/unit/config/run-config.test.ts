@@ -112,8 +112,20 @@ describe('loadRunConfig', () => {
       sasl: { mechanism: 'scram-sha-512', username: 'kubevents', password: 's3cret' },
     });
     expect(schemaRegistryConfigOf(config)).toMatchObject({ url: 'http://schema-registry:8081', autoRegister: true });
-    expect(sinkTopicsOf(config)).toEqual({ KubeEvent: 'prod.k8s.events', Alert: 'k8s.alerts', Incident: 'k8s.incidents', Gap: 'k8s.gaps', DeadLetter: 'k8s.deadletter' });
-    expect(leaderElectionOptionsOf(config)).toEqual({ name: 'kubevents', namespace: 'observability', leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 });
+    expect(sinkTopicsOf(config)).toEqual({
+      KubeEvent: 'prod.k8s.events',
+      Alert: 'k8s.alerts',
+      Incident: 'k8s.incidents',
+      Gap: 'k8s.gaps',
+      DeadLetter: 'k8s.deadletter',
+    });
+    expect(leaderElectionOptionsOf(config)).toEqual({
+      name: 'kubevents',
+      namespace: 'observability',
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+    });
     expect(config.checkpoint.store).toBe('kafka');
   });
 
@@ -249,7 +261,9 @@ describe('loadRunConfig', () => {
   });
 
   it('password file problems are reported at the passwordFile setting; both sources is an error', () => {
-    const path = file(`encoding: avro-binary\nkafka:\n  brokers: [a:9092]\n  sasl:\n    mechanism: plain\n    username: u\n    passwordFile: ${join(dir, 'missing')}\n`);
+    const path = file(
+      `encoding: avro-binary\nkafka:\n  brokers: [a:9092]\n  sasl:\n    mechanism: plain\n    username: u\n    passwordFile: ${join(dir, 'missing')}\n`,
+    );
     const [missing] = issuesOf(() => loadRunConfig({ file: path, env: {} }));
     expect(missing).toMatchObject({ where: `${path}:7:19`, path: 'kafka.sasl.passwordFile' });
     expect(missing!.message).toMatch(/cannot read the password file .*missing: ENOENT/);
@@ -386,7 +400,9 @@ describe('kubevents config', () => {
 
 describe('durations in the run configuration', () => {
   it('reads durations and plain seconds, and the old unit-named settings with a warning naming the new one', () => {
-    const path = file('checkpoint:\n  interval: 500ms\nleaderElection:\n  leaseDuration: 1m\n  renewDeadline: 30\n  retryPeriodSeconds: 5\nkafka:\n  brokers: a:9092\n  requestTimeoutMs: 4000\nencoding: avro-binary\n');
+    const path = file(
+      'checkpoint:\n  interval: 500ms\nleaderElection:\n  leaseDuration: 1m\n  renewDeadline: 30\n  retryPeriodSeconds: 5\nkafka:\n  brokers: a:9092\n  requestTimeoutMs: 4000\nencoding: avro-binary\n',
+    );
     const { config, warnings } = loadRunConfig({ file: path, env: {} });
     expect(config.checkpoint.interval).toBe(500);
     expect(config.leaderElection).toMatchObject({ leaseDuration: 60_000, renewDeadline: 30_000, retryPeriod: 5_000 });
@@ -397,7 +413,10 @@ describe('durations in the run configuration', () => {
       `${path}:6:3: leaderElection.retryPeriodSeconds is read for compatibility; write retryPeriod: 5s instead (a duration)`,
     ]);
     // printed back as durations
-    expect(parse(formatConfigYaml({ config, file: path, envApplied: [], warnings: [] }))).toMatchObject({ checkpoint: { interval: '500ms' }, leaderElection: { leaseDuration: '1m', retryPeriod: '5s' } });
+    expect(parse(formatConfigYaml({ config, file: path, envApplied: [], warnings: [] }))).toMatchObject({
+      checkpoint: { interval: '500ms' },
+      leaderElection: { leaseDuration: '1m', retryPeriod: '5s' },
+    });
   });
 
   it('a duration without a unit that is not a whole number, or with a bad unit, is refused where it is written', () => {
@@ -414,6 +433,8 @@ describe('durations in the run configuration', () => {
     const { config, warnings } = loadRunConfig({ env: { KUBEVENTS_CHECKPOINT_INTERVAL: '2s', KUBEVENTS_LEADER_ELECTION_LEASE_DURATION_SECONDS: '20' } });
     expect(config.checkpoint.interval).toBe(2_000);
     expect(config.leaderElection.leaseDuration).toBe(20_000);
-    expect(warnings).toEqual(['KUBEVENTS_LEADER_ELECTION_LEASE_DURATION_SECONDS is read for compatibility; set KUBEVENTS_LEADER_ELECTION_LEASE_DURATION instead (a duration such as 15s)']);
+    expect(warnings).toEqual([
+      'KUBEVENTS_LEADER_ELECTION_LEASE_DURATION_SECONDS is read for compatibility; set KUBEVENTS_LEADER_ELECTION_LEASE_DURATION instead (a duration such as 15s)',
+    ]);
   });
 });

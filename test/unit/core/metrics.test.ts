@@ -34,7 +34,11 @@ describe('stage counters', () => {
 
   it('instrumentStage counts in and out around an operator', async () => {
     const registry = new Registry();
-    const odd = instrumentStage('odd', filter((n: number) => n % 2 === 1), registry);
+    const odd = instrumentStage(
+      'odd',
+      filter((n: number) => n % 2 === 1),
+      registry,
+    );
     const out = await lastValueFrom(from([1, 2, 3, 4, 5]).pipe(odd, toArray()));
     expect(out).toEqual([1, 3, 5]);
     expect(await value(registry, 'kubevents_stage_events_total', { stage: 'odd', direction: 'in' })).toBe(5);
@@ -76,7 +80,17 @@ describe('end-to-end lag', () => {
   it('measureLag is a pass-through tap', async () => {
     const registry = new Registry();
     const events = [{ t: 9_000 }, { t: 8_000 }];
-    const out = await lastValueFrom(from(events).pipe(measureLag('sink', (e) => e.t, registry, () => 10_000), toArray()));
+    const out = await lastValueFrom(
+      from(events).pipe(
+        measureLag(
+          'sink',
+          (e) => e.t,
+          registry,
+          () => 10_000,
+        ),
+        toArray(),
+      ),
+    );
     expect(out).toEqual(events);
     const text = await registry.metrics();
     expect(text).toContain('kubevents_end_to_end_lag_seconds_count{stage="sink"} 2');
@@ -95,7 +109,12 @@ describe('source markers', () => {
       { type: 'SYNCED', resourceVersion: '9' },
       { type: 'GAP' },
     ];
-    await lastValueFrom(from(items).pipe(countSourceMarkers('events.k8s.io/v1/events', registry, () => 5000), toArray()));
+    await lastValueFrom(
+      from(items).pipe(
+        countSourceMarkers('events.k8s.io/v1/events', registry, () => 5000),
+        toArray(),
+      ),
+    );
     const text = await registry.metrics();
     expect(text).toContain('kubevents_source_syncs_total{resource="events.k8s.io/v1/events"} 2');
     expect(text).toContain('kubevents_source_gaps_total{resource="events.k8s.io/v1/events",cause="watch-expired"} 1');

@@ -17,7 +17,8 @@ const POD_ENV = { POD_NAME: 'kubevents-7d9f-abcde', POD_NAMESPACE: 'kubevents', 
 const secretFile = (path: string): string => {
   if (path.startsWith('/etc/kubevents/secrets/receivers/')) {
     const key = path.slice('/etc/kubevents/secrets/receivers/'.length);
-    if (key.endsWith('webhook-url')) return key.startsWith('slack') ? 'https://hooks.slack.com/services/T0/B0/XYZ' : 'https://oapi.dingtalk.com/robot/send?access_token=abc';
+    if (key.endsWith('webhook-url'))
+      return key.startsWith('slack') ? 'https://hooks.slack.com/services/T0/B0/XYZ' : 'https://oapi.dingtalk.com/robot/send?access_token=abc';
     if (key === 'dingtalk-secret') return 'SECabc';
   }
   if (path.startsWith('/etc/kubevents/kafka-tls/')) return '-----BEGIN CERTIFICATE-----\n';

@@ -82,6 +82,9 @@ describe('schemas/pipeline.schema.json', () => {
     const result = loadPipelineTexts({
       'r.yaml': `apiVersion: kubevents/v1\nkind: Pipeline\nmetadata: {name: r}\nspec:\n  sinks: [{kafka: {topic: ${DEFAULT_TOPICS.DeadLetter}}}, {file: {name: ${DEFAULT_TOPICS.Gap}}}]\n`,
     });
-    expect(result.diagnostics.map((d) => d.message)).toEqual([`"${DEFAULT_TOPICS.DeadLetter}" is reserved for dead letters (DeadLetter records)`, `"${DEFAULT_TOPICS.Gap}" is reserved for gap records (Gap records)`]);
+    expect(result.diagnostics.map((d) => d.message)).toEqual([
+      `"${DEFAULT_TOPICS.DeadLetter}" is reserved for dead letters (DeadLetter records)`,
+      `"${DEFAULT_TOPICS.Gap}" is reserved for gap records (Gap records)`,
+    ]);
   });
 });

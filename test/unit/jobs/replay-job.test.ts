@@ -38,7 +38,16 @@ describe('runReplayJob on the bundled recording with pipelines/default.yaml', ()
     dirs.push(out);
     const stats = new RunStats();
     const lines: string[] = [];
-    const job = runReplayJob({ file: recording, speed, outDir: out, cluster: 'replay', logger: silentLogger, stats, pipelines: loaded.pipelines, onAlert: (l) => lines.push(l) });
+    const job = runReplayJob({
+      file: recording,
+      speed,
+      outDir: out,
+      cluster: 'replay',
+      logger: silentLogger,
+      stats,
+      pipelines: loaded.pipelines,
+      onAlert: (l) => lines.push(l),
+    });
     await job.done;
     const files = job.files.files;
     return { out, stats, lines, files };

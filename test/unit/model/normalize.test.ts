@@ -140,9 +140,17 @@ describe('normalizeEvent', () => {
     ['not an object', 'x', /not an object/],
     ['no metadata', { involvedObject: {} }, /no metadata/],
     ['no uid', { metadata: { name: 'n', resourceVersion: '1' } }, /uid is missing/],
-    ['no regarding', { apiVersion: 'events.k8s.io/v1', metadata: { name: 'n', uid: 'u', resourceVersion: '1' }, eventTime: '2026-11-01T00:00:00Z' }, /regarding is missing/],
+    [
+      'no regarding',
+      { apiVersion: 'events.k8s.io/v1', metadata: { name: 'n', uid: 'u', resourceVersion: '1' }, eventTime: '2026-11-01T00:00:00Z' },
+      /regarding is missing/,
+    ],
     ['no time', { apiVersion: 'v1', metadata: { name: 'n', uid: 'u', resourceVersion: '1' }, involvedObject: { kind: 'Pod' } }, /no time/],
-    ['bad time', { apiVersion: 'v1', metadata: { name: 'n', uid: 'u', resourceVersion: '1' }, involvedObject: { kind: 'Pod' }, lastTimestamp: 'yesterday' }, /lastTimestamp is not an RFC 3339 time/],
+    [
+      'bad time',
+      { apiVersion: 'v1', metadata: { name: 'n', uid: 'u', resourceVersion: '1' }, involvedObject: { kind: 'Pod' }, lastTimestamp: 'yesterday' },
+      /lastTimestamp is not an RFC 3339 time/,
+    ],
   ])('rejects %s with a NormalizeError that says why', (_label, raw, reason) => {
     let caught: unknown;
     try {

@@ -37,7 +37,14 @@ describe('classify', () => {
     [{ reason: 'FailedCreate', kind: 'ReplicaSet', message: 'Error creating: pods "web-" is forbidden: exceeded quota' }, 'Scaling', 'error'],
     [{ reason: 'ScalingReplicaSet', kind: 'Deployment', type: 'Normal' }, 'Scaling', 'info'],
     [{ reason: 'FailedGetResourceMetric', kind: 'HorizontalPodAutoscaler' }, 'Scaling', 'warning'],
-    [{ reason: 'FailedCreatePodSandBox', message: 'Failed to create pod sandbox: plugin type="calico" failed (add): error getting ClusterInformation: connection is unauthorized' }, 'Network', 'error'],
+    [
+      {
+        reason: 'FailedCreatePodSandBox',
+        message: 'Failed to create pod sandbox: plugin type="calico" failed (add): error getting ClusterInformation: connection is unauthorized',
+      },
+      'Network',
+      'error',
+    ],
     [{ reason: 'Scheduled', type: 'Normal' }, 'Scheduling', 'info'],
     [{ reason: 'Pulled', type: 'Normal' }, 'Image', 'info'],
     [{ reason: 'Started', type: 'Normal' }, 'Lifecycle', 'info'],
@@ -54,7 +61,18 @@ describe('classify', () => {
       node: 'n1',
       podPhase: 'Running',
       labels: {},
-      containers: [{ name: 'app', ready: false, restartCount: 4, waitingReason: 'CrashLoopBackOff', waitingMessage: null, lastTerminationReason: 'OOMKilled', lastExitCode: 137, lastFinishedAt: null }],
+      containers: [
+        {
+          name: 'app',
+          ready: false,
+          restartCount: 4,
+          waitingReason: 'CrashLoopBackOff',
+          waitingMessage: null,
+          lastTerminationReason: 'OOMKilled',
+          lastExitCode: 137,
+          lastFinishedAt: null,
+        },
+      ],
     };
     expect(cls({ reason: 'BackOff', message: 'Back-off restarting failed container app', enrichment })).toEqual(['OOM', 'error', 'backoff-after-oom']);
   });
@@ -72,8 +90,15 @@ describe('classify', () => {
       { name: 'gpu', reason: 'BackOff', messagePattern: 'gpu', category: 'Node', severity: 'critical' },
     ];
     const compiled = compileRules({ rules });
-    expect(classifyEvent(ev({ at: 0, reason: 'FailedScheduling' }), compiled)).toEqual({ category: 'Scheduling', severity: 'error', rule: 'failed-scheduling' });
-    expect(classifyEvent(ev({ at: 0, reason: 'BackOff', message: 'Back-off restarting failed container GPU-worker' }), compiled)).toMatchObject({ category: 'Node', rule: 'gpu' });
+    expect(classifyEvent(ev({ at: 0, reason: 'FailedScheduling' }), compiled)).toEqual({
+      category: 'Scheduling',
+      severity: 'error',
+      rule: 'failed-scheduling',
+    });
+    expect(classifyEvent(ev({ at: 0, reason: 'BackOff', message: 'Back-off restarting failed container GPU-worker' }), compiled)).toMatchObject({
+      category: 'Node',
+      rule: 'gpu',
+    });
     // replacing keeps the built-in's place: it does not move ahead of earlier built-ins
     expect(compiled.rules.map((r) => r.rule.name)).toEqual(['gpu', ...BUILT_IN_RULES.map((r) => r.name)]);
     expect(compileRules({ rules, builtIn: false }).rules.map((r) => r.rule.name)).toEqual(['failed-scheduling', 'gpu']);
@@ -82,7 +107,19 @@ describe('classify', () => {
   it('matches all set conditions; list values match any', () => {
     const compiled = compileRules({
       builtIn: false,
-      rules: [{ name: 'r', reason: ['A', 'B'], kind: 'Pod', type: 'Warning', reportingController: ['kubelet'], reasonPattern: '^[AB]$', messagePattern: 'disk', category: 'Storage', severity: 'error' }],
+      rules: [
+        {
+          name: 'r',
+          reason: ['A', 'B'],
+          kind: 'Pod',
+          type: 'Warning',
+          reportingController: ['kubelet'],
+          reasonPattern: '^[AB]$',
+          messagePattern: 'disk',
+          category: 'Storage',
+          severity: 'error',
+        },
+      ],
     });
     const base = { at: 0, reason: 'A', kind: 'Pod', type: 'Warning', reportingController: 'kubelet', message: 'DISK full' };
     expect(classifyEvent(ev(base), compiled).rule).toBe('r');
@@ -93,12 +130,22 @@ describe('classify', () => {
   });
 
   it('refuses malformed rules with the rule name', () => {
-    const bad = (rule: Partial<ClassificationRule>): (() => unknown) => () => compileRules({ rules: [{ name: 'bad', category: 'Other', severity: 'info', ...rule } as ClassificationRule] });
+    const bad =
+      (rule: Partial<ClassificationRule>): (() => unknown) =>
+      () =>
+        compileRules({ rules: [{ name: 'bad', category: 'Other', severity: 'info', ...rule } as ClassificationRule] });
     expect(bad({ category: 'Nope' as Category })).toThrow(/rule bad: category must be one of/);
     expect(bad({ severity: 'fatal' as Severity })).toThrow(/rule bad: severity must be one of/);
     expect(bad({ messagePattern: '(' })).toThrow(/rule bad: messagePattern is not a valid regular expression/);
     expect(bad({})).not.toThrow();
-    expect(() => compileRules({ rules: [{ name: 'x', category: 'Other', severity: 'info' }, { name: 'x', category: 'Other', severity: 'info' }] })).toThrow(RuleError);
+    expect(() =>
+      compileRules({
+        rules: [
+          { name: 'x', category: 'Other', severity: 'info' },
+          { name: 'x', category: 'Other', severity: 'info' },
+        ],
+      }),
+    ).toThrow(RuleError);
   });
 
   it('built-in rules are valid, uniquely named and use the model categories and severities', () => {

@@ -16,7 +16,16 @@ function enr(node: string | null, workload: typeof web | null = web): Enrichment
 const cls = (category: Category, severity: Severity) => ({ category, severity, rule: 'test' });
 
 const nodeNotReady = (at: number, node = 'n1'): KubeEvent =>
-  ev({ at, kind: 'Node', name: node, namespace: null, reason: 'NodeNotReady', type: 'Normal', message: `Node ${node} status is now: NodeNotReady`, classification: cls('Node', 'critical') });
+  ev({
+    at,
+    kind: 'Node',
+    name: node,
+    namespace: null,
+    reason: 'NodeNotReady',
+    type: 'Normal',
+    message: `Node ${node} status is now: NodeNotReady`,
+    classification: cls('Node', 'critical'),
+  });
 const podEvent = (at: number, name: string, node: string | null, reason = 'TaintManagerEviction', extra: Partial<EvInput> = {}): KubeEvent =>
   ev({ at, name, reason, message: `${reason} ${name}`, enrichment: enr(node), classification: cls('Eviction', 'warning'), ...extra });
 
@@ -88,9 +97,24 @@ describe('correlate', () => {
 
   it('keeps a node incident open while the node is down, and closes it a window after NodeReady', () => {
     const nodeReady = (at: number): KubeEvent =>
-      ev({ at, kind: 'Node', name: 'n1', namespace: null, reason: 'NodeReady', type: 'Normal', message: 'Node n1 status is now: NodeReady', classification: cls('Node', 'info') });
+      ev({
+        at,
+        kind: 'Node',
+        name: 'n1',
+        namespace: null,
+        reason: 'NodeReady',
+        type: 'Normal',
+        message: 'Node n1 status is now: NodeReady',
+        classification: cls('Node', 'info'),
+      });
     // evictions 6 minutes after NotReady (beyond the 5m window): still the same incident
-    const events = [nodeNotReady(0), podEvent(10 * SEC, 'web-1', 'n1', 'NodeNotReady'), podEvent(6 * MIN, 'web-1', 'n1'), nodeReady(8 * MIN), podEvent(9 * MIN, 'web-2', 'n1')];
+    const events = [
+      nodeNotReady(0),
+      podEvent(10 * SEC, 'web-1', 'n1', 'NodeNotReady'),
+      podEvent(6 * MIN, 'web-1', 'n1'),
+      nodeReady(8 * MIN),
+      podEvent(9 * MIN, 'web-2', 'n1'),
+    ];
     const incidents = runCorrelate(events, { window: 5 * MIN });
     expect(incidents.map(brief)).toEqual(['open:node:Node/n1:2', 'closed:node:Node/n1:5']);
     expect(incidents[1]).toMatchObject({ lastTime: T0 + 9 * MIN, updatedAt: T0 + 14 * MIN });
@@ -108,7 +132,14 @@ describe('correlate', () => {
     const events = [
       podEvent(0, 'web-1', 'n1', 'BackOff'),
       podEvent(10 * SEC, 'web-2', 'n2', 'BackOff'),
-      ev({ at: 20 * SEC, kind: 'ReplicaSet', name: rs.name, reason: 'FailedCreate', message: 'exceeded quota', enrichment: { ...enr(null), ownerChain: [web] } }),
+      ev({
+        at: 20 * SEC,
+        kind: 'ReplicaSet',
+        name: rs.name,
+        reason: 'FailedCreate',
+        message: 'exceeded quota',
+        enrichment: { ...enr(null), ownerChain: [web] },
+      }),
     ];
     const [, closed] = runCorrelate(events);
     expect(closed).toMatchObject({
@@ -126,7 +157,11 @@ describe('correlate', () => {
 
   it('gathers events of one object when there is no owner or node incident', () => {
     const bare = enr('n1', null);
-    const events = [ev({ at: 0, reason: 'BackOff', enrichment: bare }), ev({ at: 5 * SEC, reason: 'Unhealthy', enrichment: bare }), ev({ at: 6 * SEC, name: 'other', reason: 'BackOff' })];
+    const events = [
+      ev({ at: 0, reason: 'BackOff', enrichment: bare }),
+      ev({ at: 5 * SEC, reason: 'Unhealthy', enrichment: bare }),
+      ev({ at: 6 * SEC, name: 'other', reason: 'BackOff' }),
+    ];
     const incidents = runCorrelate(events);
     expect(incidents.map(brief)).toEqual(['open:object:Pod/shop/web-1:2', 'closed:object:Pod/shop/web-1:2']);
     expect(incidents[1]).toMatchObject({ node: 'n1', workload: null, rootReason: 'BackOff' });
@@ -135,7 +170,12 @@ describe('correlate', () => {
   it('closes after a quiet window and starts a new incident (new id) afterwards; also closes at maxDuration', () => {
     const a = [0, 1, 7, 8].map((m) => podEvent(m * MIN, `web-${m}`, null));
     const incidents = runCorrelate(a, { window: 5 * MIN });
-    expect(incidents.map(brief)).toEqual(['open:owner:Deployment/shop/web:2', 'closed:owner:Deployment/shop/web:2', 'open:owner:Deployment/shop/web:2', 'closed:owner:Deployment/shop/web:2']);
+    expect(incidents.map(brief)).toEqual([
+      'open:owner:Deployment/shop/web:2',
+      'closed:owner:Deployment/shop/web:2',
+      'open:owner:Deployment/shop/web:2',
+      'closed:owner:Deployment/shop/web:2',
+    ]);
     expect(incidents[1]!.updatedAt).toBe(T0 + 6 * MIN);
     expect(incidents[0]!.incidentId).not.toBe(incidents[2]!.incidentId);
     // a steady trickle never leaves a 5m gap: maxDuration cuts it
@@ -165,11 +205,7 @@ describe('correlate', () => {
 
   it('closes the least recently active incident early at maxKeys instead of losing it', () => {
     const other = { kind: 'Deployment', name: 'api', uid: 'd-api' };
-    const events = [
-      podEvent(0, 'web-1', null),
-      podEvent(SEC, 'web-2', null),
-      podEvent(2 * SEC, 'api-1', null, 'BackOff', { enrichment: enr(null, other) }),
-    ];
+    const events = [podEvent(0, 'web-1', null), podEvent(SEC, 'web-2', null), podEvent(2 * SEC, 'api-1', null, 'BackOff', { enrichment: enr(null, other) })];
     testScheduler().run(({ cold, expectObservable }) => {
       expectObservable(cold('abc|', letters(events)).pipe(correlate({ maxKeys: 1, ...quiet() }), map(brief))).toBe('-xy|', {
         x: 'open:owner:Deployment/shop/web:2',

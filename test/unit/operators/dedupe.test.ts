@@ -209,7 +209,10 @@ describe('dedupe properties', () => {
         const sorted = inputs.map((input, i) => ev({ ...input, at: input.at - (input.at % 100) + i })).sort((x, y) => x.lastTimestamp - y.lastTimestamp);
         // shuffle locally: each event may move earlier than events up to `lateness` older than it
         const jitter = (e: KubeEvent, i: number): number => e.lastTimestamp - (((i * 7919 + seed) % 97) / 97) * lateness;
-        const shuffled = sorted.map((e, i) => ({ e, k: jitter(e, i) })).sort((x, y) => x.k - y.k).map((x) => x.e);
+        const shuffled = sorted
+          .map((e, i) => ({ e, k: jitter(e, i) }))
+          .sort((x, y) => x.k - y.k)
+          .map((x) => x.e);
         const options = { window: 5 * MIN, allowedLateness: lateness, ...quiet() };
         const a = run(sorted, options).map((e) => [e.uid, e.dedupe.suppressed]);
         const b = run(shuffled, options).map((e) => [e.uid, e.dedupe.suppressed]);

@@ -126,8 +126,17 @@ describe('enrich memo (per cached object version)', () => {
   });
 
   it('falls back to the event kind for objects without one, and keeps label options per operator', () => {
-    const bare: KubeObject = { metadata: { name: 'web-5d8f-x1', namespace: 'shop', uid: 'p-1', labels: { team: 't', app: 'a' } }, spec: { nodeName: 'n9' }, status: { phase: 'Pending' } };
-    const lookup: ObjectLookup = { get: () => undefined, getByUid: (uid) => (uid === 'p-1' ? bare : undefined), ownerChain: (o) => resolveOwnerChain(o, lookup), isSynced: () => true };
+    const bare: KubeObject = {
+      metadata: { name: 'web-5d8f-x1', namespace: 'shop', uid: 'p-1', labels: { team: 't', app: 'a' } },
+      spec: { nodeName: 'n9' },
+      status: { phase: 'Pending' },
+    };
+    const lookup: ObjectLookup = {
+      get: () => undefined,
+      getByUid: (uid) => (uid === 'p-1' ? bare : undefined),
+      ownerChain: (o) => resolveOwnerChain(o, lookup),
+      isSynced: () => true,
+    };
     const enrichOne = enricher(lookup, { labels: ['team'] });
     const asPod = enrichOne(podEvent());
     expect(asPod).toEqual(enrichmentOf(podEvent(), lookup, { labels: ['team'] }));
@@ -173,7 +182,8 @@ describe('enrich memo (per cached object version)', () => {
         for (const c of changes) {
           const v = String(++rv);
           if (c.t === 'pod') cache.apply({ type: 'MODIFIED', object: pod(v, c.restarts, c.waiting ? 'CrashLoopBackOff' : null), resourceVersion: v });
-          else if (c.t === 'rs') cache.apply({ type: 'MODIFIED', object: replicaSet(c.owner ?? '', c.owner === null ? null : `d-${c.owner}`, v), resourceVersion: v });
+          else if (c.t === 'rs')
+            cache.apply({ type: 'MODIFIED', object: replicaSet(c.owner ?? '', c.owner === null ? null : `d-${c.owner}`, v), resourceVersion: v });
           else if (c.t === 'rsDelete') cache.apply({ type: 'DELETED', object: replicaSet('', null, v), resourceVersion: v });
           else if (c.t === 'deployment') {
             const uid = c.uidGen === 0 ? `d-${c.name}` : `d-${c.name}-recreated`;

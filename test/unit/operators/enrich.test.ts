@@ -4,11 +4,20 @@ import { enrich, enrichmentOf } from '../../../src/operators/enrich.js';
 import { createStaticObjectLookup, EMPTY_OBJECT_LOOKUP, type KubeObject } from '../../../src/sources/object-lookup.js';
 import { ev, letters, testScheduler } from './helpers.js';
 
-const deployment: KubeObject = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'shop', uid: 'd-web', labels: { app: 'web' } } };
+const deployment: KubeObject = {
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'web', namespace: 'shop', uid: 'd-web', labels: { app: 'web' } },
+};
 const replicaSet: KubeObject = {
   apiVersion: 'apps/v1',
   kind: 'ReplicaSet',
-  metadata: { name: 'web-5d8f', namespace: 'shop', uid: 'rs-web', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd-web', controller: true }] },
+  metadata: {
+    name: 'web-5d8f',
+    namespace: 'shop',
+    uid: 'rs-web',
+    ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd-web', controller: true }],
+  },
 };
 const pod: KubeObject = {
   apiVersion: 'v1',
@@ -23,7 +32,9 @@ const pod: KubeObject = {
   spec: { nodeName: 'n1' },
   status: {
     phase: 'Running',
-    initContainerStatuses: [{ name: 'init', ready: true, restartCount: 0, state: { terminated: { reason: 'Completed', exitCode: 0, finishedAt: '2024-05-01T11:59:00Z' } } }],
+    initContainerStatuses: [
+      { name: 'init', ready: true, restartCount: 0, state: { terminated: { reason: 'Completed', exitCode: 0, finishedAt: '2024-05-01T11:59:00Z' } } },
+    ],
     containerStatuses: [
       {
         name: 'app',
@@ -59,7 +70,16 @@ describe('enrich', () => {
       node: 'n1',
       podPhase: 'Running',
       containers: [
-        { name: 'init', ready: true, restartCount: 0, waitingReason: null, waitingMessage: null, lastTerminationReason: 'Completed', lastExitCode: 0, lastFinishedAt: Date.parse('2024-05-01T11:59:00Z') },
+        {
+          name: 'init',
+          ready: true,
+          restartCount: 0,
+          waitingReason: null,
+          waitingMessage: null,
+          lastTerminationReason: 'Completed',
+          lastExitCode: 0,
+          lastFinishedAt: Date.parse('2024-05-01T11:59:00Z'),
+        },
         {
           name: 'app',
           ready: false,
@@ -70,7 +90,16 @@ describe('enrich', () => {
           lastExitCode: 137,
           lastFinishedAt: Date.parse('2024-05-01T12:00:00Z'),
         },
-        { name: 'sidecar', ready: true, restartCount: 0, waitingReason: null, waitingMessage: null, lastTerminationReason: null, lastExitCode: null, lastFinishedAt: null },
+        {
+          name: 'sidecar',
+          ready: true,
+          restartCount: 0,
+          waitingReason: null,
+          waitingMessage: null,
+          lastTerminationReason: null,
+          lastExitCode: null,
+          lastFinishedAt: null,
+        },
       ],
       labels: { app: 'web', team: 'payments' },
     });
@@ -105,7 +134,11 @@ describe('enrich', () => {
       podPhase: 'Pending',
       containers: [],
     });
-    expect(enrichmentOf(ev({ at: 0, kind: 'Deployment', name: 'web', uid: 'd-web' }), lookup)?.workload).toEqual({ kind: 'Deployment', name: 'web', uid: 'd-web' });
+    expect(enrichmentOf(ev({ at: 0, kind: 'Deployment', name: 'web', uid: 'd-web' }), lookup)?.workload).toEqual({
+      kind: 'Deployment',
+      name: 'web',
+      uid: 'd-web',
+    });
   });
 
   it('accepts the kubelet\u2019s Node references, whose uid is the node name', () => {

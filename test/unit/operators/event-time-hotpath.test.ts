@@ -50,7 +50,12 @@ describe('event-time hot path', () => {
       fc.property(fc.array(op, { maxLength: 60 }), fc.integer({ min: 1, max: 6 }), (ops, maxKeys) => {
         let clock = 0;
         let size = 0;
-        const state = new KeyedState<number>(() => clock, maxKeys, () => {}, (d) => (size += d));
+        const state = new KeyedState<number>(
+          () => clock,
+          maxKeys,
+          () => {},
+          (d) => (size += d),
+        );
         const model: Array<[string, number]> = []; // [key, touched], least recently touched first
         for (const o of ops) {
           clock++;

@@ -14,12 +14,23 @@ import { MIN, SEC, ev, quiet, testScheduler } from './helpers.js';
 
 /** A recorded stream: a crash loop, an unschedulable pod, a node going down with evictions, a warning storm; slightly out of order. */
 function recording(): KubeEvent[] {
-  const enr = (node: string) => ({ workload: { kind: 'Deployment', name: 'web', uid: 'd' }, ownerChain: [], node, podPhase: 'Running', containers: [], labels: {} });
+  const enr = (node: string) => ({
+    workload: { kind: 'Deployment', name: 'web', uid: 'd' },
+    ownerChain: [],
+    node,
+    podPhase: 'Running',
+    containers: [],
+    labels: {},
+  });
   const events: KubeEvent[] = [];
-  for (let i = 0; i < 12; i++) events.push(ev({ at: i * 20 * SEC, name: 'web-1', reason: 'BackOff', message: 'Back-off restarting failed container', enrichment: enr('n2') }));
+  for (let i = 0; i < 12; i++)
+    events.push(ev({ at: i * 20 * SEC, name: 'web-1', reason: 'BackOff', message: 'Back-off restarting failed container', enrichment: enr('n2') }));
   for (let i = 0; i < 7; i++) events.push(ev({ at: 30 * SEC + i * 25 * SEC, name: 'api-0', reason: 'FailedScheduling', message: '0/3 nodes are available' }));
-  events.push(ev({ at: 5 * MIN, kind: 'Node', name: 'n1', namespace: null, reason: 'NodeNotReady', type: 'Normal', message: 'Node n1 status is now: NodeNotReady' }));
-  for (let i = 0; i < 6; i++) events.push(ev({ at: 5 * MIN + (i + 1) * 7 * SEC, name: `db-${i}`, reason: 'TaintManagerEviction', type: 'Normal', enrichment: enr('n1') }));
+  events.push(
+    ev({ at: 5 * MIN, kind: 'Node', name: 'n1', namespace: null, reason: 'NodeNotReady', type: 'Normal', message: 'Node n1 status is now: NodeNotReady' }),
+  );
+  for (let i = 0; i < 6; i++)
+    events.push(ev({ at: 5 * MIN + (i + 1) * 7 * SEC, name: `db-${i}`, reason: 'TaintManagerEviction', type: 'Normal', enrichment: enr('n1') }));
   for (let m = 0; m < 8; m++) events.push(ev({ at: m * MIN + 5 * SEC, namespace: 'batch', name: `job-${m}`, reason: 'Unhealthy' }));
   for (let i = 0; i < 40; i++) events.push(ev({ at: 9 * MIN + i * SEC, namespace: 'batch', name: `job-x${i}`, reason: 'Unhealthy' }));
   events.sort((a, b) => a.lastTimestamp - b.lastTimestamp);
@@ -33,12 +44,14 @@ const lateness = 30 * SEC;
 /** enrich is upstream in real pipelines; here the events carry their enrichment. */
 function pipeline(source: Observable<KubeEvent>): Observable<string> {
   const classified = source.pipe(classify(), share());
-  const deduped = classified.pipe(dedupe({ window: 5 * MIN, allowedLateness: lateness, ...quiet() }), map((e) => `dedupe ${e.idempotencyKey} +${e.dedupe.suppressed}`));
-  const rated = classified.pipe(
-    rate({ threshold: 5, window: 3 * MIN, allowedLateness: lateness, ...quiet() }),
-    share(),
+  const deduped = classified.pipe(
+    dedupe({ window: 5 * MIN, allowedLateness: lateness, ...quiet() }),
+    map((e) => `dedupe ${e.idempotencyKey} +${e.dedupe.suppressed}`),
   );
-  const grouped = rated.pipe(group({ groupBy: ['alertname', 'namespace'], groupWait: 30 * SEC, groupInterval: 2 * MIN, allowedLateness: lateness, ...quiet() }));
+  const rated = classified.pipe(rate({ threshold: 5, window: 3 * MIN, allowedLateness: lateness, ...quiet() }), share());
+  const grouped = rated.pipe(
+    group({ groupBy: ['alertname', 'namespace'], groupWait: 30 * SEC, groupInterval: 2 * MIN, allowedLateness: lateness, ...quiet() }),
+  );
   const spikes = classified.pipe(spike({ interval: MIN, minCount: 10, warmup: 3, allowedLateness: lateness, ...quiet() }));
   const incidents = classified.pipe(correlate({ window: 2 * MIN, allowedLateness: lateness, ...quiet() }));
   return merge(
@@ -83,21 +96,32 @@ describe('event time', () => {
     };
     expect(byKind(paced)).toEqual(byKind(fast));
     // and every kind of output is there
-    for (const kind of ['dedupe', 'rate', 'group', 'spike', 'incident']) expect(fast.some((x) => x.startsWith(kind)), kind).toBe(true);
+    for (const kind of ['dedupe', 'rate', 'group', 'spike', 'incident'])
+      expect(
+        fast.some((x) => x.startsWith(kind)),
+        kind,
+      ).toBe(true);
   });
 
   it('passes a source error on at once, without flushing', () => {
     testScheduler().run(({ cold, expectObservable }) => {
       const e = [0, 1, 2].map((s) => ev({ at: s * SEC }));
       const source = merge(cold<KubeEvent>('abc', { a: e[0]!, b: e[1]!, c: e[2]! }), cold<KubeEvent>('---#'));
-      expectObservable(source.pipe(rate({ threshold: 3, window: MIN, ...quiet() }), map((a) => a.status))).toBe('--f#', { f: 'firing' });
+      expectObservable(
+        source.pipe(
+          rate({ threshold: 3, window: MIN, ...quiet() }),
+          map((a) => a.status),
+        ),
+      ).toBe('--f#', { f: 'firing' });
     });
   });
 
   it('errors on an event without a usable time', () => {
     const bad = { ...ev({ at: 0 }), lastTimestamp: Number.NaN };
     let error: unknown;
-    of(bad).pipe(dedupe(quiet())).subscribe({ error: (e: unknown) => (error = e) });
+    of(bad)
+      .pipe(dedupe(quiet()))
+      .subscribe({ error: (e: unknown) => (error = e) });
     expect(String(error)).toMatch(/event time is not a number/);
   });
 
@@ -111,7 +135,9 @@ describe('event time', () => {
       }),
     );
     let error: unknown;
-    from([1, 2, 3]).pipe(boom).subscribe({ error: (e: unknown) => (error = e) });
+    from([1, 2, 3])
+      .pipe(boom)
+      .subscribe({ error: (e: unknown) => (error = e) });
     expect(String(error)).toBe('Error: boom');
   });
 

@@ -9,7 +9,12 @@ import { MIN, SEC, T0, letters, quiet, testScheduler } from './helpers.js';
 const HOUR = 60 * MIN;
 
 /** An input alert `name` of alertname `alertname`, updated at T0 + at. */
-function alert(name: string, status: AlertStatus, at: number, extra: { startsAt?: number; severity?: Severity; alertname?: string; namespace?: string } = {}): Alert {
+function alert(
+  name: string,
+  status: AlertStatus,
+  at: number,
+  extra: { startsAt?: number; severity?: Severity; alertname?: string; namespace?: string } = {},
+): Alert {
   const startsAt = T0 + (extra.startsAt ?? (status === 'firing' ? at : 0));
   return buildAlert({
     status,
@@ -88,12 +93,22 @@ describe('group', () => {
       sampleMessages: ['a crashed', 'b crashed'],
       idempotencyKey: `${groupId}/firing/${T0}/0`,
     });
-    expect(out[3]).toMatchObject({ alertId: groupId, status: 'resolved', startsAt: T0, endsAt: T0 + 12 * MIN, memberAlertIds: [inputs[2]!.alertId], idempotencyKey: `${groupId}/resolved/${T0}/3` });
+    expect(out[3]).toMatchObject({
+      alertId: groupId,
+      status: 'resolved',
+      startsAt: T0,
+      endsAt: T0 + 12 * MIN,
+      memberAlertIds: [inputs[2]!.alertId],
+      idempotencyKey: `${groupId}/resolved/${T0}/3`,
+    });
   });
 
   it('groups by the groupBy labels; [...] keeps every alert apart', () => {
     const inputs = [alert('a', 'firing', 0), alert('b', 'firing', 0, { namespace: 'other' }), alert('c', 'firing', 0)];
-    expect(runGroup(inputs, { ...opts, groupBy: ['alertname', 'namespace'] }).map((a) => `${a.labels['namespace']}:${brief(a)}`)).toEqual(['shop:F2@30s#0', 'other:F1@30s#0']);
+    expect(runGroup(inputs, { ...opts, groupBy: ['alertname', 'namespace'] }).map((a) => `${a.labels['namespace']}:${brief(a)}`)).toEqual([
+      'shop:F2@30s#0',
+      'other:F1@30s#0',
+    ]);
     const each = runGroup(inputs, { ...opts, groupBy: ['...'] });
     expect(each.map(brief)).toEqual(['F1@30s#0', 'F1@30s#0', 'F1@30s#0']);
     expect(each.map((a) => a.alertId)).toEqual(inputs.map((a) => a.alertId)); // group labels = all labels: same fingerprint
@@ -102,7 +117,11 @@ describe('group', () => {
   it('repeats an unchanged firing notification after repeat_interval (checked at group_interval ticks)', () => {
     const inputs = [alert('a', 'firing', 0), alert('x', 'firing', 5 * HOUR, { alertname: 'Other' })];
     // notifications at 30s, then the first tick after 30s + 4h: 30s + 49 x 5m = 4h05m30s
-    expect(runGroup(inputs, opts).filter((a) => a.labels['alertname'] === 'KubeEventRate').map(brief)).toEqual(['F1@30s#0', `F1@${30 + 49 * 300}s#1`]);
+    expect(
+      runGroup(inputs, opts)
+        .filter((a) => a.labels['alertname'] === 'KubeEventRate')
+        .map(brief),
+    ).toEqual(['F1@30s#0', `F1@${30 + 49 * 300}s#1`]);
   });
 
   it('does not repeat after the stream completed, and keeps unresolved alerts without a resolve timeout', () => {
@@ -122,7 +141,9 @@ describe('group', () => {
   it('notifies an alert that started more than group_wait ago at once; never notifies a group that only resolved', () => {
     expect(runGroup([alert('a', 'firing', 2 * MIN, { startsAt: 0 })], opts).map(brief)).toEqual(['F1@120s#0']);
     expect(runGroup([alert('a', 'firing', 0), alert('a', 'resolved', 10 * SEC, { startsAt: 0 })], opts)).toEqual([]);
-    expect(runGroup([alert('a', 'firing', 0), alert('a', 'resolved', 10 * MIN, { startsAt: 0 })], { ...opts, sendResolved: false }).map(brief)).toEqual(['F1@30s#0']);
+    expect(runGroup([alert('a', 'firing', 0), alert('a', 'resolved', 10 * MIN, { startsAt: 0 })], { ...opts, sendResolved: false }).map(brief)).toEqual([
+      'F1@30s#0',
+    ]);
   });
 
   it('picks the most severe member as representative', () => {

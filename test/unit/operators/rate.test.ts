@@ -9,15 +9,16 @@ import { MIN, SEC, T0, captureLogger, ev, letters, quiet, testScheduler } from '
 
 /** `F@120s` / `R@210s` (status and event time relative to T0) for compact marbles. */
 const brief = (a: Alert): string => `${a.status === 'firing' ? 'F' : 'R'}@${(a.status === 'firing' ? a.startsAt : a.endsAt!) - T0}`;
-const briefly = (options: RateOptions): OperatorFunction<KubeEvent, string> => (s) => s.pipe(rate(options), map(brief));
+const briefly =
+  (options: RateOptions): OperatorFunction<KubeEvent, string> =>
+  (s) =>
+    s.pipe(rate(options), map(brief));
 
 const story1 = { threshold: 5, window: 3 * MIN, ...quiet() };
 
 describe('rate', () => {
   it('fires once when N events fall in the window and resolves when the count falls back under N', () => {
     const e = [0, 30, 60, 90, 120, 150].map((s) => ev({ at: s * SEC, message: `0/3 nodes are available (${s})` }));
-    let firing: Alert | undefined;
-    let resolved: Alert | undefined;
     testScheduler().run(({ cold, expectObservable }) => {
       const source = cold('abcdef|', letters(e));
       expectObservable(source.pipe(briefly(story1))).toBe('----x-(y|)', { x: 'F@120000', y: 'R@210000' });
@@ -28,7 +29,7 @@ describe('rate', () => {
     subject.pipe(rate(story1)).subscribe((a) => out.push(a));
     e.forEach((x) => subject.next(x));
     subject.complete();
-    [firing, resolved] = out;
+    const [firing, resolved] = out;
     const labels = { alertname: 'KubeEventRate', cluster: 'c1', kind: 'Pod', name: 'web-1', namespace: 'shop', reason: 'FailedScheduling' };
     expect(firing).toMatchObject({
       alertId: labelsFingerprint(labels),
@@ -49,7 +50,14 @@ describe('rate', () => {
     });
     expect(firing!.summary).toBe('FailedScheduling x5 within 3m on Pod shop/web-1: 0/3 nodes are available (120)');
     expect(firing!.idempotencyKey).toBe(`${firing!.alertId}/firing/${T0 + 120 * SEC}/0`);
-    expect(resolved).toMatchObject({ alertId: firing!.alertId, status: 'resolved', startsAt: T0 + 120 * SEC, endsAt: T0 + 210 * SEC, updatedAt: T0 + 210 * SEC, count: 6 });
+    expect(resolved).toMatchObject({
+      alertId: firing!.alertId,
+      status: 'resolved',
+      startsAt: T0 + 120 * SEC,
+      endsAt: T0 + 210 * SEC,
+      updatedAt: T0 + 210 * SEC,
+      count: 6,
+    });
   });
 
   it('treats the window as half-open: an event exactly W older does not count', () => {
@@ -67,7 +75,7 @@ describe('rate', () => {
   it('handles bursts across window boundaries: a burst split by the window does not fire, a later one does', () => {
     testScheduler().run(({ cold, expectObservable }) => {
       const times = [0, 1, 2, 3, 180, 181, 182, 183, 184].map((s) => ev({ at: s * SEC }));
-            // 4 at 0-3s, 5 at 180-184s: every event leaves the window just as a new one comes in, so the
+      // 4 at 0-3s, 5 at 180-184s: every event leaves the window just as a new one comes in, so the
       // count stays 4 until 184s (180..184); it falls under N when 180s leaves, at 360s
       expectObservable(cold('abcdefghi|', letters(times)).pipe(briefly(story1))).toBe('--------x(y|)', {
         x: `F@${184 * SEC}`,
@@ -81,10 +89,10 @@ describe('rate', () => {
       const a = [0, 1, 2].map((s) => ev({ at: s * SEC }));
       const other1 = ev({ at: 2 * MIN, name: 'other' });
       const other2 = ev({ at: 4 * MIN, name: 'other' });
-      expectObservable(cold('abcde-|', letters([...a, other1, other2])).pipe(briefly({ ...story1, threshold: 3 }))).toBe(
-        '--x-y-|',
-        { x: 'F@2000', y: `R@${3 * MIN}` },
-      );
+      expectObservable(cold('abcde-|', letters([...a, other1, other2])).pipe(briefly({ ...story1, threshold: 3 }))).toBe('--x-y-|', {
+        x: 'F@2000',
+        y: `R@${3 * MIN}`,
+      });
     });
   });
 
@@ -110,7 +118,10 @@ describe('rate', () => {
       const opts = { threshold: 3, window: MIN, hold: 2 * MIN, holdUntilQuiet: true, ...quiet() };
       expectObservable(cold('abcdef|', letters([...e, tick])).pipe(briefly(opts))).toBe('--x--y|', { x: 'F@2000', y: `R@${210 * SEC}` });
       // without it, the hold runs from 1m: resolved at 3m (decided then), endsAt 1m
-      expectObservable(cold('abcdef|', letters([...e, tick])).pipe(briefly({ ...opts, holdUntilQuiet: false }))).toBe('--x-y-|', { x: 'F@2000', y: `R@${60 * SEC}` });
+      expectObservable(cold('abcdef|', letters([...e, tick])).pipe(briefly({ ...opts, holdUntilQuiet: false }))).toBe('--x-y-|', {
+        x: 'F@2000',
+        y: `R@${60 * SEC}`,
+      });
     });
   });
 
@@ -168,10 +179,9 @@ describe('rate', () => {
     testScheduler().run(({ cold, expectObservable }) => {
       const a = [0, 1].map((s) => ev({ at: s * SEC, name: 'a' }));
       const b = ev({ at: 2 * SEC, name: 'b' });
-      expectObservable(cold('abc|', letters([...a, b])).pipe(briefly({ threshold: 2, window: MIN, maxKeys: 1, ...quiet(), logger: log.logger }))).toBe(
-        '-x-|',
-        { x: 'F@1000' },
-      );
+      expectObservable(cold('abc|', letters([...a, b])).pipe(briefly({ threshold: 2, window: MIN, maxKeys: 1, ...quiet(), logger: log.logger }))).toBe('-x-|', {
+        x: 'F@1000',
+      });
     });
     expect(log.lines.some((l) => l['level'] === 40 && String(l['msg']).includes('firing alert evicted'))).toBe(true);
   });
@@ -191,8 +201,7 @@ describe('rate', () => {
 });
 
 /** Events of one key in (s - W, s] (inclusive) or (s - W, s) (exclusive). */
-const countAt = (times: number[], s: number, w: number, inclusive: boolean): number =>
-  times.filter((t) => t > s - w && (inclusive ? t <= s : t < s)).length;
+const countAt = (times: number[], s: number, w: number, inclusive: boolean): number => times.filter((t) => t > s - w && (inclusive ? t <= s : t < s)).length;
 
 function runRate(events: KubeEvent[], options: RateOptions): Alert[] {
   const out: Alert[] = [];
@@ -244,7 +253,10 @@ describe('rate properties', () => {
         const lateness = MIN;
         const sorted = inputs.map((i, k) => ev({ at: i.at - (i.at % 100) + k, name: i.name })).sort((x, y) => x.lastTimestamp - y.lastTimestamp);
         const jitter = (e: KubeEvent, i: number): number => e.lastTimestamp - (((i * 7919 + seed) % 101) / 101) * lateness;
-        const shuffled = sorted.map((e, i) => ({ e, k: jitter(e, i) })).sort((x, y) => x.k - y.k).map((x) => x.e);
+        const shuffled = sorted
+          .map((e, i) => ({ e, k: jitter(e, i) }))
+          .sort((x, y) => x.k - y.k)
+          .map((x) => x.e);
         const options = { threshold: 3, window: 2 * MIN, hold: 30 * SEC, allowedLateness: lateness, ...quiet() };
         expect(runRate(shuffled, options)).toEqual(runRate(sorted, options));
       }),

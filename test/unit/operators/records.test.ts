@@ -28,21 +28,50 @@ function collect<T>(events: KubeEvent[], op: (s: Subject<KubeEvent>) => import('
 
 const enrichment = {
   workload: { kind: 'Deployment', name: 'web', uid: 'd-web' },
-  ownerChain: [{ kind: 'ReplicaSet', name: 'web-5d8f', uid: 'rs' }, { kind: 'Deployment', name: 'web', uid: 'd-web' }],
+  ownerChain: [
+    { kind: 'ReplicaSet', name: 'web-5d8f', uid: 'rs' },
+    { kind: 'Deployment', name: 'web', uid: 'd-web' },
+  ],
   node: 'n1',
   podPhase: 'Running',
-  containers: [{ name: 'app', ready: false, restartCount: 3, waitingReason: 'CrashLoopBackOff', waitingMessage: 'back-off', lastTerminationReason: 'Error', lastExitCode: 1, lastFinishedAt: Date.UTC(2024, 4, 1) }],
+  containers: [
+    {
+      name: 'app',
+      ready: false,
+      restartCount: 3,
+      waitingReason: 'CrashLoopBackOff',
+      waitingMessage: 'back-off',
+      lastTerminationReason: 'Error',
+      lastExitCode: 1,
+      lastFinishedAt: Date.UTC(2024, 4, 1),
+    },
+  ],
   labels: { app: 'web' },
 };
-const burst = Array.from({ length: 6 }, (_, i) => ev({ at: i * 10 * SEC, reason: 'BackOff', enrichment, classification: { category: 'CrashLoop', severity: 'error', rule: 'crashloop-backoff' } }));
+const burst = Array.from({ length: 6 }, (_, i) =>
+  ev({ at: i * 10 * SEC, reason: 'BackOff', enrichment, classification: { category: 'CrashLoop', severity: 'error', rule: 'crashloop-backoff' } }),
+);
 const nodeDown = [
-  ev({ at: 0, kind: 'Node', name: 'n1', namespace: null, reason: 'NodeNotReady', type: 'Normal', classification: { category: 'Node', severity: 'critical', rule: 'node-not-ready' } }),
+  ev({
+    at: 0,
+    kind: 'Node',
+    name: 'n1',
+    namespace: null,
+    reason: 'NodeNotReady',
+    type: 'Normal',
+    classification: { category: 'Node', severity: 'critical', rule: 'node-not-ready' },
+  }),
   ...burst,
 ];
 
 /** Every record field (recursively) is in the schema and vice versa. */
 function sameShape(value: unknown, type: import('avsc').Type, path = ''): void {
-  const t = type as unknown as { typeName: string; fields?: Array<{ name: string; type: import('avsc').Type }>; types?: import('avsc').Type[]; itemsType?: import('avsc').Type };
+  const t = type as unknown as {
+    typeName: string;
+    fields?: Array<{ name: string; type: import('avsc').Type }>;
+    types?: import('avsc').Type[];
+    itemsType?: import('avsc').Type;
+  };
   if (t.typeName === 'record') {
     const fields = t.fields!;
     expect(Object.keys(value as object).sort(), `fields of ${path || 'record'}`).toEqual(fields.map((f) => f.name).sort());
@@ -79,8 +108,12 @@ describe('Alert and Incident records', () => {
   const alerts: Alert[] = [
     ...collect(burst, (s) => s.pipe(rate({ threshold: 5, window: 3 * MIN, ...quiet() }))),
     ...collect(burst, (s) => s.pipe(rate({ threshold: 5, window: 3 * MIN, ...quiet() }), group({ groupWait: 0, ...quiet() }))),
-    ...collect([...Array.from({ length: 6 }, (_, m) => ev({ at: m * MIN, name: `p${m}` })), ...Array.from({ length: 30 }, (_, i) => ev({ at: 6 * MIN + i * SEC, name: `q${i}` }))], (s) =>
-      s.pipe(spike({ warmup: 3, ...quiet() })),
+    ...collect(
+      [
+        ...Array.from({ length: 6 }, (_, m) => ev({ at: m * MIN, name: `p${m}` })),
+        ...Array.from({ length: 30 }, (_, i) => ev({ at: 6 * MIN + i * SEC, name: `q${i}` })),
+      ],
+      (s) => s.pipe(spike({ warmup: 3, ...quiet() })),
     ),
   ];
   const incidents: Incident[] = collect(nodeDown, (s) => s.pipe(correlate(quiet())));
@@ -138,7 +171,9 @@ describe('Alert and Incident records', () => {
 
 describe('EventWindow records', () => {
   const schema = load('EventWindow');
-  const windows: EventWindow[] = collect(nodeDown, (s) => s.pipe(eventWindows({ size: MIN, slide: 30 * SEC, labels: (e) => ({ namespace: e.regarding.namespace, reason: e.reason }), name: 'p/window', ...quiet() })));
+  const windows: EventWindow[] = collect(nodeDown, (s) =>
+    s.pipe(eventWindows({ size: MIN, slide: 30 * SEC, labels: (e) => ({ namespace: e.regarding.namespace, reason: e.reason }), name: 'p/window', ...quiet() })),
+  );
 
   it('encode and decode with avsc to the same values, every field in the schema and back', () => {
     expect(windows.length).toBeGreaterThan(2);

@@ -6,7 +6,10 @@ import { spike, type SpikeOptions } from '../../../src/operators/spike.js';
 import { MIN, SEC, T0, ev, letters, quiet, testScheduler } from './helpers.js';
 
 const brief = (a: Alert): string => `${a.status === 'firing' ? 'F' : 'R'}@${(a.status === 'firing' ? a.startsAt : a.endsAt!) - T0}`;
-const briefly = (options: SpikeOptions): OperatorFunction<KubeEvent, string> => (s) => s.pipe(spike(options), map(brief));
+const briefly =
+  (options: SpikeOptions): OperatorFunction<KubeEvent, string> =>
+  (s) =>
+    s.pipe(spike(options), map(brief));
 const base: SpikeOptions = { interval: MIN, factor: 5, minCount: 4, warmup: 2, alpha: 0.5, ...quiet() };
 
 /** n events in namespace ns during minute m (spread over its first n seconds). */
@@ -46,7 +49,7 @@ describe('spike', () => {
   it('emits at the watermark passing the bucket end (marbles)', () => {
     testScheduler().run(({ cold, expectObservable }) => {
       const events = [...burst(0, 1), ...burst(1, 1), ...burst(2, 5), ...burst(3, 1)];
-            // the spike bucket (minute 2) closes when the minute-3 event arrives (frame 7); it resolves at completion
+      // the spike bucket (minute 2) closes when the minute-3 event arrives (frame 7); it resolves at completion
       expectObservable(cold('abcdefgh|', letters(events)).pipe(briefly(base))).toBe('-------x(y|)', { x: `F@${2 * MIN}`, y: `R@${3 * MIN}` });
     });
   });
@@ -74,7 +77,15 @@ describe('spike', () => {
   });
 
   it('keeps keys apart (per namespace by default)', () => {
-    const events = [...burst(0, 1, 'a'), ...burst(0, 1, 'b'), ...burst(1, 1, 'a'), ...burst(1, 1, 'b'), ...burst(2, 1, 'a'), ...burst(2, 9, 'b'), ...burst(3, 1, 'a')];
+    const events = [
+      ...burst(0, 1, 'a'),
+      ...burst(0, 1, 'b'),
+      ...burst(1, 1, 'a'),
+      ...burst(1, 1, 'b'),
+      ...burst(2, 1, 'a'),
+      ...burst(2, 9, 'b'),
+      ...burst(3, 1, 'a'),
+    ];
     const alerts = runSpike(events, base);
     expect(alerts.map((a) => `${a.labels['namespace']}:${brief(a)}`)).toEqual([`b:F@${2 * MIN}`, `b:R@${3 * MIN}`]);
   });

@@ -65,7 +65,10 @@ function pipelines(changes$: Observable<RecordedChange>): Observable<Output> {
   );
 
   // story 1: >= 5 FailedScheduling of one Pod within 3 minutes; resolved when the Pod is scheduled
-  const scheduling$ = events$.pipe(filter((e) => e.reason === 'FailedScheduling' || e.reason === 'Scheduled'), share());
+  const scheduling$ = events$.pipe(
+    filter((e) => e.reason === 'FailedScheduling' || e.reason === 'Scheduled'),
+    share(),
+  );
   const unschedulable$ = scheduling$.pipe(
     rate({
       threshold: 5,
@@ -86,12 +89,22 @@ function pipelines(changes$: Observable<RecordedChange>): Observable<Output> {
   // story 3: related events into incidents (node NotReady -> evictions)
   const incidents$ = events$.pipe(correlate({ window: 5 * MIN, ...quiet }));
   // story 4: a namespace's Warning rate against its own baseline
-  const spikes$ = events$.pipe(filter((e) => e.type === 'Warning'), spike({ interval: MIN, factor: 5, minCount: 20, warmup: 5, ...quiet }));
+  const spikes$ = events$.pipe(
+    filter((e) => e.type === 'Warning'),
+    spike({ interval: MIN, factor: 5, minCount: 20, warmup: 5, ...quiet }),
+  );
 
   return merge(
-    scheduling$.pipe(filter((e) => e.reason === 'FailedScheduling'), dedupe({ window: 5 * MIN, ...quiet }), map((record) => ({ story: 'dedupe' as const, record }))),
+    scheduling$.pipe(
+      filter((e) => e.reason === 'FailedScheduling'),
+      dedupe({ window: 5 * MIN, ...quiet }),
+      map((record) => ({ story: 'dedupe' as const, record })),
+    ),
     unschedulable$.pipe(map((record) => ({ story: 'unschedulable' as const, record }))),
-    unschedulable$.pipe(group({ groupBy: ['alertname', 'namespace'], groupWait: 30_000, groupInterval: 5 * MIN, ...quiet }), map((record) => ({ story: 'unschedulable-group' as const, record }))),
+    unschedulable$.pipe(
+      group({ groupBy: ['alertname', 'namespace'], groupWait: 30_000, groupInterval: 5 * MIN, ...quiet }),
+      map((record) => ({ story: 'unschedulable-group' as const, record })),
+    ),
     crashloop$.pipe(map((record) => ({ story: 'crashloop' as const, record }))),
     incidents$.pipe(map((record) => ({ story: 'incident' as const, record }))),
     spikes$.pipe(map((record) => ({ story: 'spike' as const, record }))),
@@ -146,7 +159,15 @@ describe('story 1: a Pod that cannot be scheduled', () => {
     });
     expect(firing.summary).toBe(`FailedScheduling x5 within 3m on Pod payments/${pod} (Deployment api): ${FAILED_SCHEDULING}`);
     // occurrences 6-10 (10:03:02.700 ... 10:12:36.800) do not re-alert; Scheduled at 10:14:23.700 resolves it
-    expect(resolved).toMatchObject({ alertId: firing.alertId, status: 'resolved', startsAt: t('10:02:24.150'), endsAt: t('10:14:23.700'), updatedAt: t('10:14:23.700'), count: 10, lastSeen: t('10:12:36.800') });
+    expect(resolved).toMatchObject({
+      alertId: firing.alertId,
+      status: 'resolved',
+      startsAt: t('10:02:24.150'),
+      endsAt: t('10:14:23.700'),
+      updatedAt: t('10:14:23.700'),
+      count: 10,
+      lastSeen: t('10:12:36.800'),
+    });
   });
 
   it('is notified once after group_wait and resolved at the next group_interval', () => {
@@ -155,7 +176,11 @@ describe('story 1: a Pod that cannot be scheduled', () => {
       ['firing', '2026-11-01T10:02:54.150Z', 0],
       ['resolved', '2026-11-01T10:17:54.150Z', 1],
     ]);
-    expect(notifications[1]).toMatchObject({ labels: { alertname: 'PodUnschedulable', namespace: 'payments' }, startsAt: t('10:02:24.150'), endsAt: t('10:14:23.700') });
+    expect(notifications[1]).toMatchObject({
+      labels: { alertname: 'PodUnschedulable', namespace: 'payments' },
+      startsAt: t('10:02:24.150'),
+      endsAt: t('10:14:23.700'),
+    });
   });
 
   it('dedupes the repeats within the 5-minute window and reports how many were suppressed', () => {
@@ -172,7 +197,14 @@ describe('story 2: crash loops, with container, owner and node context', () => {
   const byPod = (name: string): Alert[] => alerts.filter((a) => a.labels['name'] === name);
 
   it('alerts on each crash-looping Pod once, and resolves it when the BackOffs stop', () => {
-    expect(alerts.map((a) => [a.status, `${a.labels['namespace']}/${a.labels['name']}`, a.category, new Date(a.status === 'firing' ? a.startsAt : a.endsAt!).toISOString().slice(11, 23)])).toEqual([
+    expect(
+      alerts.map((a) => [
+        a.status,
+        `${a.labels['namespace']}/${a.labels['name']}`,
+        a.category,
+        new Date(a.status === 'firing' ? a.startsAt : a.endsAt!).toISOString().slice(11, 23),
+      ]),
+    ).toEqual([
       ['firing', 'shop/checkout-xw4b57qj7-9r6hx', 'CrashLoop', '10:05:55.872'],
       ['firing', 'batch/worker-w4gxj592v-wbpjx', 'CrashLoop', '10:20:48.831'],
       ['firing', 'batch/worker-w4gxj592v-rtwtd', 'CrashLoop', '10:20:51.265'],
@@ -207,7 +239,9 @@ describe('story 2: crash loops, with container, owner and node context', () => {
       ],
       sampleMessages: ['Back-off restarting failed container app in pod checkout-xw4b57qj7-9r6hx_shop(b58623c5-190a-4f39-9148-a2b230027b73)'],
     });
-    expect(firing!.summary).toMatch(/^BackOff x3 within 5m on Pod shop\/checkout-xw4b57qj7-9r6hx \(Deployment checkout\): Back-off restarting failed container app/);
+    expect(firing!.summary).toMatch(
+      /^BackOff x3 within 5m on Pod shop\/checkout-xw4b57qj7-9r6hx \(Deployment checkout\): Back-off restarting failed container app/,
+    );
   });
 
   it('shop/cart: OOMKilled exit 137 makes it an OOM alert, Deployment cart, node-c', () => {
@@ -232,7 +266,13 @@ describe('story 3: a node going NotReady, then evictions on it', () => {
     ]);
     const closed = nodeIncidents[1]!;
     expect(closed.incidentId).toBe(nodeIncidents[0]!.incidentId);
-    const pods = ['payments/ledger-lwgqk9gq2-kggqk', 'shop/search-wzcx96qk4j-vhkk8', 'shop/search-wzcx96qk4j-57fj2', 'monitoring/kube-state-metrics-f8wqd464ln-z6d97', 'monitoring/grafana-ct7l5ffkx-pscdr'];
+    const pods = [
+      'payments/ledger-lwgqk9gq2-kggqk',
+      'shop/search-wzcx96qk4j-vhkk8',
+      'shop/search-wzcx96qk4j-57fj2',
+      'monitoring/kube-state-metrics-f8wqd464ln-z6d97',
+      'monitoring/grafana-ct7l5ffkx-pscdr',
+    ];
     expect(closed).toMatchObject({
       correlation: 'node',
       cluster: 'recorded',
@@ -259,7 +299,9 @@ describe('story 3: a node going NotReady, then evictions on it', () => {
 
   it('leaves no other incident about those pods (not twenty alerts)', () => {
     const others = incidents.filter((i) => i.correlation !== 'node');
-    for (const i of others) for (const m of i.members) expect(m.name).not.toMatch(/^(ledger-lwgqk9gq2-kggqk|search-wzcx96qk4j-(vhkk8|57fj2)|kube-state-metrics-f8wqd464ln-z6d97|grafana-ct7l5ffkx-pscdr)$/);
+    for (const i of others)
+      for (const m of i.members)
+        expect(m.name).not.toMatch(/^(ledger-lwgqk9gq2-kggqk|search-wzcx96qk4j-(vhkk8|57fj2)|kube-state-metrics-f8wqd464ln-z6d97|grafana-ct7l5ffkx-pscdr)$/);
   });
 });
 
@@ -271,7 +313,11 @@ describe('story 4: a Warning storm in namespace batch', () => {
       // 40 + 47 + 48 + 46 + 46 + 36 Warnings in the minutes 10:19 to 10:24
       ['resolved', 'batch', t('10:19:00'), t('10:25:00'), t('10:26:00'), 263],
     ]);
-    expect(spikes[0]).toMatchObject({ labels: { alertname: 'KubeEventRateSpike', cluster: 'recorded', namespace: 'batch' }, windowMs: MIN, annotations: { current: '40' } });
+    expect(spikes[0]).toMatchObject({
+      labels: { alertname: 'KubeEventRateSpike', cluster: 'recorded', namespace: 'batch' },
+      windowMs: MIN,
+      annotations: { current: '40' },
+    });
     expect(Number(spikes[0]!.annotations['baseline'])).toBeLessThan(1);
   });
 });

@@ -11,7 +11,12 @@ const run = (events: KubeEvent[], options: Partial<Parameters<typeof eventWindow
 
 describe('window', () => {
   it('tumbling: one record per key and window, emitted once the watermark passes its end (the rest at completion)', () => {
-    const e = [ev({ at: 10 * SEC, reason: 'BackOff' }), ev({ at: 20 * SEC, reason: 'BackOff', type: 'Normal', name: 'web-2' }), ev({ at: 30 * SEC, reason: 'Failed' }), ev({ at: 70 * SEC })];
+    const e = [
+      ev({ at: 10 * SEC, reason: 'BackOff' }),
+      ev({ at: 20 * SEC, reason: 'BackOff', type: 'Normal', name: 'web-2' }),
+      ev({ at: 30 * SEC, reason: 'Failed' }),
+      ev({ at: 70 * SEC }),
+    ];
     testScheduler().run(({ cold, expectObservable }) => {
       const w0 = expect.objectContaining({
         stage: 'p/window',
@@ -31,7 +36,10 @@ describe('window', () => {
         ],
       });
       const w1 = expect.objectContaining({ start: T0 + MIN, count: 1, topReasons: [{ reason: 'FailedScheduling', count: 1 }] });
-      expectObservable(cold('abcd|', letters(e)).pipe(eventWindows({ size: MIN, labels: byNamespace, name: 'p/window', ...quiet() }))).toBe('---x(y|)', { x: w0, y: w1 });
+      expectObservable(cold('abcd|', letters(e)).pipe(eventWindows({ size: MIN, labels: byNamespace, name: 'p/window', ...quiet() }))).toBe('---x(y|)', {
+        x: w0,
+        y: w1,
+      });
     });
   });
 

@@ -263,7 +263,9 @@ describe('timings', () => {
     expect(() => validateTimings({ ...ok, apiTimeoutMs: 11_000 })).toThrow(/apiTimeout/);
     expect(() => validateTimings({ ...ok, leaseDurationMs: 15_500 })).toThrow(/whole seconds/);
     expect(() => validateTimings({ ...ok, retryPeriodMs: 0 })).toThrow(/> 0/);
-    expect(() => new LeaderElector({ namespace: NS, name: NAME, client: { get: async () => null, create: async (l) => l, replace: async (l) => l } })).not.toThrow();
+    expect(
+      () => new LeaderElector({ namespace: NS, name: NAME, client: { get: async () => null, create: async (l) => l, replace: async (l) => l } }),
+    ).not.toThrow();
     expect(() => new LeaderElector({ namespace: NS, name: NAME })).toThrow(/kubeConfig or a client/);
   });
 });

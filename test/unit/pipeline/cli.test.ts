@@ -21,13 +21,13 @@ describe('kubevents validate / explain', () => {
   it('validate: ok for the bundled pipelines (exit 0)', async () => {
     const { out, text } = sink();
     expect(await validateCommand([join(PIPELINES, 'examples')], {}, out)).toBe(EXIT.ok);
-    expect(text()).toBe('ok: 5 files, 5 valid pipelines: 0 errors, 0 warnings\n');
+    expect(text()).toBe('ok: 7 files, 7 valid pipelines: 0 errors, 0 warnings\n');
     // the default and the examples overlap: loading both writes every event twice
     const both = sink();
     expect(await validateCommand([join(PIPELINES, 'default.yaml'), join(PIPELINES, 'examples')], { source: false }, both.out)).toBe(EXIT.ok);
     expect(both.text()).toBe(
       `${join(PIPELINES, 'examples', 'all-events-to-kafka.yaml')}:16:7: warning: pipelines "default" and "all-events-to-kafka" both write events to "k8s.events" (in embedded mode a topic is the file of the same name): an event passing both is written twice (load only one of them, or make their filters disjoint)\n` +
-        'ok: 6 files, 6 valid pipelines: 0 errors, 1 warning\n',
+        'ok: 8 files, 8 valid pipelines: 0 errors, 1 warning\n',
     );
     expect(await validateCommand([join(PIPELINES, 'default.yaml'), join(PIPELINES, 'examples')], { strict: true, source: false }, sink().out)).toBe(EXIT.usage);
   });
@@ -63,7 +63,9 @@ describe('kubevents validate / explain', () => {
     expect(text()).toContain('       window: 3m\n       hold: 10m\n       holdUntilQuiet: true');
     expect(text()).toContain('       resolveOn: reason = Scheduled');
     expect(text()).toContain('       idleTtl: 1h13m');
-    expect(text()).toContain('    - kafka topic k8s.alerts (confluent encoding; embedded mode: file k8s.alerts.avro) <- Alert records\n    - console lines <- Alert records');
+    expect(text()).toContain(
+      '    - kafka topic k8s.alerts (confluent encoding; embedded mode: file k8s.alerts.avro) <- Alert records\n    - console lines <- Alert records',
+    );
     const err = sink();
     expect(await explainCommand([bad], sink().out, err.out)).toBe(EXIT.usage);
     expect(err.text()).toContain('nothing to explain');

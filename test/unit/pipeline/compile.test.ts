@@ -3,7 +3,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../../src/model/alert.js';
 import type { KubeEvent } from '../../../src/model/kube-event.js';
-import { compilePipeline, compilePipelines, } from '../../../src/pipeline/compile.js';
+import { compilePipeline, compilePipelines } from '../../../src/pipeline/compile.js';
 import type { OutRecord } from '../../../src/model/out-record.js';
 import { compileTemplate } from '../../../src/pipeline/fields.js';
 import { compileMatcher, RecordMatcherSchema } from '../../../src/pipeline/matcher.js';
@@ -15,7 +15,15 @@ import { inline, silent } from './helpers.js';
 const head = (name: string) => `apiVersion: kubevents/v1\nkind: Pipeline\nmetadata: {name: ${name}}\n`;
 const ctx = (lookup: ObjectLookup = EMPTY_OBJECT_LOOKUP) => ({ lookup, logger: silent, replay: true });
 const run = (pipelines: LoadedPipeline[], events$: Observable<KubeEvent>, lookup?: ObjectLookup): Promise<OutRecord[]> =>
-  lastValueFrom(events$.pipe(compilePipelines(pipelines.map((p) => p.graph), ctx(lookup)), toArray()));
+  lastValueFrom(
+    events$.pipe(
+      compilePipelines(
+        pipelines.map((p) => p.graph),
+        ctx(lookup),
+      ),
+      toArray(),
+    ),
+  );
 
 describe('compiled pipelines', () => {
   it('several pipelines and forks share one subscription of a synchronous source, and each sees every event', async () => {
@@ -26,7 +34,10 @@ describe('compiled pipelines', () => {
       return from(events);
     });
     const pipelines = [
-      ...inline(`${head('one')}spec:\n  stages:\n    - fork:\n        - {name: x, stages: [{filter: {reason: A}}], sinks: [console]}\n        - {name: y, sinks: [stdout]}\n  sinks: [{file: {name: all}}]\n`, 'one.yaml'),
+      ...inline(
+        `${head('one')}spec:\n  stages:\n    - fork:\n        - {name: x, stages: [{filter: {reason: A}}], sinks: [console]}\n        - {name: y, sinks: [stdout]}\n  sinks: [{file: {name: all}}]\n`,
+        'one.yaml',
+      ),
       ...inline(`${head('two')}spec:\n  stages: [{filter: {reason: B}}]\n  sinks: [console]\n`, 'two.yaml'),
     ];
     const out = await run(pipelines, source$);
@@ -43,7 +54,12 @@ describe('compiled pipelines', () => {
       'one/x:console:A',
       'one/y:stdout:A',
     ]);
-    expect(out[0]).toMatchObject({ kind: 'KubeEvent', key: 'c1/Pod/shop/web-1', idempotencyKey: events[0]!.idempotencyKey, timestamp: events[0]!.lastTimestamp });
+    expect(out[0]).toMatchObject({
+      kind: 'KubeEvent',
+      key: 'c1/Pod/shop/web-1',
+      idempotencyKey: events[0]!.idempotencyKey,
+      timestamp: events[0]!.lastTimestamp,
+    });
   });
 
   it('runs the stages before a fork once per record', async () => {
@@ -55,7 +71,9 @@ describe('compiled pipelines', () => {
         return EMPTY_OBJECT_LOOKUP.getByUid(uid);
       },
     };
-    const [p] = inline(`${head('p')}spec:\n  stages:\n    - enrich\n    - fork:\n        - {sinks: [console]}\n        - {sinks: [stdout]}\n        - {sinks: [stdout]}\n`);
+    const [p] = inline(
+      `${head('p')}spec:\n  stages:\n    - enrich\n    - fork:\n        - {sinks: [console]}\n        - {sinks: [stdout]}\n        - {sinks: [stdout]}\n`,
+    );
     const out = await run([p!], from([ev({ at: 0 }), ev({ at: 1 })]), counted);
     expect(out).toHaveLength(6);
     expect(lookups).toBe(2);
@@ -71,14 +89,20 @@ describe('compiled pipelines', () => {
         ...inline(`${head('two')}spec:\n  sinks: [console]\n`, 'two.yaml'),
       ];
       const out$ = source.pipe(
-        compilePipelines(pipelines.map((p) => p.graph), ctx()),
+        compilePipelines(
+          pipelines.map((p) => p.graph),
+          ctx(),
+        ),
         map((o) => `${o.origin?.pipeline}:${(o.value as KubeEvent).reason}`),
       );
       expectObservable(out$).toBe('--(xy)--z-----(xy)--|', { x: 'one:A', y: 'two:A', z: 'two:B' });
       expectSubscriptions(source.subscriptions).toBe('^-------------------!');
       const source2 = hot('--a-----b-----a-----|', e);
       const out2$ = source2.pipe(
-        compilePipelines(pipelines.map((p) => p.graph), ctx()),
+        compilePipelines(
+          pipelines.map((p) => p.graph),
+          ctx(),
+        ),
         map((o) => `${o.origin?.pipeline}:${(o.value as KubeEvent).reason}`),
       );
       expectObservable(out2$, '^----!').toBe('--(xy)', { x: 'one:A', y: 'two:A' });
@@ -94,14 +118,19 @@ describe('compiled pipelines', () => {
       const [p] = inline(`${head('r')}spec:\n  stages:\n    - rate: {threshold: 3, window: 3m, resolveOn: {reason: Scheduled}}\n  sinks: [console]\n`);
       const out$ = source.pipe(
         compilePipeline(p!.graph, ctx()),
-        map((o) => `${(o.value as Alert).status}@${((o.value as Alert).status === 'firing' ? (o.value as Alert).startsAt : (o.value as Alert).endsAt!) - x(0).lastTimestamp}`),
+        map(
+          (o) =>
+            `${(o.value as Alert).status}@${((o.value as Alert).status === 'firing' ? (o.value as Alert).startsAt : (o.value as Alert).endsAt!) - x(0).lastTimestamp}`,
+        ),
       );
       expectObservable(out$).toBe('----f-r|', { f: 'firing@60000', r: 'resolved@90000' });
     });
   });
 
   it('applies the source scope: namespaces and field selector', async () => {
-    const [p] = inline(`${head('s')}spec:\n  source:\n    namespaces: [shop, web]\n    fieldSelector: type=Warning,involvedObject.kind!=Node\n  sinks: [console]\n`);
+    const [p] = inline(
+      `${head('s')}spec:\n  source:\n    namespaces: [shop, web]\n    fieldSelector: type=Warning,involvedObject.kind!=Node\n  sinks: [console]\n`,
+    );
     const events = [
       ev({ at: 0, namespace: 'shop', type: 'Warning' }),
       ev({ at: 1, namespace: 'web', type: 'Normal' }),
@@ -124,7 +153,14 @@ describe('compiled pipelines', () => {
   sinks: [stdout]
 `);
     const out = await run([p!], from([ev({ at: 0, reason: 'BackOff', message: 'boom' })]));
-    expect(out).toEqual([expect.objectContaining({ kind: 'Projection', key: '', idempotencyKey: '', value: { reason: 'BackOff', message: '[shop/web-1] boom', regarding: { name: 'web-1' }, enrichment: { labels: { team: 'team-shop' } } } })]);
+    expect(out).toEqual([
+      expect.objectContaining({
+        kind: 'Projection',
+        key: '',
+        idempotencyKey: '',
+        value: { reason: 'BackOff', message: '[shop/web-1] boom', regarding: { name: 'web-1' }, enrichment: { labels: { team: 'team-shop' } } },
+      }),
+    ]);
   });
 
   it('enriches from the lookup before classifying with container reasons', async () => {

@@ -31,7 +31,9 @@ async function runExample(name: string): Promise<OutRecord[]> {
 }
 
 const records = <T>(outputs: OutRecord[], targetId: string): T[] =>
-  outputs.filter((o) => (o.target !== undefined && (o.sink === 'kafka' || o.sink === 'file') ? `${o.sink}:${o.target}` : o.sink) === targetId).map((o) => o.value as T);
+  outputs
+    .filter((o) => (o.target !== undefined && (o.sink === 'kafka' || o.sink === 'file') ? `${o.sink}:${o.target}` : o.sink) === targetId)
+    .map((o) => o.value as T);
 
 const SCHEDULER_MESSAGE = '0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.';
 
@@ -39,7 +41,16 @@ describe('example pipelines on the recorded cluster', () => {
   it('every file in pipelines/ is valid', async () => {
     const result = await loadPipelines([join(PIPELINES, 'default.yaml'), join(PIPELINES, 'examples')]);
     expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-    expect(result.pipelines.map((p) => p.name).sort()).toEqual(['all-events-to-kafka', 'crash-loop', 'default', 'failed-scheduling', 'node-not-ready', 'throttled-warnings', 'warning-counts', 'warning-storm']);
+    expect(result.pipelines.map((p) => p.name).sort()).toEqual([
+      'all-events-to-kafka',
+      'crash-loop',
+      'default',
+      'failed-scheduling',
+      'node-not-ready',
+      'throttled-warnings',
+      'warning-counts',
+      'warning-storm',
+    ]);
   });
 
   it('all-events-to-kafka: every occurrence once, enriched and classified, on k8s.events', async () => {
@@ -50,7 +61,14 @@ describe('example pipelines on the recorded cluster', () => {
     expect(new Set(events.map((e) => e.idempotencyKey)).size).toBe(668);
     expect(events.every((e) => e.classification !== null)).toBe(true);
     expect(events.filter((e) => e.type === 'Warning')).toHaveLength(386);
-    expect(out.every((o) => o.kind === 'KubeEvent' && o.key === `default/${(o.value as KubeEvent).regarding.kind}/${(o.value as KubeEvent).regarding.namespace ?? (o.value as KubeEvent).namespace}/${(o.value as KubeEvent).regarding.name}`)).toBe(true);
+    expect(
+      out.every(
+        (o) =>
+          o.kind === 'KubeEvent' &&
+          o.key ===
+            `default/${(o.value as KubeEvent).regarding.kind}/${(o.value as KubeEvent).regarding.namespace ?? (o.value as KubeEvent).namespace}/${(o.value as KubeEvent).regarding.name}`,
+      ),
+    ).toBe(true);
     const checkoutBackOff = events.find((e) => e.reason === 'BackOff' && e.regarding.name === 'checkout-xw4b57qj7-9r6hx');
     expect(checkoutBackOff?.enrichment?.workload).toMatchObject({ kind: 'Deployment', name: 'checkout' });
   });
@@ -65,7 +83,14 @@ describe('example pipelines on the recorded cluster', () => {
     ]);
     const [firing, resolved] = alerts as [Alert, Alert];
     expect(firing).toMatchObject({
-      labels: { alertname: 'PodUnschedulable', cluster: 'default', kind: 'Pod', name: 'api-7d9f8b6c5-x2x9q', namespace: 'payments', reason: 'FailedScheduling' },
+      labels: {
+        alertname: 'PodUnschedulable',
+        cluster: 'default',
+        kind: 'Pod',
+        name: 'api-7d9f8b6c5-x2x9q',
+        namespace: 'payments',
+        reason: 'FailedScheduling',
+      },
       namespace: 'payments',
       category: 'Scheduling',
       severity: 'warning',
@@ -75,7 +100,13 @@ describe('example pipelines on the recorded cluster', () => {
       lastSeen: at('10:02:24.150'),
       windowMs: 3 * 60_000,
       sampleMessages: [SCHEDULER_MESSAGE],
-      annotations: { workload: 'Deployment/api', message: SCHEDULER_MESSAGE, runbook: 'https://kubernetes.io/docs/concepts/scheduling-eviction/', threshold: '5', window: '3m' },
+      annotations: {
+        workload: 'Deployment/api',
+        message: SCHEDULER_MESSAGE,
+        runbook: 'https://kubernetes.io/docs/concepts/scheduling-eviction/',
+        threshold: '5',
+        window: '3m',
+      },
     });
     expect(firing.summary).toContain('Deployment api');
     expect(firing.summary).toContain(SCHEDULER_MESSAGE);
@@ -88,7 +119,12 @@ describe('example pipelines on the recorded cluster', () => {
     const alerts = records<Alert>(out, 'kafka:k8s.alerts');
     const firing = alerts.filter((a) => a.status === 'firing');
     // one firing and one resolved record per Pod: no re-alerting
-    expect(alerts.filter((a) => a.status === 'resolved').map((a) => a.alertId).sort()).toEqual(firing.map((a) => a.alertId).sort());
+    expect(
+      alerts
+        .filter((a) => a.status === 'resolved')
+        .map((a) => a.alertId)
+        .sort(),
+    ).toEqual(firing.map((a) => a.alertId).sort());
     expect(firing.map((a) => [a.labels['namespace'], a.labels['name'], a.category])).toEqual([
       ['shop', 'checkout-xw4b57qj7-9r6hx', 'CrashLoop'],
       ['batch', 'worker-w4gxj592v-wbpjx', 'CrashLoop'],
@@ -115,7 +151,9 @@ describe('example pipelines on the recorded cluster', () => {
     expect(resolvedCheckout.lastSeen).toBe(at('10:22:40.365'));
     const cart = firing[4]!;
     expect(cart).toMatchObject({ workload: { kind: 'Deployment', name: 'cart' }, node: 'node-c' });
-    expect(cart.containers).toEqual([expect.objectContaining({ name: 'app', waitingReason: 'CrashLoopBackOff', lastTerminationReason: 'OOMKilled', lastExitCode: 137 })]);
+    expect(cart.containers).toEqual([
+      expect.objectContaining({ name: 'app', waitingReason: 'CrashLoopBackOff', lastTerminationReason: 'OOMKilled', lastExitCode: 137 }),
+    ]);
     expect(alerts.find((a) => a.alertId === cart.alertId && a.status === 'resolved')!.count).toBe(7); // README: 7 BackOff
   });
 
@@ -138,7 +176,13 @@ describe('example pipelines on the recorded cluster', () => {
       firstTime: at('10:26:42.314'),
     });
     expect(closed.rootCause).toMatch(/^NodeNotReady on Node node-a: Node node-a status is now: NodeNotReady/);
-    const pods = ['ledger-lwgqk9gq2-kggqk', 'search-wzcx96qk4j-vhkk8', 'search-wzcx96qk4j-57fj2', 'kube-state-metrics-f8wqd464ln-z6d97', 'grafana-ct7l5ffkx-pscdr'];
+    const pods = [
+      'ledger-lwgqk9gq2-kggqk',
+      'search-wzcx96qk4j-vhkk8',
+      'search-wzcx96qk4j-57fj2',
+      'kube-state-metrics-f8wqd464ln-z6d97',
+      'grafana-ct7l5ffkx-pscdr',
+    ];
     expect(closed.members.map((m) => [m.reason, m.kind, m.name])).toEqual([
       ['NodeNotReady', 'Node', 'node-a'],
       ...pods.map((p) => ['NodeNotReady', 'Pod', p]),
@@ -155,7 +199,11 @@ describe('example pipelines on the recorded cluster', () => {
       ['firing', 'batch', '2026-11-01T10:19:00.000Z', null, 40], // README: 40 Warnings in minute 10:19
       ['resolved', 'batch', '2026-11-01T10:19:00.000Z', '2026-11-01T10:25:00.000Z', 40 + 47 + 48 + 46 + 46 + 36],
     ]);
-    expect(alerts[0]).toMatchObject({ labels: { alertname: 'NamespaceWarningStorm', cluster: 'default', namespace: 'batch' }, severity: 'warning', windowMs: 60_000 });
+    expect(alerts[0]).toMatchObject({
+      labels: { alertname: 'NamespaceWarningStorm', cluster: 'default', namespace: 'batch' },
+      severity: 'warning',
+      windowMs: 60_000,
+    });
   });
 
   it('warning-counts (window): every Warning counted once, per namespace and reason and minute', async () => {
@@ -219,7 +267,10 @@ describe('example pipelines on the recorded cluster', () => {
       const stream = new PassThrough();
       let stdoutLines = 0;
       stream.on('data', (chunk: Buffer) => (stdoutLines += chunk.toString().split('\n').length - 1));
-      const router = new SinkRouter({ kafka: files, file: files, stdout: new StdoutSink({ stream, terminal: false }), console: new ConsoleSink((line) => lines.push(line)) }, (e) => errors.push(e));
+      const router = new SinkRouter(
+        { kafka: files, file: files, stdout: new StdoutSink({ stream, terminal: false }), console: new ConsoleSink((line) => lines.push(line)) },
+        (e) => errors.push(e),
+      );
       const routes = new Set<string>();
       await lastValueFrom(
         new PipelineSet({ lookup: cache, pipelines, logger: silent, replay: true }).run(events$).pipe(

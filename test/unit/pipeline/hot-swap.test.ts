@@ -13,7 +13,8 @@ import { inline, silent } from './helpers.js';
 
 const head = (name: string) => `apiVersion: kubevents/v1\nkind: Pipeline\nmetadata: {name: ${name}}\n`;
 /** A pass-through pipeline whose version shows in the message. */
-const tagged = (name: string, version: string) => inline(`${head(name)}spec:\n  stages: [{map: {set: {message: "${version}"}}}]\n  sinks: [console]\n`, `${name}.yaml`)[0]!;
+const tagged = (name: string, version: string) =>
+  inline(`${head(name)}spec:\n  stages: [{map: {set: {message: "${version}"}}}]\n  sinks: [console]\n`, `${name}.yaml`)[0]!;
 
 function collect(runtime: PipelineSet, source: Subject<KubeEvent>) {
   const out: OutRecord[] = [];
@@ -65,7 +66,8 @@ describe('PipelineSet: reload', () => {
 
   it('keeps an unchanged pipeline with its state; a changed one flushes and starts afresh', () => {
     const dedupe = inline(`${head('d')}spec:\n  stages: [{dedupe: {window: 5m}}]\n  sinks: [console]\n`, 'd.yaml')[0]!;
-    const rate = (threshold: number) => inline(`${head('r')}spec:\n  stages: [{rate: {threshold: ${threshold}, window: 10m}}]\n  sinks: [console]\n`, 'r.yaml')[0]!;
+    const rate = (threshold: number) =>
+      inline(`${head('r')}spec:\n  stages: [{rate: {threshold: ${threshold}, window: 10m}}]\n  sinks: [console]\n`, 'r.yaml')[0]!;
     const source = new Subject<KubeEvent>();
     const runtime = new PipelineSet({ lookup: EMPTY_OBJECT_LOOKUP, pipelines: [dedupe, rate(2)], logger: silent, replay: true });
     const { out } = collect(runtime, source);
@@ -82,7 +84,9 @@ describe('PipelineSet: reload', () => {
     source.next(x(3 * MIN));
     source.next(x(4 * MIN)); // new rate: 3 in 10m -> fires
     source.complete();
-    const summary = out.map((o) => (o.kind === 'Alert' ? `${o.origin?.pipeline}:${(o.value as Alert).status}:${(o.value as Alert).count}` : `${o.origin?.pipeline}:event`));
+    const summary = out.map((o) =>
+      o.kind === 'Alert' ? `${o.origin?.pipeline}:${(o.value as Alert).status}:${(o.value as Alert).count}` : `${o.origin?.pipeline}:event`,
+    );
     expect(summary).toEqual(['d:event', 'r:firing:2', 'r:resolved:2', 'r:firing:3', 'r:resolved:3']);
   });
 

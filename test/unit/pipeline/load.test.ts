@@ -40,7 +40,9 @@ describe('validation: every error with file:line:col and a hint', () => {
     const text = `${head()}spec:\n  stages:\n    - enrich\n    - dedup:\n        window: 5m\n  sinks: [console]\n`;
     expect(lines({ 'pipelines/x.yaml': text })).toEqual(['pipelines/x.yaml:8:7: error: unknown stage "dedup" (did you mean "dedupe"?)']);
     const [d] = loadPipelineTexts({ 'pipelines/x.yaml': text }).diagnostics;
-    expect(formatDiagnosticWithSource(d!, text)).toBe(['pipelines/x.yaml:8:7: error: unknown stage "dedup" (did you mean "dedupe"?)', ' 8 |     - dedup:', '   |       ^^^^^'].join('\n'));
+    expect(formatDiagnosticWithSource(d!, text)).toBe(
+      ['pipelines/x.yaml:8:7: error: unknown stage "dedup" (did you mean "dedupe"?)', ' 8 |     - dedup:', '   |       ^^^^^'].join('\n'),
+    );
   });
 
   it('reports every problem of a file, in order', () => {
@@ -182,8 +184,13 @@ describe('validation: every error with file:line:col and a hint', () => {
     expect(result.diagnostics).toEqual([]);
     const [p] = result.pipelines;
     expect(p!.graph.steps.map((s) => (s.kind === 'stage' ? s.type : 'fork'))).toEqual(['enrich', 'classify', 'dedupe']);
-    expect(p!.graph.steps[2]).toMatchObject({ options: { window: 300_000, by: ['cluster', 'object', 'reason'], maxKeys: 50_000, idleTtl: 3_600_000, allowedLateness: 0, latePolicy: 'clamp' } });
-    expect(p!.graph.sinks.map((s) => [s.type, s.target])).toEqual([['console', undefined], ['stdout', 'auto']]);
+    expect(p!.graph.steps[2]).toMatchObject({
+      options: { window: 300_000, by: ['cluster', 'object', 'reason'], maxKeys: 50_000, idleTtl: 3_600_000, allowedLateness: 0, latePolicy: 'clamp' },
+    });
+    expect(p!.graph.sinks.map((s) => [s.type, s.target])).toEqual([
+      ['console', undefined],
+      ['stdout', 'auto'],
+    ]);
   });
 });
 

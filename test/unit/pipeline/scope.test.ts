@@ -73,10 +73,19 @@ describe('combineNamespaces', () => {
 });
 
 describe('watchScope', () => {
-  const p = (name: string, source: string) => inline(`apiVersion: kubevents/v1\nkind: Pipeline\nmetadata: {name: ${name}}\nspec:\n  source: ${source}\n  sinks: [console]\n`, `${name}.yaml`)[0]!;
+  const p = (name: string, source: string) =>
+    inline(`apiVersion: kubevents/v1\nkind: Pipeline\nmetadata: {name: ${name}}\nspec:\n  source: ${source}\n  sinks: [console]\n`, `${name}.yaml`)[0]!;
   it('covers every pipeline of the shared watch', () => {
-    expect(watchScope([p('a', '{namespaces: [shop]}'), p('b', '{namespaces: [web, shop], fieldSelector: type=Warning}')])).toEqual({ namespaces: ['shop', 'web'], fieldSelector: undefined, labelSelector: undefined });
+    expect(watchScope([p('a', '{namespaces: [shop]}'), p('b', '{namespaces: [web, shop], fieldSelector: type=Warning}')])).toEqual({
+      namespaces: ['shop', 'web'],
+      fieldSelector: undefined,
+      labelSelector: undefined,
+    });
     expect(watchScope([p('a', '{namespaces: [shop]}'), p('b', '{}')])).toEqual({ namespaces: null, fieldSelector: undefined, labelSelector: undefined });
-    expect(watchScope([p('a', '{fieldSelector: type=Warning, labelSelector: x=y}'), p('b', '{fieldSelector: type=Warning, labelSelector: x=y}')])).toEqual({ namespaces: null, fieldSelector: 'type=Warning', labelSelector: 'x=y' });
+    expect(watchScope([p('a', '{fieldSelector: type=Warning, labelSelector: x=y}'), p('b', '{fieldSelector: type=Warning, labelSelector: x=y}')])).toEqual({
+      namespaces: null,
+      fieldSelector: 'type=Warning',
+      labelSelector: 'x=y',
+    });
   });
 });

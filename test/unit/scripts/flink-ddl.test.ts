@@ -107,8 +107,12 @@ describe('scripts/flink-ddl.mjs', () => {
 
   it('docs/flink-example/sql/k8s-events.sql is the current output of the script', () => {
     const committed = readFileSync(root('docs/flink-example/sql/k8s-events.sql'), 'utf8');
-    const cli = execFileSync(process.execPath, [root('scripts/flink-ddl.mjs'), root('schemas/KubeEvent.avsc'), '--event-time', 'lastTimestamp'], { encoding: 'utf8' });
+    const cli = execFileSync(process.execPath, [root('scripts/flink-ddl.mjs'), root('schemas/KubeEvent.avsc'), '--event-time', 'lastTimestamp'], {
+      encoding: 'utf8',
+    });
     expect(cli).toBe(flinkDdl(text('KubeEvent'), { eventTime: 'lastTimestamp' }));
-    expect(committed, 'regenerate: node scripts/flink-ddl.mjs schemas/KubeEvent.avsc --event-time lastTimestamp > docs/flink-example/sql/k8s-events.sql').toBe(cli);
+    expect(committed, 'regenerate: node scripts/flink-ddl.mjs schemas/KubeEvent.avsc --event-time lastTimestamp > docs/flink-example/sql/k8s-events.sql').toBe(
+      cli,
+    );
   });
 });

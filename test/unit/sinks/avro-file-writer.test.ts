@@ -25,10 +25,24 @@ function sampleEvent(i: number): KubeEvent {
   if (i === 1) {
     event.enrichment = {
       workload: { kind: 'Deployment', name: 'web', uid: null },
-      ownerChain: [{ kind: 'ReplicaSet', name: 'web-1', uid: 'rs' }, { kind: 'Deployment', name: 'web', uid: null }],
+      ownerChain: [
+        { kind: 'ReplicaSet', name: 'web-1', uid: 'rs' },
+        { kind: 'Deployment', name: 'web', uid: null },
+      ],
       node: 'node-a',
       podPhase: 'Running',
-      containers: [{ name: 'app', ready: false, restartCount: 4, waitingReason: 'CrashLoopBackOff', waitingMessage: null, lastTerminationReason: 'Error', lastExitCode: 1, lastFinishedAt: Date.parse('2026-11-01T09:59:00Z') }],
+      containers: [
+        {
+          name: 'app',
+          ready: false,
+          restartCount: 4,
+          waitingReason: 'CrashLoopBackOff',
+          waitingMessage: null,
+          lastTerminationReason: 'Error',
+          lastExitCode: 1,
+          lastFinishedAt: Date.parse('2026-11-01T09:59:00Z'),
+        },
+      ],
       labels: { app: 'web' },
     };
     event.classification = { category: 'CrashLoop', severity: 'error', rule: 'backoff' };

@@ -49,9 +49,27 @@ spec:
 describe('SinkRouter', () => {
   it('sends each pipeline record to the sink it names, in order; a replay registers its files for kafka too', async () => {
     const events = [ev({ at: 0, eventUid: 'e0' }), ev({ at: 1, eventUid: 'e1' })];
-    const records = await lastValueFrom(from(events).pipe(compilePipelines([pipeline[0]!.graph], { lookup: EMPTY_OBJECT_LOOKUP, logger: silent, replay: true }), toArray()));
-    expect(records.map((r) => `${r.sink}:${r.target ?? '-'}`)).toEqual(['kafka:k8s.events', 'file:copy', 'stdout:line', 'console:-', 'kafka:k8s.events', 'file:copy', 'stdout:line', 'console:-']);
-    expect(records[0]).toMatchObject({ kind: 'KubeEvent', value: events[0], key: 'c1/Pod/shop/web-1', idempotencyKey: events[0]!.idempotencyKey, timestamp: events[0]!.lastTimestamp, origin: { pipeline: 'p', branch: null } });
+    const records = await lastValueFrom(
+      from(events).pipe(compilePipelines([pipeline[0]!.graph], { lookup: EMPTY_OBJECT_LOOKUP, logger: silent, replay: true }), toArray()),
+    );
+    expect(records.map((r) => `${r.sink}:${r.target ?? '-'}`)).toEqual([
+      'kafka:k8s.events',
+      'file:copy',
+      'stdout:line',
+      'console:-',
+      'kafka:k8s.events',
+      'file:copy',
+      'stdout:line',
+      'console:-',
+    ]);
+    expect(records[0]).toMatchObject({
+      kind: 'KubeEvent',
+      value: events[0],
+      key: 'c1/Pod/shop/web-1',
+      idempotencyKey: events[0]!.idempotencyKey,
+      timestamp: events[0]!.lastTimestamp,
+      origin: { pipeline: 'p', branch: null },
+    });
 
     const files = new RecordingSink('files');
     const stdout = new RecordingSink('stdout');

@@ -69,13 +69,31 @@ describe('eventOccurrences', () => {
   it('sends malformed objects to dead letters and goes on', async () => {
     const bad = v1Event('bad', null);
     delete bad['regarding'];
-    const items = await run([change('ADDED', bad, '30'), change('ADDED', v1Event('ok', null), '31'), { type: 'ADDED', object: 'garbage', resourceVersion: '' }]);
+    const items = await run([
+      change('ADDED', bad, '30'),
+      change('ADDED', v1Event('ok', null), '31'),
+      { type: 'ADDED', object: 'garbage', resourceVersion: '' },
+    ]);
     expect(items.map((i) => i.type)).toEqual(['DEAD_LETTER', 'EVENT', 'DEAD_LETTER']);
-    expect((items[0] as { deadLetter: DeadLetter }).deadLetter).toMatchObject({ reason: 'regarding is missing', change: 'ADDED', resourceVersion: '30', detectedAt: 42 });
+    expect((items[0] as { deadLetter: DeadLetter }).deadLetter).toMatchObject({
+      reason: 'regarding is missing',
+      change: 'ADDED',
+      resourceVersion: '30',
+      detectedAt: 42,
+    });
   });
 
   it('passes GAP markers through', async () => {
-    const gap = { type: 'GAP' as const, resource: 'r', fromResourceVersion: '1', toResourceVersion: '9', detectedAt: 1, fromTime: null, reason: 'x', cause: 'checkpoint-expired' as const };
+    const gap = {
+      type: 'GAP' as const,
+      resource: 'r',
+      fromResourceVersion: '1',
+      toResourceVersion: '9',
+      detectedAt: 1,
+      fromTime: null,
+      reason: 'x',
+      cause: 'checkpoint-expired' as const,
+    };
     expect(await run([gap])).toEqual([gap]);
   });
 });

@@ -129,7 +129,11 @@ describe('ObjectCache', () => {
 
   it('fills from a recording (objects carry their kind)', () => {
     const c = new ObjectCache();
-    c.applyChanges([added(node), added(podOfRs), { type: 'GAP', resource: 'x', fromResourceVersion: '1', toResourceVersion: '2', detectedAt: 0, fromTime: null, reason: 'r' }]);
+    c.applyChanges([
+      added(node),
+      added(podOfRs),
+      { type: 'GAP', resource: 'x', fromResourceVersion: '1', toResourceVersion: '2', detectedAt: 0, fromTime: null, reason: 'r' },
+    ]);
     expect(c.get('Node', null, 'n1')).toBeDefined();
     expect(c.size()).toBe(2);
   });
@@ -195,10 +199,20 @@ describe('WatchRegistry and connectObjectCache (fake apiserver)', () => {
     server.served.delete('batch/v1/cronjobs');
     server.create(FAKE_RESOURCES.deployments!, { metadata: { name: 'web', namespace: 'default', uid: 'd1' } });
     server.create(FAKE_RESOURCES.replicasets!, {
-      metadata: { name: 'web-1', namespace: 'default', uid: 'rs1', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd1', controller: true }] },
+      metadata: {
+        name: 'web-1',
+        namespace: 'default',
+        uid: 'rs1',
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd1', controller: true }],
+      },
     });
     server.create(FAKE_RESOURCES.pods!, {
-      metadata: { name: 'web-1-a', namespace: 'default', uid: 'p1', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-1', uid: 'rs1', controller: true }] },
+      metadata: {
+        name: 'web-1-a',
+        namespace: 'default',
+        uid: 'p1',
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-1', uid: 'rs1', controller: true }],
+      },
       spec: { nodeName: 'n1' },
     });
     server.create(FAKE_RESOURCES.nodes!, { metadata: { name: 'n1', uid: 'node1' } });

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  compareResourceVersions,
-  isAtOrBefore,
-  laterResourceVersion,
-  parseResourceVersion,
-} from '../../../src/sources/resource-version.js';
+import { compareResourceVersions, isAtOrBefore, laterResourceVersion, parseResourceVersion } from '../../../src/sources/resource-version.js';
 import { Backoff, parseRetryAfter, sleep } from '../../../src/sources/backoff.js';
 import { EmittedVersions } from '../../../src/sources/relist-diff.js';
 import { LAST_APPLIED_ANNOTATION, pruneObject } from '../../../src/sources/prune.js';

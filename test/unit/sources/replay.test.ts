@@ -7,14 +7,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { KubeEvent } from '../../../src/model/kube-event.js';
 import { normalizeEvent } from '../../../src/model/normalize.js';
-import {
-  RecordingReadError,
-  replayFile,
-  replayText,
-  type MalformedRecord,
-  type RecordedChange,
-  type ReplayOptions,
-} from '../../../src/sources/replay.js';
+import { RecordingReadError, replayFile, replayText, type MalformedRecord, type RecordedChange, type ReplayOptions } from '../../../src/sources/replay.js';
 import { detectFormat, parseRecording } from '../../../src/sources/recording-format.js';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
@@ -139,7 +132,9 @@ describe('replay: formats', () => {
       apiVersion: 'v1',
       kind: 'EventList',
       metadata: { resourceVersion: '42' },
-      items: [{ metadata: { name: 'a.1', namespace: 'shop', uid: 'u1', resourceVersion: '40' }, involvedObject: { kind: 'Pod', name: 'a' }, lastTimestamp: iso(0) }],
+      items: [
+        { metadata: { name: 'a.1', namespace: 'shop', uid: 'u1', resourceVersion: '40' }, involvedObject: { kind: 'Pod', name: 'a' }, lastTimestamp: iso(0) },
+      ],
     });
     const records = await all(replayText(text, 'list.json').changes$);
     expect(records.map((r) => [r.apiVersion, r.kind, r.resource, r.source.line])).toEqual([['v1', 'Event', 'events', 1]]);
@@ -174,7 +169,15 @@ describe('replay: formats', () => {
       .map(([apiVersion, kind], i) => line('ADDED', object({ apiVersion, kind, name: `o${i}` }), i))
       .join('\n');
     const records = await all(replayText(text, 'kinds').changes$);
-    expect(records.map((r) => r.resource)).toEqual(['events', 'events', 'deployments', 'ingresses', 'networkpolicies', 'endpoints', 'certificates.cert-manager.io']);
+    expect(records.map((r) => r.resource)).toEqual([
+      'events',
+      'events',
+      'deployments',
+      'ingresses',
+      'networkpolicies',
+      'endpoints',
+      'certificates.cert-manager.io',
+    ]);
   });
 });
 
@@ -240,28 +243,49 @@ describe('replay: speed', () => {
 
   it("'max' yields between batches but stays at the same virtual instant", () => {
     expect(runVirtual(paced, { speed: 'max', batchSize: 2 })).toEqual({
-      emitted: [[0, 'a'], [0, 'b'], [0, 'c'], [0, 'd'], [0, 'e']],
+      emitted: [
+        [0, 'a'],
+        [0, 'b'],
+        [0, 'c'],
+        [0, 'd'],
+        [0, 'e'],
+      ],
       completedAt: 0,
     });
   });
 
   it('speed 1 keeps the recorded gaps', () => {
     expect(runVirtual(paced, { speed: 1 })).toEqual({
-      emitted: [[0, 'a'], [1000, 'b'], [5000, 'c'], [5000, 'd'], [20_000, 'e']],
+      emitted: [
+        [0, 'a'],
+        [1000, 'b'],
+        [5000, 'c'],
+        [5000, 'd'],
+        [20_000, 'e'],
+      ],
       completedAt: 20_000,
     });
   });
 
   it('speed 10 divides the gaps by ten', () => {
     expect(runVirtual(paced, { speed: 10 })).toEqual({
-      emitted: [[0, 'a'], [100, 'b'], [500, 'c'], [500, 'd'], [2000, 'e']],
+      emitted: [
+        [0, 'a'],
+        [100, 'b'],
+        [500, 'c'],
+        [500, 'd'],
+        [2000, 'e'],
+      ],
       completedAt: 2000,
     });
   });
 
   it('paces from the earliest event time even when the file starts later', () => {
     const text = [line('ADDED', object({ name: 'late' }), 4 * SEC), line('ADDED', object({ name: 'early' }), 2 * SEC)].join('\n');
-    expect(runVirtual(text, { speed: 2 }).emitted).toEqual([[0, 'early'], [1000, 'late']]);
+    expect(runVirtual(text, { speed: 2 }).emitted).toEqual([
+      [0, 'early'],
+      [1000, 'late'],
+    ]);
   });
 
   it('paces the whole recorded fixture at speed 10: 40 minutes in 4 virtual minutes', async () => {
@@ -364,7 +388,11 @@ describe('replay: malformed lines are reported and skipped', () => {
   });
 
   it('reports a bad List item at the line where it starts', async () => {
-    const text = JSON.stringify({ kind: 'List', apiVersion: 'v1', items: [object({ kind: 'Event', name: 'e1' }), 'oops', { metadata: { name: 'nokind' } }] }, null, 2);
+    const text = JSON.stringify(
+      { kind: 'List', apiVersion: 'v1', items: [object({ kind: 'Event', name: 'e1' }), 'oops', { metadata: { name: 'nokind' } }] },
+      null,
+      2,
+    );
     const bad: MalformedRecord[] = [];
     const records = await all(replayText(text, 'events.json', { onMalformed: (m) => bad.push(m) }).changes$);
     expect(records.map(nameOf)).toEqual(['e1']);
@@ -525,11 +553,10 @@ describe('recorded fixture (recordings/recorded-cluster.jsonl)', () => {
 
   beforeAll(async () => {
     records = await all(replayFile(RECORDED).changes$);
-    events = records
-      .filter((r) => r.resource === 'events' && r.event.type !== 'DELETED')
-      .map((r) => normalizeEvent(r.event.object, r.event.type, { cluster }));
+    events = records.filter((r) => r.resource === 'events' && r.event.type !== 'DELETED').map((r) => normalizeEvent(r.event.object, r.event.type, { cluster }));
     for (const r of records) {
-      if (r.resource !== 'events') objects.set((r.event.object as { metadata: Meta }).metadata.uid, { kind: r.kind, object: r.event.object as { metadata: Meta } });
+      if (r.resource !== 'events')
+        objects.set((r.event.object as { metadata: Meta }).metadata.uid, { kind: r.kind, object: r.event.object as { metadata: Meta } });
     }
   });
 
@@ -691,7 +718,9 @@ describe('recorded fixture (recordings/recorded-cluster.jsonl)', () => {
     expect(notReady).toBeDefined();
     const readyCondition = (notReady?.event.object as NodeObject).status.conditions.find((c) => c.type === 'Ready');
     expect(readyCondition?.message).toBe('Kubelet stopped posting node status.');
-    expect(nodeStates.some((r) => (r.event.object as NodeObject).spec.taints?.some((t) => t.key === 'node.kubernetes.io/unreachable' && t.effect === 'NoExecute'))).toBe(true);
+    expect(
+      nodeStates.some((r) => (r.event.object as NodeObject).spec.taints?.some((t) => t.key === 'node.kubernetes.io/unreachable' && t.effect === 'NoExecute')),
+    ).toBe(true);
 
     const nodeEvent = events.find((e) => e.reason === 'NodeNotReady' && e.regarding.kind === 'Node');
     expect(nodeEvent).toMatchObject({ reportingController: 'node-controller', message: 'Node node-a status is now: NodeNotReady', namespace: 'default' });
@@ -708,7 +737,10 @@ describe('recorded fixture (recordings/recorded-cluster.jsonl)', () => {
       const states = podStates(e.regarding.uid as string);
       expect(states.filter((st) => st.at <= e.lastTimestamp).at(-1)?.pod.spec.nodeName).toBe('node-a');
       const eviction = events.find((x) => x.reason === 'TaintManagerEviction' && x.regarding.uid === e.regarding.uid);
-      expect(eviction).toMatchObject({ reportingController: 'taint-eviction-controller', message: `Marking for deletion Pod ${e.namespace}/${e.regarding.name}` });
+      expect(eviction).toMatchObject({
+        reportingController: 'taint-eviction-controller',
+        message: `Marking for deletion Pod ${e.namespace}/${e.regarding.name}`,
+      });
       // the pods tolerate the unreachable taint for 300s
       expect((eviction?.lastTimestamp as number) - e.lastTimestamp).toBeGreaterThanOrEqual(299 * SEC);
       expect((eviction?.lastTimestamp as number) - e.lastTimestamp).toBeLessThan(301 * SEC);
@@ -797,7 +829,10 @@ describe('recorded fixture (recordings/recorded-cluster.jsonl)', () => {
     const core = records.filter((r) => r.resource === 'events' && r.apiVersion === 'v1');
     expect(core.length).toBeGreaterThanOrEqual(2);
     expect(core.length).toBeLessThanOrEqual(3);
-    for (const r of core) expect(Object.keys(r.event.object as object)).toEqual(expect.arrayContaining(['involvedObject', 'message', 'source', 'count', 'firstTimestamp', 'lastTimestamp']));
+    for (const r of core)
+      expect(Object.keys(r.event.object as object)).toEqual(
+        expect.arrayContaining(['involvedObject', 'message', 'source', 'count', 'firstTimestamp', 'lastTimestamp']),
+      );
   });
 
   it('parses the same way whole and through parseRecording', async () => {

@@ -4,17 +4,7 @@ import { RESOURCES } from '../../../src/sources/resources.js';
 import { KubeApiError } from '../../../src/sources/kube-http.js';
 import type { GapMarker } from '../../../src/model/watch-event.js';
 import { FAKE_RESOURCES, startFakeApiServer, type FakeApiServer, type Obj } from '../../support/fake-apiserver.js';
-import {
-  collect,
-  converged,
-  delay,
-  expectExactlyOnce,
-  expectFullHistory,
-  FAST,
-  pod,
-  waitFor,
-  type Collector,
-} from './support.js';
+import { collect, converged, delay, expectExactlyOnce, expectFullHistory, FAST, pod, waitFor, type Collector } from './support.js';
 
 const PODS = FAKE_RESOURCES.pods!;
 
@@ -31,7 +21,10 @@ function seed(n: number, ns = 'default'): void {
   for (let i = 0; i < n; i++) server.create(PODS, pod(`p${String(i).padStart(2, '0')}`, ns));
 }
 
-const synced = (c: Collector<unknown>, n = 1) => () => c.events.filter((e) => e.type === 'SYNCED').length >= n;
+const synced =
+  (c: Collector<unknown>, n = 1) =>
+  () =>
+    c.events.filter((e) => e.type === 'SYNCED').length >= n;
 
 beforeEach(async () => {
   server = await startFakeApiServer();
@@ -255,7 +248,12 @@ describe('watchResource: checkpoints', () => {
       server.compact();
       const c = watchPods({ resumeFrom: { resourceVersion: checkpoint, time: 1_700_000_000_000 } });
       await waitFor(synced(c));
-      expect(c.changes().map((e) => `${e.type}:${e.object.metadata.name}`).sort()).toEqual(['ADDED:after', 'ADDED:p01']);
+      expect(
+        c
+          .changes()
+          .map((e) => `${e.type}:${e.object.metadata.name}`)
+          .sort(),
+      ).toEqual(['ADDED:after', 'ADDED:p01']);
       const gap = c.events.find((e) => e.type === 'GAP') as GapMarker;
       expect(gap).toMatchObject({
         cause: 'checkpoint-expired',
@@ -285,10 +283,12 @@ describe('watchResource: scope', () => {
     expect(c.events.filter((e) => e.type === 'SYNCED')).toHaveLength(1);
     expect(c.events[c.events.length - 1]!.type).toBe('SYNCED');
     expect(new Set(c.changes().map((e) => e.object.metadata.namespace))).toEqual(new Set(['a', 'b']));
-    expect(server.requests.filter((r) => !r.watch).map((r) => r.path).sort()).toEqual([
-      '/api/v1/namespaces/a/pods',
-      '/api/v1/namespaces/b/pods',
-    ]);
+    expect(
+      server.requests
+        .filter((r) => !r.watch)
+        .map((r) => r.path)
+        .sort(),
+    ).toEqual(['/api/v1/namespaces/a/pods', '/api/v1/namespaces/b/pods']);
     server.create(PODS, pod('x', 'c'));
     server.create(PODS, pod('y', 'a'));
     await waitFor(() => c.changes().length === 5);
