@@ -94,7 +94,7 @@ async function publishedStack(): Promise<Stack> {
     h.spawn([...common, '--encoding', 'confluent', '--schema-registry', registry.url], topicEnv(topics.confluent)),
     h.spawn([...common, '--encoding', 'avro-binary'], topicEnv(topics['avro-binary'])),
   ];
-  await Promise.all(jobs.map((j) => j.waitForLog('kube job running')));
+  await Promise.all(jobs.map((j) => j.waitForLog('live job running')));
   const reader = await h.readTopics([topics.confluent.events, topics['avro-binary'].events]);
 
   // Event times: WINDOWS whole minutes, starting 10 minutes ago (inside the broker's retention),

@@ -272,7 +272,7 @@ describe('kubevents run --source kube over TLS and SASL', () => {
     const env = { ...topicEnv(topics), KUBEVENTS_KAFKA_SASL_PASSWORD: PASSWORD };
     // --create-topics: the job's admin client creates them through SASL_SSL
     const job = startRun(config, env, ['--create-topics']);
-    await job.waitForLog('kube job running');
+    await job.waitForLog('live job running');
     const r = await reader(saslClient, [topics.events, topics.checkpoints]);
 
     const created = await createEvents(ns, 'sasl', 12, 4);
@@ -292,7 +292,7 @@ describe('kubevents run --source kube over TLS and SASL', () => {
     const again = startRun(config, env);
     const resumed = await again.waitForLog('resuming from checkpoint');
     expect(resumed['resourceVersion']).toBe(saved);
-    await again.waitForLog('kube job running');
+    await again.waitForLog('live job running');
     const more = await createEvents(ns, 'sasl-after', 3, 0);
     await allOnTopic(r, topics.events, expectedKeys(more));
     await r.catchUp();
@@ -314,7 +314,7 @@ describe('kubevents run --source kube over TLS and SASL', () => {
       KUBEVENTS_KAFKA_TLS_CERT_FILE: sec.clientCertFile,
       KUBEVENTS_KAFKA_TLS_KEY_FILE: sec.clientKeyFile,
     });
-    await job.waitForLog('kube job running');
+    await job.waitForLog('live job running');
     const r = await reader(mtlsClient, [topics.events, topics.checkpoints]);
     const created = await createEvents(ns, 'mtls', 8, 2);
     const expected = expectedKeys(created);

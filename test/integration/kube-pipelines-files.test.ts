@@ -67,7 +67,7 @@ describe('kubevents run --source kube --pipelines with kafka and file sinks', ()
 
     const job = h.startJob(ns, t, { cluster: 'kpf', extra: ['--pipelines', pipelines, '--out', out] });
     try {
-      const started = await job.waitForLog('kube job running', 120_000);
+      const started = await job.waitForLog('live job running', 120_000);
       expect(started['pipelines']).toEqual(['files-and-kafka']);
       const reader = await h.readTopics([t.all, t.checkpoints]);
       const keysOn = (topic: string) => reader.of(topic).map((r) => r.headers[HEADERS.idempotencyKey] as string);

@@ -76,7 +76,7 @@ describe('kubevents run --source kube --pipelines, reloaded on SIGHUP', () => {
 
     // --- the job
     const job = h.startJob(ns, t, { cluster: 'kpr', extra: ['--create-topics', '--pipelines', dir] });
-    const started = await job.waitForLog('kube job running', 120_000);
+    const started = await job.waitForLog('live job running', 120_000);
     expect(started['pipelines']).toEqual(['all-events', 'team']);
     expect(job.log('publishing to Kafka')?.['pipelineTopics']).toEqual(expect.arrayContaining([t.all, t.warningsV1, t.teamAlerts]));
 
@@ -194,7 +194,7 @@ describe('kubevents run --source kube --pipelines, reloaded on SIGHUP', () => {
     writeFileSync(file, pipelineAll(t.all));
     // a file checkpoint: the checkpoint topic is not used
     const job = h.startJob(ns, t, { cluster: 'kpr', extra: ['--checkpoint-file', join(dir, 'cp.json'), '--pipelines', dir] });
-    await job.waitForLog('kube job running', 120_000);
+    await job.waitForLog('live job running', 120_000);
     writeFileSync(file, pipelineAll(t.missing));
     const mark = job.logs.length;
     job.kill('SIGHUP');

@@ -147,7 +147,7 @@ describe('kube job backpressure', () => {
     let failure: unknown;
     job.done.catch((error: unknown) => (failure = error));
     const logged = (msg: string) => logs.some((l) => l.msg === msg);
-    await waitFor(() => failure === undefined && logged('kube job running'), 60_000, 'the job to run', 50);
+    await waitFor(() => failure === undefined && logged('live job running'), 60_000, 'the job to run', 50);
 
     const created = new Map<string, string>();
     const create = async (i: number) => {
@@ -174,7 +174,7 @@ describe('kube job backpressure', () => {
       brokerDown = true;
       for (let i = 0; i < 40; i++) await create(i);
       await waitFor(
-        () => logged('sink buffer full: Event watch paused; it resumes from where it stopped once the sink has drained'),
+        () => logged('sink buffer full: Event watch paused; it resumes from where it stopped once the sinks have drained'),
         30_000,
         'the watch to pause',
         50,
@@ -192,7 +192,7 @@ describe('kube job backpressure', () => {
     const close = await readKeys(topics.KubeEvent, seen, counts);
     try {
       await waitFor(() => failure === undefined && [...created.keys()].every((k) => seen.has(k)), 120_000, 'all 60 occurrences on the events topic', 100);
-      expect(logged('sink drained: resuming the Event watch')).toBe(true);
+      expect(logged('sinks drained: resuming the Event watch')).toBe(true);
       const report = await job.stop();
       await job.done;
       expect(report.clean).toBe(true);
@@ -250,7 +250,7 @@ describe('kube job stopped while Kafka is down', () => {
     };
     const first = runLiveJob(options);
     first.done.catch(() => undefined);
-    await waitFor(() => logs.some((l) => l.msg === 'kube job running'), 60_000, 'the job to run', 50);
+    await waitFor(() => logs.some((l) => l.msg === 'live job running'), 60_000, 'the job to run', 50);
     const a = await createTestEvent(ns, 'before-outage', 'Deadline');
     await waitFor(() => (savedRv() ?? 0n) >= BigInt(a.rv), 30_000, 'the checkpoint to pass the first event', 50);
 

@@ -68,7 +68,7 @@ describe('kubevents run --source kube, to Kafka', () => {
     await h.createTopics(topics);
     const reader = await h.readTopics([topics.events, topics.gaps, topics.deadLetters, topics.checkpoints]);
     const job = startJob(ns, topics);
-    await job.waitForLog('kube job running');
+    await job.waitForLog('live job running');
 
     const reason = `Once${randomUUID().slice(0, 6)}`;
     const created: Created[] = [];
@@ -143,7 +143,7 @@ describe('kubevents run --source kube, to Kafka', () => {
     await h.createTopics(topics);
     const reader = await h.readTopics([topics.events, topics.checkpoints]);
     const first = startJob(ns, topics);
-    await first.waitForLog('kube job running');
+    await first.waitForLog('live job running');
 
     const N = 400;
     const reason = `Burst${randomUUID().slice(0, 6)}`;
@@ -214,7 +214,7 @@ describe('kubevents run --source kube, to Kafka', () => {
     const checkpointFile = join(h.workDir, `${ns1}.json`);
     const reader = await h.readTopics([topics.events]);
     const job = startJob(both, topics, ['--checkpoint-file', checkpointFile]);
-    await job.waitForLog('kube job running');
+    await job.waitForLog('live job running');
 
     const reason = `Term${randomUUID().slice(0, 6)}`;
     const created: Record<string, Created[]> = { [ns1]: [], [ns2]: [] };
@@ -247,7 +247,7 @@ describe('kubevents run --source kube, to Kafka', () => {
 
     // restart: resumes from exactly those checkpoints; only new occurrences are published
     const again = startJob(both, topics, ['--checkpoint-file', checkpointFile]);
-    await again.waitForLog('kube job running');
+    await again.waitForLog('live job running');
     const resumed = Object.fromEntries(again.logs.filter((l) => l.msg === 'resuming from checkpoint').map((l) => [l['checkpoint'], l['resourceVersion']]));
     expect(resumed).toEqual(Object.fromEntries(Object.entries(file.checkpoints).map(([k, v]) => [k, v.resourceVersion])));
     const more = await h.createEvent(ns2, 'term-after-restart', reason, 'ghost-x');
@@ -264,7 +264,7 @@ describe('kubevents run --source kube, to Kafka', () => {
     const ns = await h.newNamespace('k2k-files');
     const out = join(h.workDir, ns);
     const job = startJob(ns, null, ['--out', out, '--print-events']);
-    await job.waitForLog('kube job running');
+    await job.waitForLog('live job running');
     const reason = `Files${randomUUID().slice(0, 6)}`;
     const created: Created[] = [];
     await inParallel(12, 6, async (i) => {
@@ -363,7 +363,7 @@ describe('kubevents run --source kube: settings', () => {
       ],
       topicEnv(topics),
     );
-    await job.waitForLog('kube job running');
+    await job.waitForLog('live job running');
     const reader = await h.readTopics([topics.events]);
     const created = await h.createEvent(ns, 'confluent-1', 'Confluent', 'ghost');
     const record = await waitFor(

@@ -76,7 +76,7 @@ const JOB_LINES = [
   'publishing to Kafka',
   'resuming from checkpoint',
   'no checkpoint: starting from a fresh list',
-  'kube job running',
+  'live job running',
 ];
 
 beforeAll(() => h.setup());
@@ -168,7 +168,7 @@ describe('run --source kube with leader election: failover on the real stack', (
     );
     const leader = candidates.get(leaderId)!;
     const [standbyId, standby] = all.find(([name]) => name !== leaderId)!;
-    await leader.waitForLog('kube job running');
+    await leader.waitForLog('live job running');
     await waitOr(all, () => standby.log(`lease held by ${leaderId}`), 15_000, `the standby to observe ${leaderId} holding the Lease`);
     expect(leader.log(LEADING)?.['identity']).toBe(leaderId);
     expect(standby.log(LEADING), standby.tail()).toBeUndefined();
@@ -187,7 +187,7 @@ describe('run --source kube with leader election: failover on the real stack', (
       standby.tail(),
     ).toEqual([]);
 
-    const standbyLeads = () => indexOf(standby, BECAME_LEADER) >= 0 && indexOf(standby, 'kube job running') > indexOf(standby, BECAME_LEADER);
+    const standbyLeads = () => indexOf(standby, BECAME_LEADER) >= 0 && indexOf(standby, 'live job running') > indexOf(standby, BECAME_LEADER);
     // the second burst goes on through the takeover: it stops 60 Events after the standby leads and its job runs
     let stopAt = Number.POSITIVE_INFINITY;
     let burstRv: bigint | undefined;
@@ -243,7 +243,7 @@ describe('run --source kube with leader election: failover on the real stack', (
     const leaseSeenAt = Date.now();
     const became = await standby.waitForLog(BECAME_LEADER, 5_000);
     const resumed = await standby.waitForLog('resuming from checkpoint', 30_000);
-    await standby.waitForLog('kube job running', 30_000);
+    await standby.waitForLog('live job running', 30_000);
     await burst;
 
     const expected = expectedKeys(created);
@@ -345,7 +345,7 @@ describe('run --source kube with leader election: failover on the real stack', (
     const foreign = `lf-foreign-${randomUUID().slice(0, 6)}`;
     const job = startCandidate(ns, topics, identity);
     const jobs: [string, JobProcess][] = [[identity, job]];
-    await job.waitForLog('kube job running');
+    await job.waitForLog('live job running');
     await waitOr(jobs, async () => (await readLease(ns))?.spec?.holderIdentity === identity, 15_000, `the Lease held by ${identity}`);
 
     // Events keep coming until the job exits, so its committed position keeps moving: a save on the
@@ -440,7 +440,7 @@ describe('run --source kube with leader election: failover on the real stack', (
     );
     const leader = candidates.get(leaderId)!;
     const [standbyId, standby] = all.find(([name]) => name !== leaderId)!;
-    expect((await leader.waitForLog('kube job running'))['pipelines']).toEqual(['before-hup']);
+    expect((await leader.waitForLog('live job running'))['pipelines']).toEqual(['before-hup']);
     await waitOr(all, () => standby.log(`lease held by ${leaderId}`), 15_000, `the standby to observe ${leaderId} holding the Lease`);
 
     // an invalid file is refused on the standby and changes nothing; a valid one is kept for later
@@ -461,7 +461,7 @@ describe('run --source kube with leader election: failover on the real stack', (
       TAKEOVER_BOUND_MS + 10_000,
       `${standbyId} to hold the Lease`,
     );
-    expect((await standby.waitForLog('kube job running', 30_000))['pipelines']).toEqual(['after-hup']);
+    expect((await standby.waitForLog('live job running', 30_000))['pipelines']).toEqual(['after-hup']);
     expect((await terminate(standby)).code).toBe(0);
   }, 120_000);
 });

@@ -136,7 +136,7 @@ describe('kubevents with a real Schema Registry (Apicurio Registry, Confluent AP
     for (const [, topic] of kindTopics(topics)) expect(await versionsOrNone(`${topic}-value`)).toEqual([]);
 
     const job = confluentJob(ns, topics, ['--schema-registry', registry.url]);
-    await job.waitForLog('kube job running');
+    await job.waitForLog('live job running');
     // registered before the first record: nothing is published yet (no Event in the namespace)
     expect(Object.values(await recordCounts(kindTopics(topics).map(([, t]) => t)))).toEqual([0, 0, 0, 0, 0]);
     const ids = new Map<string, number>();
@@ -162,7 +162,7 @@ describe('kubevents with a real Schema Registry (Apicurio Registry, Confluent AP
 
     // the same schemas again: same ids, no new versions
     const again = confluentJob(ns, topics, ['--schema-registry', registry.url]);
-    await again.waitForLog('kube job running');
+    await again.waitForLog('live job running');
     for (const [kind, topic] of kindTopics(topics)) {
       expect(await rest.versions(`${topic}-value`)).toEqual([1]);
       expect((await rest.latest(`${topic}-value`)).id).toBe(ids.get(kind));
@@ -195,7 +195,7 @@ describe('kubevents with a real Schema Registry (Apicurio Registry, Confluent AP
     expect(stderr).toContain(`cannot register KubeEvent under subject ${subject}`);
     expect(stderr).toMatch(/Incompatible artifact/);
     process.stderr.write(`[schema-registry] refused at start: ${/schema registry: cannot register[^"\\]*/.exec(stderr)?.[0] ?? '(see stderr)'}\n`);
-    expect(job.log('kube job running')).toBeUndefined();
+    expect(job.log('live job running')).toBeUndefined();
     expect(await recordCounts([...kindTopics(topics).map(([, t]) => t), topics.checkpoints])).toEqual(
       Object.fromEntries([...kindTopics(topics).map(([, t]) => t), topics.checkpoints].map((t) => [t, 0])),
     );
@@ -214,7 +214,7 @@ describe('kubevents with a real Schema Registry (Apicurio Registry, Confluent AP
     writeFileSync(config, `schemaRegistry:\n  url: ${registry.url}\n  autoRegister: false\n`);
 
     const job = confluentJob(ns, topics, ['--config', config]);
-    await job.waitForLog('kube job running');
+    await job.waitForLog('live job running');
     const reader = await h.readTopics([topics.events]);
     const created = await h.createEvent(ns, 'sr-lookup-1', 'RegistryLookup', 'ghost');
     const record = await waitFor(() => reader.of(topics.events).find((r) => r.headers[HEADERS.idempotencyKey] === `${created.uid}/1`), 60_000, 'the record');
