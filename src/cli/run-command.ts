@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import type { LevelWithSilent } from 'pino';
 import { createLogger, type Logger } from '../core/logger.js';
 import { packageRoot } from '../core/paths.js';
 import { runReplayJob } from '../jobs/replay-job.js';
@@ -10,34 +9,15 @@ import { kubeEventRecord } from '../model/out-record.js';
 import type { KubeEvent } from '../model/kube-event.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { runKubeCommand } from './run-kube.js';
+import type { RunOptions } from './run-options.js';
 import { loadPipelinesForRun } from './pipeline-commands.js';
 
-export interface RunOptions {
-  source?: string;
-  out: string;
-  speed: string;
-  cluster: string;
-  kubeconfig?: string;
-  context?: string;
-  namespace?: string[];
-  printEvents: boolean;
-  pipelines?: string[];
-  logLevel: LevelWithSilent;
-  // --source kube (src/cli/run-kube.ts)
-  config?: string;
-  kafkaBrokers?: string;
-  encoding?: 'confluent' | 'avro-binary';
-  schemaRegistry?: string;
-  checkpointFile?: string;
-  createTopics?: boolean;
-  shutdownTimeout?: string;
-}
 
 export const BUNDLED_RECORDING = 'recordings/recorded-cluster.jsonl';
 
-export type SourceSpec = { kind: 'replay'; file: string; bundled: boolean } | { kind: 'kube' };
+export type RunSource = { kind: 'replay'; file: string; bundled: boolean } | { kind: 'kube' };
 
-export function parseSource(spec: string | undefined): SourceSpec {
+export function parseSource(spec: string | undefined): RunSource {
   if (spec === undefined) return { kind: 'replay', file: join(packageRoot(), BUNDLED_RECORDING), bundled: true };
   if (spec === 'kube') return { kind: 'kube' };
   if (spec.startsWith('replay:')) {

@@ -1,4 +1,3 @@
-import type { RecordedChange } from './recording-format.js';
 
 type Raw = Record<string, unknown>;
 
@@ -53,7 +52,7 @@ export function eventOccurrenceTime(event: unknown, apiVersion: string): number 
  * Events their occurrence time (eventOccurrenceTime), else null: the record has no time of its own
  * and keeps its place in file order (see orderForReplay).
  */
-export function sortTimeOf(record: Pick<RecordedChange, 'observedAt' | 'apiVersion' | 'kind' | 'event'>): number | null {
+export function sortTimeOf(record: { observedAt: number | null; apiVersion: string; kind: string; event: { object: unknown } }): number | null {
   if (record.observedAt !== null) return record.observedAt;
   if (isEventObject(record.apiVersion, record.kind)) return eventOccurrenceTime(record.event.object, record.apiVersion);
   return null;
