@@ -12,7 +12,6 @@ import { runKubeCommand } from './run-kube.js';
 import type { RunOptions } from './run-options.js';
 import { loadPipelinesForRun } from './pipeline-commands.js';
 
-
 export const BUNDLED_RECORDING = 'recordings/recorded-cluster.jsonl';
 
 export type RunSource = { kind: 'replay'; file: string; bundled: boolean } | { kind: 'kube' };

@@ -45,12 +45,13 @@ import { leaderAwareCheck, LeaderElector } from '../ops/leader-election.js';
 import { processRegistries, processRegistry } from '../core/metrics.js';
 import { onShutdownSignals } from '../jobs/shutdown.js';
 import { logLoadDiagnostics, reloadOnSignal } from '../pipeline/hot-swap.js';
+import { watchPipelineFiles } from '../pipeline/watch-files.js';
 import { StdoutSink } from '../sinks/stdout.js';
 import { kubeEventRecord } from '../model/out-record.js';
 import { KubeConfigError, loadKubeConfig } from '../sources/kubeconfig.js';
 import type { KubeEvent } from '../model/kube-event.js';
 import { CliError, EXIT, settleLogs } from './exit-codes.js';
-import type { RunOptions } from './run-command.js';
+import type { RunOptions } from './run-options.js';
 import { loadPipelinesForRun } from './pipeline-commands.js';
 
 /** The checkpoint file inside `checkpoint.path` (a directory) or --out. */
@@ -160,7 +161,7 @@ export async function runKubeCommand(options: RunOptions, logger: Logger): Promi
   for (const warning of loaded.warnings) logger.warn(warning);
   // the pipelines (--pipelines, else the config's `pipelines`, else the bundled default): any invalid
   // file is bad usage (exit 2), nothing starts
-  const { pipelines, load: loadPipelines } = await loadPipelinesForRun(pipelinePathsOf(options, config), logger);
+  const { pipelines, load: loadPipelines, paths: pipelinePaths } = await loadPipelinesForRun(pipelinePathsOf(options, config), logger);
   const jobOptions = kubeJobOptionsOf(options, loaded);
   let kubeConfig: KubeConfig;
   try {
@@ -229,7 +230,17 @@ export async function runKubeCommand(options: RunOptions, logger: Logger): Promi
     pipelinesToRun = loaded.pipelines;
     logger.info({ pipelines: pipelinesToRun.map((p) => p.name) }, 'pipeline files re-read: the job runs them when this replica starts leading');
   };
-  const stopReloading = reloadOnSignal({ reload: () => (job ? job.reload() : reloadWithoutJob()) }, { logger });
+  const reload = (): Promise<unknown> => (job ? job.reload() : reloadWithoutJob());
+  const stopReloading = reloadOnSignal({ reload }, { logger });
+  // a ConfigMap update (the kubelet swaps ..data) or an edited file: the same reload as SIGHUP
+  const stopWatching = await watchPipelineFiles(
+    pipelinePaths,
+    () => {
+      logger.info({ paths: pipelinePaths }, 'the pipeline files changed: reloading them');
+      reload().catch((error: unknown) => logger.error({ err: error }, 'pipeline reload failed; the running pipelines go on unchanged'));
+    },
+    { logger },
+  );
 
   // a job that failed on the Kafka connection (TLS, SASL, unreachable): its one-line explanation
   let kafkaProblem: KafkaConnectionProblem | null = null;
@@ -320,6 +331,7 @@ export async function runKubeCommand(options: RunOptions, logger: Logger): Promi
     });
   } finally {
     stopReloading();
+    stopWatching();
     await server?.close();
   }
   // everything was stopped and closed; should a library still hold the event loop, do not hang

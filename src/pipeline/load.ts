@@ -90,10 +90,22 @@ export async function expandPaths(paths: readonly string[]): Promise<{ files: st
       continue;
     }
     if (info.isDirectory()) {
-      const entries = (await readdir(path, { withFileTypes: true }))
-        .filter((e) => e.isFile() && PIPELINE_EXTENSIONS.has(extname(e.name).toLowerCase()))
-        .map((e) => join(path, e.name))
-        .sort();
+      const entries: string[] = [];
+      for (const e of await readdir(path, { withFileTypes: true })) {
+        // a kubelet-mounted ConfigMap: `x.yaml -> ..data/x.yaml`, `..data -> ..2026_12_04_10_00_00.1/`;
+        // the `..` entries are the kubelet's own, the keys are symlinks to follow
+        if (e.name.startsWith('..') || !PIPELINE_EXTENSIONS.has(extname(e.name).toLowerCase())) continue;
+        const full = join(path, e.name);
+        if (
+          e.isFile() ||
+          (e.isSymbolicLink() &&
+            (await stat(full)
+              .then((s) => s.isFile())
+              .catch(() => false)))
+        )
+          entries.push(full);
+      }
+      entries.sort();
       if (entries.length === 0) diagnostics.push(fileDiagnostic(path, 'no pipeline files (*.yaml, *.yml) in this folder'));
       files.push(...entries);
     } else {

@@ -1,4 +1,3 @@
-
 type Raw = Record<string, unknown>;
 
 function isRecord(value: unknown): value is Raw {
