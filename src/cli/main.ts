@@ -58,7 +58,12 @@ program
     'keep checkpoints in this file (default: the compacted topic kubevents.checkpoints with Kafka, <out>/checkpoints.json without)',
   )
   .option('--create-topics', 'create missing Kafka topics at start (broker default partitions and replication)', false)
-  .option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT: stop, flush and save the checkpoint within this time', '10')
+  .addOption(
+    new Option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT (--source kube): stop, flush and save the checkpoint within this time').default(
+      undefined,
+      '10',
+    ),
+  )
   .action(async (options) => {
     process.exitCode = await runCommand(options);
   });

@@ -71,7 +71,7 @@ export function parseShutdownTimeout(text: string | undefined): number {
   return Math.round(seconds * 1000);
 }
 
-function namespacesOf(list: readonly string[] | undefined): string[] | undefined {
+export function namespacesOf(list: readonly string[] | undefined): string[] | undefined {
   if (!list) return undefined;
   return list
     .flatMap((n) => n.split(','))

@@ -6,7 +6,8 @@
  * cluster as it was at each event.
  */
 import { filter, map, share, tap, type Observable } from 'rxjs';
-import type { Writable } from 'node:stream';
+import { rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { KubeEvent } from '../model/kube-event.js';
 import { deadLetterRecord, type OutRecord } from '../model/out-record.js';
@@ -19,6 +20,8 @@ import { FileSink } from '../sinks/file-sink.js';
 import { sinksFor } from '../sinks/registry.js';
 import { SinkRouter } from '../sinks/router.js';
 import { StdoutSink } from '../sinks/stdout.js';
+import type { Sink } from '../sinks/sink.js';
+import { allSinks } from '../pipeline/graph.js';
 import { eventOccurrences, type EventItem, type EventSourceItem } from '../sources/event-source.js';
 import { ObjectCache } from '../sources/object-cache.js';
 import { replayFile, type MalformedRecord, type ReplayProgress, type ReplaySpeed } from '../sources/replay.js';
@@ -38,8 +41,10 @@ export interface ReplayJobOptions {
   /** Called for each event when --print-events is on. */
   onEvent?: (event: KubeEvent) => void;
   onProgress?: (progress: ReplayProgress) => void;
-  /** The pipelines' stdout sinks (default process.stdout). */
-  stdout?: Writable & { isTTY?: boolean };
+  /** The pipelines' stdout sinks (default: a StdoutSink on process.stdout). */
+  stdout?: Sink;
+  /** Only events of these namespaces (null: all). */
+  namespaces?: readonly string[] | null;
 }
 
 export interface RunningJob {
@@ -53,6 +58,16 @@ export interface RunningJob {
 
 export function runReplayJob(options: ReplayJobOptions): RunningJob {
   const { logger, stats } = options;
+  // every sink the pipelines have is in the summary, and writes fresh files: a target that gets no
+  // record this run does not keep an earlier run's file
+  for (const p of options.pipelines) {
+    for (const { sink, branch } of allSinks(p.graph)) {
+      stats.declareSink(p.name, branch, sink.type, sink.target);
+      if (sink.definition.avro && sink.target !== undefined) removeFile(join(options.outDir, `${sink.target}.avro`));
+    }
+  }
+  removeFile(join(options.outDir, 'k8s.deadletter.avro'));
+  const inScope = options.namespaces && options.namespaces.length > 0 ? new Set(options.namespaces) : null;
   const files = new FileSink(options.outDir, { rollIntervalMs: null, cluster: options.cluster, logger });
   const cache = new ObjectCache({ logger });
   const onMalformed = (m: MalformedRecord) => {
@@ -78,6 +93,8 @@ export function runReplayJob(options: ReplayJobOptions): RunningJob {
   const events$ = items$.pipe(
     filter((i): i is EventItem => i.type === 'EVENT'),
     map((i) => i.event),
+    // as the live run's namespace watches: the Event object's own namespace
+    filter((e) => inScope === null || (e.namespace !== null && inScope.has(e.namespace))),
     // synchronous on purpose: the object cache is updated in the same pass, so enrichment must
     // see each event before the replay moves on (an async hop here would enrich from the future)
     tap((e) => {
@@ -92,7 +109,7 @@ export function runReplayJob(options: ReplayJobOptions): RunningJob {
       {
         kafka: null,
         files: () => files,
-        stdout: () => new StdoutSink({ ...(options.stdout ? { stream: options.stdout } : {}) }),
+        stdout: () => options.stdout ?? new StdoutSink(),
         console: () =>
           new ConsoleSink((line, record) => {
             if (record.kind === 'Alert') stats.alerts += 1;
@@ -124,11 +141,25 @@ export function runReplayJob(options: ReplayJobOptions): RunningJob {
   const done = new Promise<void>((resolve, reject) => {
     const finish = (error: unknown): void => {
       router.close(60_000).then(
-        () => (error || failure ? reject(error ?? failure) : resolve()),
+        (closed) => {
+          const problem =
+            error ??
+            failure ??
+            (closed.flushed ? null : new Error(`the output files could not be flushed within 60 s (${closed.abandoned} records not written)`));
+          if (problem) reject(problem);
+          else resolve();
+        },
         (closeError: unknown) => reject(error ?? failure ?? closeError),
       );
     };
-    const subscription = pipelines.run(events$).subscribe({ next: (record) => router.write(record), error: finish, complete: () => finish(null) });
+    const subscription = pipelines.run(events$).subscribe({
+      next: (record) => {
+        stats.recordOutput(record);
+        router.write(record);
+      },
+      error: finish,
+      complete: () => finish(null),
+    });
     subscription.add(
       items$
         .pipe(filter((i): i is Extract<EventSourceItem, { type: 'DEAD_LETTER' }> => i.type === 'DEAD_LETTER'))
@@ -140,4 +171,9 @@ export function runReplayJob(options: ReplayJobOptions): RunningJob {
     };
   });
   return { done, stop: () => stop(), files };
+}
+
+/** Removes an earlier run's file (only a file: anything else is reported when the run writes there). */
+function removeFile(path: string): void {
+  if (statSync(path, { throwIfNoEntry: false })?.isFile()) rmSync(path);
 }

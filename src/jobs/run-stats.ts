@@ -1,5 +1,6 @@
 import CliTable from 'cli-table3';
 import type { KubeEvent } from '../model/kube-event.js';
+import type { OutRecord } from '../model/out-record.js';
 
 export interface FileWritten {
   topic: string;
@@ -21,6 +22,19 @@ export class RunStats {
   incidents = 0;
   gaps = 0;
   startedAt = Date.now();
+  /** Records per pipeline sink: `pipeline\u0000branch\u0000sink\u0000target`. */
+  readonly bySink = new Map<string, number>();
+
+  /** A sink the pipelines have, so the summary lists it even when nothing reached it. */
+  declareSink(pipeline: string, branch: string | null, sink: string, target: string | undefined): void {
+    const key = sinkKey(pipeline, branch, sink, target);
+    if (!this.bySink.has(key)) this.bySink.set(key, 0);
+  }
+
+  recordOutput(record: OutRecord): void {
+    if (!record.origin) return;
+    bump(this.bySink, sinkKey(record.origin.pipeline, record.origin.branch, record.sink ?? 'kafka', record.target));
+  }
 
   recordEvent(event: KubeEvent): void {
     this.events += 1;
@@ -54,11 +68,22 @@ export class RunStats {
     for (const [k, v] of sorted(this.byNamespace)) namespaces.push([k, v]);
     out.push(namespaces.toString());
 
+    const perSink = Table({ head: ['pipeline', 'sink', 'records'] });
+    for (const [key, n] of this.bySink) {
+      const [pipeline, branch, sink, target] = key.split('\u0000');
+      perSink.push([branch ? `${pipeline}/${branch}` : pipeline!, target ? `${sink} ${target}` : sink!, n]);
+    }
+    if (this.bySink.size > 0) out.push(perSink.toString());
+
     const written = Table({ head: ['topic', 'schema', 'records', 'file'] });
     for (const f of files) written.push([f.topic, f.schema, f.records, f.path]);
     out.push(files.length ? written.toString() : 'no files written');
     return out.join('\n');
   }
+}
+
+function sinkKey(pipeline: string, branch: string | null, sink: string, target: string | undefined): string {
+  return [pipeline, branch ?? '', sink, target ?? ''].join('\u0000');
 }
 
 function bump(map: Map<string, number>, key: string): void {

@@ -10,6 +10,7 @@ interface OpenFile {
   encoder: avro.streams.BlockEncoder;
   finished: Promise<void>;
   records: number;
+  error: Error | null;
 }
 
 export interface AvroFileSummary {
@@ -50,8 +51,10 @@ export class AvroFileWriter {
       schema.type.isValid(record, { errorHook: (path) => paths.push(path.join('.')) });
       throw new Error(`record for ${topic} does not match schema ${schema.kind}: invalid field(s) ${paths.join(', ')}`);
     }
+    if (file.error) throw file.error;
     file.records += 1;
-    if (!file.encoder.write(record)) await once(file.encoder, 'drain');
+    // a file that cannot be written (a folder in the way, a full disk) fails the write, not a later close
+    if (!file.encoder.write(record)) await Promise.race([once(file.encoder, 'drain'), file.finished]);
   }
 
   private open(topic: string, schema: LoadedSchema): OpenFile {
@@ -70,14 +73,18 @@ export class AvroFileWriter {
     } as Partial<avro.EncoderOptions>);
     const output = createWriteStream(path);
     encoder.pipe(output);
-    const finished = new Promise<void>((resolve, reject) => {
+    const file: OpenFile = { path, schema, encoder, finished: Promise.resolve(), records: 0, error: null };
+    file.finished = new Promise<void>((resolve, reject) => {
+      const fail = (error: Error): void => {
+        file.error = error;
+        reject(error);
+      };
       output.once('finish', resolve);
-      output.once('error', (error) => reject(new Error(`cannot write ${path}: ${error.message}`)));
-      encoder.once('error', (error: Error) => reject(new Error(`Avro encoding for ${path} failed: ${error.message}`)));
+      output.once('error', (error) => fail(new Error(`cannot write ${path}: ${error.message}`)));
+      encoder.once('error', (error: Error) => fail(new Error(`Avro encoding for ${path} failed: ${error.message}`)));
     });
-    // a failed file surfaces on close(); avoid an unhandled rejection before that
-    finished.catch(() => undefined);
-    const file: OpenFile = { path, schema, encoder, finished, records: 0 };
+    // a failed file surfaces on the next write or on close(); avoid an unhandled rejection before that
+    file.finished.catch(() => undefined);
     this.files.set(topic, file);
     return file;
   }

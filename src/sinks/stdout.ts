@@ -41,6 +41,8 @@ export class StdoutSink implements Sink {
   private readonly terminal: boolean;
   private readonly writable = new BehaviorSubject<boolean>(true);
   private gone = false;
+  /** Resolves when the pipe has room again (null while it has). */
+  private room: Promise<void> | null = null;
   private closed = false;
   /** Lines written. */
   written = 0;
@@ -69,18 +71,21 @@ export class StdoutSink implements Sink {
     if (this.gone || this.closed) return Promise.resolve();
     const line = this.readable(record.target) ? formatRecordLine(record.kind, record.value) : JSON.stringify(record.value);
     this.written++;
-    if (this.stream.write(`${line}\n`)) return Promise.resolve();
+    if (this.stream.write(`${line}\n`) && !this.room) return Promise.resolve();
     this.writable.next(false);
-    return new Promise<void>((resolve) => {
+    // one wait for every write made while the pipe is full: no listener per write
+    this.room ??= new Promise<void>((resolve) => {
       const done = (): void => {
         this.stream.off('drain', done);
         this.stream.off('close', done);
+        this.room = null;
         this.writable.next(true);
         resolve();
       };
       this.stream.once('drain', done);
       this.stream.once('close', done);
     });
+    return this.room;
   }
 
   get writable$(): Observable<boolean> {

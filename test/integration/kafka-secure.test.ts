@@ -99,7 +99,7 @@ ${kafka}
 encoding: avro-binary
 checkpoint:
   store: kafka
-  intervalMs: 200
+  interval: 200ms
 `,
   );
 }
