@@ -58,6 +58,10 @@ program
     'keep checkpoints in this file (default: the compacted topic kubevents.checkpoints with Kafka, <out>/checkpoints.json without)',
   )
   .option('--create-topics', 'create missing Kafka topics at start (broker default partitions and replication)', false)
+  .option(
+    '--fail-after <duration>',
+    'exit 1 when no list from the Kubernetes API server succeeded for this long, e.g. 2m (default: keep retrying; the reason is logged after source.kube.connectTimeout, 60s)',
+  )
   .addOption(
     new Option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT (--source kube): stop, flush and save the checkpoint within this time').default(
       undefined,

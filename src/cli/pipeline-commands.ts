@@ -7,11 +7,36 @@ import type { Logger } from 'pino';
 import { formatDiagnostic, formatDiagnosticWithSource, type Diagnostic } from '../core/diagnostics.js';
 import { explainGraph } from '../pipeline/explain.js';
 import { defaultPipelinePaths, loadPipelines, type LoadedPipeline, type LoadResult } from '../pipeline/load.js';
+import { ConfigError, loadRunConfig } from '../config/run-config.js';
 import { CliError, EXIT } from './exit-codes.js';
 
 /** The paths `run`, `validate` and `explain` use: the ones given, else the bundled pipelines/default.yaml. */
 export function resolvePipelinePaths(paths: readonly string[] | undefined): string[] {
   return paths && paths.length > 0 ? [...paths] : defaultPipelinePaths();
+}
+
+/**
+ * What `run` would load when no path is given: `pipelines:` of the run configuration (--config or
+ * $KUBEVENTS_CONFIG, overridden by $KUBEVENTS_PIPELINES), else the bundled default. An invalid
+ * configuration is an error (exit 2), as for `run`.
+ */
+export function configuredPipelinePaths(
+  paths: readonly string[],
+  config: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): { paths: string[]; from: string | null } {
+  if (paths.length > 0) return { paths: [...paths], from: null };
+  let loaded;
+  try {
+    loaded = loadRunConfig({ file: config ?? env['KUBEVENTS_CONFIG'] ?? null, env });
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message, EXIT.usage);
+    throw error;
+  }
+  const configured = loaded.config.pipelines;
+  if (!configured) return { paths: defaultPipelinePaths(), from: null };
+  const fromEnv = loaded.envApplied.some((e) => e.env === 'KUBEVENTS_PIPELINES');
+  return { paths: configured, from: fromEnv ? 'KUBEVENTS_PIPELINES' : `pipelines: in ${loaded.file}` };
 }
 
 /** `--pipelines <path...>` for `run`: files or folders; default the bundled pipelines/default.yaml. */
@@ -42,11 +67,20 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
 export interface ValidateOptions {
   source?: boolean;
   strict?: boolean;
+  /** The run configuration whose `pipelines:` apply when no path is given. */
+  config?: string;
 }
 
 /** Prints every problem of the files; returns the exit code (0 valid, 2 invalid). */
-export async function validateCommand(paths: readonly string[], options: ValidateOptions = {}, out: Out = process.stdout): Promise<number> {
-  const result = await loadPipelines(resolvePipelinePaths(paths));
+export async function validateCommand(
+  paths: readonly string[],
+  options: ValidateOptions = {},
+  out: Out = process.stdout,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  const resolved = configuredPipelinePaths(paths, options.config, env);
+  if (resolved.from) out.write(`checking the pipelines ${resolved.from} names: ${resolved.paths.join(', ')}\n`);
+  const result = await loadPipelines(resolved.paths);
   printDiagnostics(result, out, options.source !== false);
   const { errors, warnings } = counts(result.diagnostics);
   const failed = errors > 0 || (options.strict === true && warnings > 0);
@@ -56,8 +90,14 @@ export async function validateCommand(paths: readonly string[], options: Validat
 }
 
 /** Prints the compiled graph of every pipeline of the files; returns the exit code. */
-export async function explainCommand(paths: readonly string[], out: Out = process.stdout, err: Out = process.stderr): Promise<number> {
-  const result = await loadPipelines(resolvePipelinePaths(paths));
+export async function explainCommand(
+  paths: readonly string[],
+  out: Out = process.stdout,
+  err: Out = process.stderr,
+  options: { config?: string } = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  const result = await loadPipelines(configuredPipelinePaths(paths, options.config, env).paths);
   printDiagnostics(result, err, true);
   if (!result.ok) {
     err.write(`invalid: ${plural(counts(result.diagnostics).errors, 'error')}; nothing to explain\n`);
@@ -91,13 +131,21 @@ export async function loadPipelinesForRun(paths: readonly string[] | undefined, 
   return { pipelines: result.pipelines, paths: resolved, load };
 }
 
+function configOption(): Option {
+  return new Option('--config <file>', 'the run configuration whose pipelines: apply when no path is given').env('KUBEVENTS_CONFIG');
+}
+
 export function registerPipelineCommands(program: Command): void {
   program
     .command('validate')
     .description('Check pipeline files and folders: every error with file:line:col and a hint. Exit 0 when valid, 2 when not.')
-    .argument('[paths...]', 'pipeline files or folders (every *.yaml / *.yml in a folder); default the bundled pipelines/default.yaml')
+    .argument(
+      '[paths...]',
+      "pipeline files or folders (every *.yaml / *.yml in a folder); default what `run` loads (the configuration's pipelines:, $KUBEVENTS_PIPELINES, else the bundled pipelines/default.yaml)",
+    )
     .option('--no-source', 'print only the diagnostic lines, without the source excerpt')
     .option('--strict', 'treat warnings as errors', false)
+    .addOption(configOption())
     .action(async (paths: string[], options: ValidateOptions) => {
       process.exitCode = await validateCommand(paths, options);
     });
@@ -107,8 +155,12 @@ export function registerPipelineCommands(program: Command): void {
     .description(
       'Print the compiled graph of pipeline files: stages in order with the records they take and make, forks, sinks, effective options with defaults filled in.',
     )
-    .argument('[paths...]', 'pipeline files or folders; default the bundled pipelines/default.yaml')
-    .action(async (paths: string[]) => {
-      process.exitCode = await explainCommand(paths);
+    .argument(
+      '[paths...]',
+      "pipeline files or folders; default what `run` loads (the configuration's pipelines:, $KUBEVENTS_PIPELINES, else the bundled pipelines/default.yaml)",
+    )
+    .addOption(configOption())
+    .action(async (paths: string[], options: { config?: string }) => {
+      process.exitCode = await explainCommand(paths, process.stdout, process.stderr, options);
     });
 }

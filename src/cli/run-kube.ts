@@ -36,11 +36,12 @@ import {
 } from '../config/run-config.js';
 import { explainKafkaError, type KafkaConnectionProblem } from '../kafka/client.js';
 import type { Logger } from '../core/logger.js';
+import { parseDuration } from '../core/duration.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Subscription } from 'rxjs';
 import { leaderElectionOptionsOf } from '../config/run-config.js';
 import { startHttpServer, type CheckResult, type OpsHttpServer } from '../ops/http-server.js';
-import { runLiveJob, type LiveJob, type LiveJobCheckpointStore, type LiveJobOptions, type LiveJobOutput } from '../jobs/live-job.js';
+import { ApiServerUnreachableError, runLiveJob, type LiveJob, type LiveJobCheckpointStore, type LiveJobOptions, type LiveJobOutput } from '../jobs/live-job.js';
 import { leaderAwareCheck, LeaderElector } from '../ops/leader-election.js';
 import { processRegistries, processRegistry } from '../core/metrics.js';
 import { onShutdownSignals } from '../jobs/shutdown.js';
@@ -63,6 +64,12 @@ const FLAG_ENV: Record<string, string> = {
   KUBEVENTS_ENCODING: '--encoding',
   KUBEVENTS_SCHEMA_REGISTRY_URL: '--schema-registry',
 };
+
+export function parseFailAfter(text: string): number {
+  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : parseDuration(text);
+  if (ms === null || ms <= 0) throw new CliError(`--fail-after "${text}" must be a duration such as 2m or 90s (a plain number is seconds)`);
+  return ms;
+}
 
 export function parseShutdownTimeout(text: string | undefined): number {
   if (text === undefined) return 10_000;
@@ -142,6 +149,8 @@ export function kubeJobOptionsOf(options: RunOptions, loaded: LoadedRunConfig): 
       context: options.context ?? kube.context ?? null,
       inCluster: options.kubeconfig === undefined && kube.inCluster,
       namespaces: namespaces.length > 0 ? namespaces : null,
+      connectTimeoutMs: kube.connectTimeout,
+      failAfterMs: options.failAfter !== undefined ? parseFailAfter(options.failAfter) : (kube.failAfter ?? null),
     },
     output,
     checkpoint,
@@ -244,6 +253,7 @@ export async function runKubeCommand(options: RunOptions, logger: Logger): Promi
 
   // a job that failed on the Kafka connection (TLS, SASL, unreachable): its one-line explanation
   let kafkaProblem: KafkaConnectionProblem | null = null;
+  let apiProblem: string | null = null;
   let code: number;
   try {
     code = await new Promise<number>((resolve) => {
@@ -265,7 +275,8 @@ export async function runKubeCommand(options: RunOptions, logger: Logger): Promi
             leaderSub?.unsubscribe();
             removeSignals();
             kafkaProblem = kafkaProblemOf(error, loaded);
-            if (!kafkaProblem)
+            if (error instanceof ApiServerUnreachableError) apiProblem = error.message;
+            else if (!kafkaProblem)
               logger.error({ reason: error instanceof Error ? error.message : String(error) }, 'run failed (the job logged the details above)');
             // give the lease back at once: a standby takes over without waiting for leaseDuration
             await elector?.stop();
@@ -340,6 +351,10 @@ export async function runKubeCommand(options: RunOptions, logger: Logger): Promi
   if (kafkaProblem) {
     await settleLogs(logger);
     throw new CliError((kafkaProblem as KafkaConnectionProblem).message, code);
+  }
+  if (apiProblem) {
+    await settleLogs(logger);
+    throw new CliError(apiProblem, code);
   }
   return code;
 }

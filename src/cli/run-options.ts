@@ -20,4 +20,5 @@ export interface RunOptions {
   checkpointFile?: string;
   createTopics?: boolean;
   shutdownTimeout?: string;
+  failAfter?: string;
 }

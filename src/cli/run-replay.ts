@@ -37,6 +37,7 @@ const LIVE_ONLY: ReadonlyArray<[keyof RunOptions, string]> = [
   ['kubeconfig', '--kubeconfig'],
   ['context', '--context'],
   ['shutdownTimeout', '--shutdown-timeout'],
+  ['failAfter', '--fail-after'],
 ];
 
 export function refuseLiveOnlyOptions(options: RunOptions): void {
@@ -50,12 +51,12 @@ export function refuseLiveOnlyOptions(options: RunOptions): void {
 
 export async function runReplayCommand(options: RunOptions, source: { file: string; bundled: boolean }, speed: ReplaySpeed, logger: Logger): Promise<number> {
   refuseLiveOnlyOptions(options);
+  prepareOutDir(options.out);
   // the configuration is checked as for the live run: an invalid one is never ignored
   const loaded = loadKubeRunConfig(options);
   for (const warning of loaded.warnings) logger.warn(warning);
   const config = loaded.config;
   const { pipelines } = await loadPipelinesForRun(pipelinePathsOf(options, config), logger);
-  prepareOutDir(options.out);
   const namespaces = namespacesOf(options.namespace) ?? config.source.kube.namespaces;
   const cluster = options.cluster !== 'default' ? options.cluster : config.cluster;
 

@@ -177,6 +177,10 @@ const sourceSchema = z.strictObject({
       /** empty: all namespaces */
       namespaces: listOf(nonEmpty.regex(DNS_LABEL, 'must be a namespace name')).default([]),
       inCluster: z.boolean().default(false),
+      /** without a successful list for this long, an error line names the API server and why (it keeps retrying) */
+      connectTimeout: durationOrNumber('s').prefault('60s'),
+      /** without a successful list for this long, the run fails (exit 1); default: it keeps retrying */
+      failAfter: durationOrNumber('s').optional(),
     })
     .prefault({}),
 });
@@ -307,6 +311,8 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   o('KUBEVENTS_KUBE_CONTEXT', 'source.kube.context'),
   o('KUBEVENTS_NAMESPACES', 'source.kube.namespaces', 'list'),
   o('KUBEVENTS_KUBE_IN_CLUSTER', 'source.kube.inCluster', 'boolean'),
+  o('KUBEVENTS_KUBE_CONNECT_TIMEOUT', 'source.kube.connectTimeout', 'duration'),
+  o('KUBEVENTS_KUBE_FAIL_AFTER', 'source.kube.failAfter', 'duration'),
   o('KUBEVENTS_KAFKA_BROKERS', 'kafka.brokers', 'list'),
   o('KUBEVENTS_KAFKA_CLIENT_ID', 'kafka.clientId'),
   o('KUBEVENTS_KAFKA_TLS_ENABLED', 'kafka.tls.enabled', 'boolean'),

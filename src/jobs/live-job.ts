@@ -90,6 +90,7 @@ import { sinksFor } from '../sinks/registry.js';
 import { SinkRouter } from '../sinks/router.js';
 import { SinkOverflowError } from '../sinks/sink.js';
 import { StdoutSink } from '../sinks/stdout.js';
+import { ApiServerProbe } from '../sources/api-server-probe.js';
 import { EventFeed, type FeedDeps } from '../sources/event-feed.js';
 import type { DeadLetter, EventSourceItem } from '../sources/event-source.js';
 import { createKubeSource } from '../sources/kube-source.js';
@@ -113,6 +114,15 @@ export interface LiveJobKubeOptions {
   eventApi?: 'auto' | 'core/v1' | 'events.k8s.io/v1';
   cacheKinds?: readonly CachedKind[];
   timings?: WatchTimingsInput;
+  /** Without a successful list for this long, say so in the log (the API server and why; default 60 s). */
+  connectTimeoutMs?: number;
+  /** Without a successful list for this long, fail the job (exit 1 with that line); default never. */
+  failAfterMs?: number | null;
+}
+
+/** The API server has not answered a list for `failAfterMs`. */
+export class ApiServerUnreachableError extends Error {
+  override name = 'ApiServerUnreachableError';
 }
 
 export type LiveJobOutput =
@@ -229,6 +239,7 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
 
   // what exists so far (start-up may be cut short by stop() or a failure)
   let store: CheckpointStore | undefined;
+  let probe: ApiServerProbe | undefined;
   let kafka: KafkaPublisher | null = null;
   let files: FileSink | undefined;
   let router: SinkRouter | undefined;
@@ -243,6 +254,7 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
   const abortStartup = new AbortController();
 
   const stopInput = (): void => {
+    probe?.stop();
     for (const feed of feeds) feed.pause();
     if (pausePoll) clearInterval(pausePoll);
     running.unsubscribe();
@@ -372,6 +384,7 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
       logger: baseLogger,
     });
     const scopes: (string | null)[] = namespaces.length === 0 ? [null] : namespaces;
+    watchReachability((probe = new ApiServerProbe(kubeSource.kubeConfig)));
 
     // --- checkpoints
     store = new ResumePointStore(checkpointStoreOf(options.checkpoint, baseLogger, logger), logger);
@@ -455,6 +468,7 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
       options.cacheSyncTimeoutMs ?? 60_000,
     );
     if (synced === 'timeout') logger.warn('object caches not synced in time: starting anyway (early events may lack enrichment)');
+    else if (synced !== 'aborted') probe.markListed();
     if (stopping) return;
     for (const feed of feeds) {
       feed.start();
@@ -563,9 +577,38 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
         write(gapRecord(gapRecordOf(item, cluster), [position]));
         return;
       case 'SYNCED':
+        probe?.markListed();
         logger.debug({ resourceVersion: item.resourceVersion }, 'Event list synced');
         return;
     }
+  }
+
+  /**
+   * Until a first list succeeds: after connectTimeoutMs an error line naming the API server and the
+   * last cause (again every 5 minutes), after failAfterMs (if set) the job fails with that line.
+   */
+  function watchReachability(p: ApiServerProbe): void {
+    const warnAfter = options.kube.connectTimeoutMs ?? 60_000;
+    const failAfter = options.kube.failAfterMs ?? null;
+    let warnedAt = -Infinity;
+    p.start();
+    const check = setInterval(() => {
+      if (p.reachable || stopping) {
+        clearInterval(check);
+        return;
+      }
+      if (failAfter !== null && p.waitingMs >= failAfter) {
+        clearInterval(check);
+        fail(new ApiServerUnreachableError(`${p.describe()}; giving up (--fail-after)`));
+        return;
+      }
+      if (p.waitingMs >= warnAfter && Date.now() - warnedAt >= 5 * 60_000) {
+        warnedAt = Date.now();
+        logger.error({ server: p.server, cause: p.lastError }, `${p.describe()}; still retrying with backoff`);
+      }
+    }, 1_000);
+    check.unref();
+    running.add(() => clearInterval(check));
   }
 
   function pauseInput(target: SinkRouter): void {
@@ -592,6 +635,8 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
     reload: () => (pipelines ? pipelines.reload() : Promise.reject(new Error('the job is not running yet: nothing to reload'))),
     readiness: () => {
       if (stopping) return { ok: false, detail: 'stopping' };
+      if (probe && !probe.reachable)
+        return { ok: false, detail: `connecting to the API server ${probe.server}${probe.lastError ? ` (${probe.lastError})` : ''}` };
       if (!started) return { ok: false, detail: 'starting (connecting the sink, syncing the object caches)' };
       return {
         ok: true,

@@ -109,7 +109,9 @@ async function runChecks(checks: ReadonlyMap<string, Check>, timeoutMs: number):
 
 function renderProbe(probe: string, report: ProbeReport): string {
   const lines = report.checks.map(
-    (c) => `[${c.ok ? '+' : '-'}]${c.name} ${c.ok ? 'ok' : 'failed'}${c.detail ? `: ${c.detail.replace(/\s*\n\s*/g, ' ')}` : ''}`,
+    // readiness says what is not ready yet ("connecting to the API server"), not that it failed
+    (c) =>
+      `[${c.ok ? '+' : '-'}]${c.name} ${c.ok ? 'ok' : probe === 'readyz' ? 'not ready' : 'failed'}${c.detail ? `: ${c.detail.replace(/\s*\n\s*/g, ' ')}` : ''}`,
   );
   lines.push(`${probe} check ${report.ok ? 'passed' : 'failed'}`);
   return `${lines.join('\n')}\n`;

@@ -83,9 +83,9 @@ describe('ops HTTP server', () => {
     expect(res.status).toBe(503);
     expect(body.split('\n')).toEqual([
       '[+]caches ok: synced: pods, nodes',
-      '[-]kafka failed: broker 10.0.0.7:9092 unreachable (ECONNREFUSED)',
-      '[-]hangs failed: no answer within 200 ms',
-      '[-]throws failed: boom',
+      '[-]kafka not ready: broker 10.0.0.7:9092 unreachable (ECONNREFUSED)',
+      '[-]hangs not ready: no answer within 200 ms',
+      '[-]throws not ready: boom',
       'readyz check failed',
       '',
     ]);

@@ -52,6 +52,25 @@ describe('kubevents validate / explain', () => {
     expect(brief.text().split('\n')[1]).toBe(`${bad}:7:11: error: unknown sink "kafak" (did you mean "kafka"?)`);
   });
 
+  it("validate without a path checks what run would load: $KUBEVENTS_PIPELINES, the configuration's pipelines:, else the bundled default", async () => {
+    const viaEnv = sink();
+    expect(await validateCommand([], { source: false }, viaEnv.out, { KUBEVENTS_PIPELINES: bad })).toBe(EXIT.usage);
+    expect(viaEnv.text()).toContain(`checking the pipelines KUBEVENTS_PIPELINES names: ${bad}`);
+    expect(viaEnv.text()).toContain('unknown stage "dedup"');
+    const config = join(dir, 'kubevents.yaml');
+    writeFileSync(config, `pipelines: [${join(PIPELINES, 'examples')}]\n`);
+    const viaConfig = sink();
+    expect(await validateCommand([], { source: false, config }, viaConfig.out, {})).toBe(EXIT.ok);
+    expect(viaConfig.text()).toContain(`checking the pipelines pipelines: in ${config} names:`);
+    expect(viaConfig.text()).toMatch(/^ok: 7 files/m);
+    const defaults = sink();
+    expect(await validateCommand([], {}, defaults.out, {})).toBe(EXIT.ok);
+    expect(defaults.text()).toBe('ok: 1 file, 1 valid pipeline: 0 errors, 0 warnings\n');
+    // an invalid configuration is not ignored
+    writeFileSync(config, 'pipelinez: [x]\n');
+    await expect(validateCommand([], {}, sink().out, { KUBEVENTS_CONFIG: config })).rejects.toThrow(/pipelinez: unknown setting/);
+  });
+
   it('explain: the compiled graph with effective options', async () => {
     const { out, text } = sink();
     expect(await explainCommand([join(PIPELINES, 'examples', 'failed-scheduling.yaml')], out, sink().out)).toBe(EXIT.ok);
