@@ -80,7 +80,7 @@ export interface NotificationView {
   containers: ContainerView[];
   hasContainers: boolean;
   count: number;
-  /** The window the count refers to, e.g. `3m`; null when not windowed */
+  /** The window a firing alert's count fell within, e.g. `3m`; null when not windowed and for resolved alerts (their count is the whole episode, between firstSeen and lastSeen) */
   window: string | null;
   firstSeen: string;
   lastSeen: string;
@@ -278,7 +278,8 @@ export function alertNotification(alert: Alert, options: ViewOptions = {}, sourc
     })),
     hasContainers: alert.containers.length > 0,
     count: alert.count,
-    window: alert.windowMs !== null ? humanDuration(alert.windowMs) : null,
+    // a resolved alert counts its whole episode, not one window
+    window: alert.windowMs !== null && status === 'firing' ? humanDuration(alert.windowMs) : null,
     firstSeen: formatTime(alert.firstSeen, tz),
     lastSeen: formatTime(alert.lastSeen, tz),
     startsAt: formatTime(alert.startsAt, tz),

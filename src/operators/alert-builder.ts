@@ -145,3 +145,13 @@ export function contextAnnotations(e: KubeEvent | null): Record<string, string> 
   if (e.message) out['message'] = e.message;
   return out;
 }
+
+/** `between 10:01:30 and 10:12:36 UTC` (dates added when the span crosses midnight; `at 10:01:30 UTC` for one instant). */
+export function formatSpan(first: number, last: number): string {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const day = (ms: number) => iso(ms).slice(0, 10);
+  const time = (ms: number) => iso(ms).slice(11, 19);
+  if (Math.floor(first / 1000) === Math.floor(last / 1000)) return `at ${time(first)} UTC`;
+  const sameDay = day(first) === day(last);
+  return sameDay ? `between ${time(first)} and ${time(last)} UTC` : `between ${day(first)} ${time(first)} and ${day(last)} ${time(last)} UTC`;
+}

@@ -1,17 +1,21 @@
 import { filter, type OperatorFunction } from 'rxjs';
 import { cleanLabels, labelsFingerprint, type Alert, type AlertStatus } from '../model/alert.js';
 import { objectKey, type Category, type KubeEvent, type Severity } from '../model/kube-event.js';
-import { buildAlert, contextAnnotations, describeObject, eventContext, maxSeverity, objectNamespace, pushBounded } from './alert-builder.js';
+import { buildAlert, contextAnnotations, describeObject, eventContext, formatSpan, maxSeverity, objectNamespace, pushBounded } from './alert-builder.js';
 import { formatDuration } from '../core/duration.js';
 import { eventTimeStage, isOccurrence, positive, type StageContext, type StageOptions } from './event-time.js';
 
 export interface RateSummaryInput {
   status: AlertStatus;
   labels: Record<string, string>;
+  /** Firing: the events in the window at the crossing; resolved: every event of the episode. */
   count: number;
   threshold: number;
   window: number;
   event: KubeEvent;
+  /** Event time of the first and last of the counted events. */
+  firstSeen: number;
+  lastSeen: number;
 }
 
 export interface RateOptions extends StageOptions {
@@ -73,8 +77,12 @@ function defaultSummary(i: RateSummaryInput): string {
   const r = i.event.regarding;
   const workload = i.event.enrichment?.workload;
   const owner = workload && (workload.kind !== r.kind || workload.name !== r.name) ? ` (${workload.kind} ${workload.name})` : '';
-  const head = `${i.labels['reason'] ?? i.event.reason} x${i.count} within ${formatDuration(i.window)} on ${describeObject(i.event)}${owner}`;
-  return i.status === 'resolved' ? `resolved: ${head}` : `${head}: ${i.event.message}`;
+  const reason = i.labels['reason'] ?? i.event.reason;
+  const span = formatSpan(i.firstSeen, i.lastSeen);
+  // firing: the count that crossed the threshold within the window; resolved: the whole episode
+  return i.status === 'resolved'
+    ? `resolved: ${i.count} ${reason} ${span} on ${describeObject(i.event)}${owner}`
+    : `${i.count} ${reason} within ${formatDuration(i.window)} (${span}) on ${describeObject(i.event)}${owner}: ${i.event.message}`;
 }
 
 interface RateState {
@@ -175,7 +183,16 @@ export function rate(options: RateOptions): OperatorFunction<KubeEvent, Alert> {
 
       const emit = (s: RateState, status: AlertStatus, ctx: StageContext<Alert, RateState>): void => {
         const e = s.last;
-        const summary = summaryOf({ status, labels: s.labels, count: status === 'firing' ? s.count : s.episodeCount, threshold, window, event: e });
+        const summary = summaryOf({
+          status,
+          labels: s.labels,
+          count: status === 'firing' ? s.count : s.episodeCount,
+          threshold,
+          window,
+          event: e,
+          firstSeen: s.firstSeen,
+          lastSeen: s.lastSeen,
+        });
         const ctxInfo = eventContext(e);
         ctx.emit(
           buildAlert({

@@ -1,7 +1,7 @@
 import { filter, type OperatorFunction } from 'rxjs';
 import { cleanLabels, labelsFingerprint, type Alert, type AlertStatus } from '../model/alert.js';
 import type { Category, KubeEvent, Severity } from '../model/kube-event.js';
-import { buildAlert, eventContext, objectNamespace, pushBounded, workloadLabel } from './alert-builder.js';
+import { buildAlert, eventContext, formatSpan, objectNamespace, pushBounded, workloadLabel } from './alert-builder.js';
 import { formatDuration } from '../core/duration.js';
 import { eventTimeStage, isOccurrence, positive, type StageContext, type StageOptions } from './event-time.js';
 
@@ -138,7 +138,7 @@ export function spike(options: SpikeOptions = {}): OperatorFunction<KubeEvent, A
         const summary =
           status === 'firing'
             ? `event rate spike in ${where}: ${count} in ${formatDuration(interval)}, ${ratio} the baseline ${baseline.toFixed(1)}/${formatDuration(interval)}${reasons.length ? ` (${reasons.map(([r, n]) => `${r} ${n}`).join(', ')})` : ''}`
-            : `resolved: event rate spike in ${where}: ${count} in ${formatDuration(interval)}, baseline ${baseline.toFixed(1)}/${formatDuration(interval)}`;
+            : `resolved: event rate spike in ${where}: back to ${count} in ${formatDuration(interval)} (baseline ${baseline.toFixed(1)}/${formatDuration(interval)}); ${s.episodeCount} events ${formatSpan(s.firstSeen, s.lastSeen)}`;
         const context = eventContext(s.last);
         const annotations: Record<string, string> = {
           baseline: baseline.toFixed(2),

@@ -2,6 +2,7 @@
  * Records as one readable line each, for terminals and the console: events, alerts, incidents
  * and event windows the way kubevents prints them; other records as JSON.
  */
+import { formatDuration } from '../core/duration.js';
 import type { Alert } from '../model/alert.js';
 import type { EventWindow } from '../model/event-window.js';
 import type { Incident } from '../model/incident.js';
@@ -35,7 +36,13 @@ export function formatAlertLine(alert: Alert): string {
   const where = [alert.namespace, alert.workload ? `${alert.workload.kind}/${alert.workload.name}` : null, alert.node ? `node ${alert.node}` : null]
     .filter((x): x is string => Boolean(x))
     .join(' ');
-  const window = alert.windowMs !== null ? ` in ${minutes(alert.windowMs)}` : '';
+  // firing: the count that crossed the threshold within the window; resolved: the whole episode
+  const window =
+    alert.status === 'resolved'
+      ? ` over ${formatDuration(Math.max(0, alert.lastSeen - alert.firstSeen))}`
+      : alert.windowMs !== null
+        ? ` in ${minutes(alert.windowMs)}`
+        : '';
   const at = new Date(alert.status === 'firing' ? alert.startsAt : (alert.endsAt ?? alert.updatedAt)).toISOString();
   return `${at} ${status} [${alert.severity}] ${alert.labels['alertname'] ?? alert.category} ${where}: ${alert.summary} (${alert.count} events${window})`;
 }

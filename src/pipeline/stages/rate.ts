@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { nonNegativeDuration, positiveDuration, showDuration } from '../../core/duration.js';
 import { CATEGORIES, SEVERITIES, type KubeEvent } from '../../model/kube-event.js';
+import { formatSpan } from '../../operators/alert-builder.js';
 import { rate } from '../../operators/rate.js';
 import { compileTemplate, eventLabelsOf } from '../fields.js';
 import { compileMatcher, describeMatcher, RecordMatcherSchema } from '../matcher.js';
@@ -8,7 +9,7 @@ import { defineStage, operatorState } from '../stage.js';
 import { keyFields, positiveInt, stateOptions, staticLabels } from '../stage-options.js';
 
 /** Extra placeholders a rate summary template may use. */
-export const RATE_SUMMARY_FIELDS = ['count', 'threshold', 'window', 'status'] as const;
+export const RATE_SUMMARY_FIELDS = ['count', 'threshold', 'window', 'span', 'status'] as const;
 
 export const rateStage = defineStage({
   type: 'rate',
@@ -42,7 +43,7 @@ export const rateStage = defineStage({
       .min(1)
       .optional()
       .describe(
-        'Summary template: {field} placeholders of the last counted event plus {count}, {threshold}, {window}, {status}. Default "<reason> x<count> within <window> on <object> (<workload>): <message>".',
+        'Summary template: {field} placeholders of the last counted event plus {count} (firing: the events within the window at the crossing; resolved: all events of the episode), {threshold}, {window}, {span} (`between 10:01:30 and 10:12:36 UTC`, the event times of the counted events), {status}. Default firing "<count> <reason> within <window> (<span>) on <object> (<workload>): <message>", resolved "resolved: <count> <reason> <span> on <object> (<workload>)".',
       ),
     annotations: z
       .record(z.string(), z.string())
@@ -80,7 +81,16 @@ export const rateStage = defineStage({
       ...(o.severity ? { severity: o.severity } : {}),
       ...(o.category ? { category: o.category } : {}),
       ...(summary
-        ? { summary: (i) => summary(i.event, { count: String(i.count), threshold: String(i.threshold), window: showDuration(i.window), status: i.status }) }
+        ? {
+            summary: (i) =>
+              summary(i.event, {
+                count: String(i.count),
+                threshold: String(i.threshold),
+                window: showDuration(i.window),
+                span: formatSpan(i.firstSeen, i.lastSeen),
+                status: i.status,
+              }),
+          }
         : {}),
       ...(annotations.length ? { annotations: (e: KubeEvent) => Object.fromEntries(annotations.map(([k, render]) => [k, render(e)])) } : {}),
       ...(resolveOn ? { resolveOn } : {}),

@@ -22,7 +22,7 @@ export function sampleAlert(overrides: Partial<Alert> = {}): Alert {
     category: 'CrashLoop',
     cluster: 'prod-1',
     namespace: 'shop',
-    summary: 'BackOff x6 within 5m on Pod shop/web-7d9f-abcde (Deployment web): Back-off restarting failed container app',
+    summary: '6 BackOff within 5m (between 08:26:00 and 08:30:00 UTC) on Pod shop/web-7d9f-abcde (Deployment web): Back-off restarting failed container app',
     startsAt: T0,
     endsAt: null,
     updatedAt: T0 + 60_000,

@@ -49,7 +49,8 @@ describe('notifications from records', () => {
       workload: 'Deployment/web',
       node: 'node-1',
       count: 6,
-      window: '5m',
+      // resolved: the count is the whole episode (first to last seen), not a window's
+      window: null,
       firstSeen: '2025-01-15 16:26:00 GMT+8',
       endsAt: '2025-01-15 16:40:00 GMT+8',
       duration: '10m',

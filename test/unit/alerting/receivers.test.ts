@@ -108,7 +108,7 @@ describe('message formats', () => {
   it('WeCom: markdown content with colours and mentions', () => {
     const body = JSON.parse(receiver('wc').render(firing, T0).body);
     expect(Object.keys(body)).toEqual(['msgtype', 'markdown']);
-    expect(body.markdown.content).toMatch(/^<font color="warning">🔥 FIRING<\/font> \*\*PodCrashLooping: Pod shop\/web-7d9f-abcde\*\*\n> BackOff x6/);
+    expect(body.markdown.content).toMatch(/^<font color="warning">🔥 FIRING<\/font> \*\*PodCrashLooping: Pod shop\/web-7d9f-abcde\*\*\n> 6 BackOff within 5m /);
     expect(body.markdown.content).toContain('> Container app: <font color="comment">CrashLoopBackOff');
     expect(body.markdown.content.endsWith('\n<@zhangsan>')).toBe(true);
   });

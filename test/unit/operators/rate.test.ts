@@ -48,7 +48,7 @@ describe('rate', () => {
       severity: 'warning',
       category: 'Other',
     });
-    expect(firing!.summary).toBe('FailedScheduling x5 within 3m on Pod shop/web-1: 0/3 nodes are available (120)');
+    expect(firing!.summary).toBe('5 FailedScheduling within 3m (between 12:00:00 and 12:02:00 UTC) on Pod shop/web-1: 0/3 nodes are available (120)');
     expect(firing!.idempotencyKey).toBe(`${firing!.alertId}/firing/${T0 + 120 * SEC}/0`);
     expect(resolved).toMatchObject({
       alertId: firing!.alertId,
@@ -58,6 +58,9 @@ describe('rate', () => {
       updatedAt: T0 + 210 * SEC,
       count: 6,
     });
+    // the count and the real span of the episode, not a rate over a window it does not fit in
+    expect(resolved!.lastSeen).toBe(T0 + 150 * SEC);
+    expect(resolved!.summary).toBe('resolved: 6 FailedScheduling between 12:00:00 and 12:02:30 UTC on Pod shop/web-1');
   });
 
   it('treats the window as half-open: an event exactly W older does not count', () => {

@@ -157,7 +157,9 @@ describe('story 1: a Pod that cannot be scheduled', () => {
       sampleMessages: [FAILED_SCHEDULING],
       memberKeys: [1, 2, 3, 4, 5].map((n) => `${uid}/${n}`),
     });
-    expect(firing.summary).toBe(`FailedScheduling x5 within 3m on Pod payments/${pod} (Deployment api): ${FAILED_SCHEDULING}`);
+    expect(firing.summary).toBe(
+      `5 FailedScheduling within 3m (between 10:01:30 and 10:02:24 UTC) on Pod payments/${pod} (Deployment api): ${FAILED_SCHEDULING}`,
+    );
     // occurrences 6-10 (10:03:02.700 ... 10:12:36.800) do not re-alert; Scheduled at 10:14:23.700 resolves it
     expect(resolved).toMatchObject({
       alertId: firing.alertId,
@@ -168,6 +170,8 @@ describe('story 1: a Pod that cannot be scheduled', () => {
       count: 10,
       lastSeen: t('10:12:36.800'),
     });
+    // ten events over eleven minutes: said as such, not as a rate "within 3m"
+    expect(resolved.summary).toBe(`resolved: 10 FailedScheduling between 10:01:30 and 10:12:36 UTC on Pod payments/${pod} (Deployment api)`);
   });
 
   it('is notified once after group_wait and resolved at the next group_interval', () => {
@@ -240,7 +244,7 @@ describe('story 2: crash loops, with container, owner and node context', () => {
       sampleMessages: ['Back-off restarting failed container app in pod checkout-xw4b57qj7-9r6hx_shop(b58623c5-190a-4f39-9148-a2b230027b73)'],
     });
     expect(firing!.summary).toMatch(
-      /^BackOff x3 within 5m on Pod shop\/checkout-xw4b57qj7-9r6hx \(Deployment checkout\): Back-off restarting failed container app/,
+      /^3 BackOff within 5m \(between 10:05:16 and 10:05:55 UTC\) on Pod shop\/checkout-xw4b57qj7-9r6hx \(Deployment checkout\): Back-off restarting failed container app/,
     );
   });
 

@@ -140,7 +140,7 @@ describe('example pipelines on the recorded cluster', () => {
       firstSeen: at('10:05:16.560'),
       workload: { kind: 'Deployment', name: 'checkout' },
       node: 'node-b',
-      summary: 'Pod shop/checkout-xw4b57qj7-9r6hx (Deployment/checkout) on node-b: 3 restart back-offs within 10m',
+      summary: 'Pod shop/checkout-xw4b57qj7-9r6hx (Deployment/checkout) on node-b: 3 restart back-offs between 10:05:16 and 10:05:55 UTC',
     });
     expect(checkout.containers).toEqual([
       expect.objectContaining({ name: 'app', ready: false, waitingReason: 'CrashLoopBackOff', lastTerminationReason: 'Error', lastExitCode: 1 }),
