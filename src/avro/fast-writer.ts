@@ -6,7 +6,7 @@
  *   `Buffer.byteLength` call; a non-ASCII character sends the string back through avsc's own
  *   algorithm (copied below, so its quirks, e.g. lone surrogates, give the same bytes);
  * - one closure per schema node, no prototype dispatch;
- * - records named in `cachedRecords` that are deeply frozen (src/model/immutable.ts: nothing in
+ * - records named in `cachedRecords` that are deeply frozen (src/core/immutable.ts: nothing in
  *   them can change) are encoded once and their bytes copied afterwards (a WeakMap, so they are
  *   forgotten with the object). The enrich stage freezes the Enrichment it shares between all the
  *   events of one cached object version.
@@ -19,7 +19,7 @@
  * benchmark generator's events and arbitrary values (fast-check), valid and invalid.
  */
 import type avro from 'avsc';
-import { isDeeplyFrozen } from '../model/immutable.js';
+import { isDeeplyFrozen } from '../core/immutable.js';
 
 /** The output buffer and position a compiled writer writes at; grows as needed. */
 export class AvroOut {

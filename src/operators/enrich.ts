@@ -1,5 +1,5 @@
 import { map, type OperatorFunction } from 'rxjs';
-import { deepFreeze } from '../model/immutable.js';
+import { deepFreeze } from '../core/immutable.js';
 import type { ContainerContext, Enrichment, KubeEvent, OwnerRef } from '../model/kube-event.js';
 import { lookupOwner, resolveOwnerSteps, type KubeObject, type ObjectLookup, type OwnerStep } from '../sources/object-lookup.js';
 
@@ -181,7 +181,7 @@ function ownersUnchanged(steps: readonly OwnerStep[], lookup: ObjectLookup): boo
  * the enrichment is null; that is not an error. One output per input, at once.
  *
  * The enrichment is memoized per cached object version (see memoizedEnrichment): events about an
- * unchanged object with unchanged owners share one Enrichment, deeply frozen (model/immutable.ts).
+ * unchanged object with unchanged owners share one Enrichment, deeply frozen (core/immutable.ts).
  *
  * ```
  * source:  --a--b--c--|

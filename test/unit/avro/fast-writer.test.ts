@@ -15,7 +15,7 @@ import { EncodeError, toAvroBinary } from '../../../src/avro/encodings.js';
 import { AvroOut, compileWriter, encodeWith, type CompiledWriter } from '../../../src/avro/fast-writer.js';
 import { loadSchema, RECORD_KINDS } from '../../../src/avro/schemas.js';
 import { packageRoot } from '../../../src/core/paths.js';
-import { deepFreeze } from '../../../src/model/immutable.js';
+import { deepFreeze } from '../../../src/core/immutable.js';
 import type { Alert } from '../../../src/model/alert.js';
 import type { KubeEvent } from '../../../src/model/kube-event.js';
 import type { WatchEvent } from '../../../src/model/watch-event.js';
