@@ -119,7 +119,7 @@ describe('compiled Avro writer', () => {
         }),
         { numRuns: kind === 'KubeEvent' ? 1500 : 400 },
       );
-    });
+    }, 30_000);
   }
 
   it('deeply frozen Enrichment records: bytes kept, and the same as encoding them afresh', () => {
@@ -135,7 +135,7 @@ describe('compiled Avro writer', () => {
       }),
       { numRuns: 300 },
     );
-  });
+  }, 30_000);
 
   it('the bundled recording and 20,000 generated events (processed, with their alerts): the same bytes as avsc', () => {
     const world = buildWorld({ objects: 2_000, seed: 5 });
