@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { intArg, loadAverage, machineInfo, parseArgs, progress, type MachineInfo } from './lib.js';
 import { profileMarkdown, summarizeProfile, type CpuProfile, type ProfileSummary } from './profile-summary.js';
 
-const BENCHES = ['inprocess', 'kafka', 'e2e', 'startup', 'profile', 'whatif'] as const;
+const BENCHES = ['inprocess', 'kafka', 'e2e', 'startup', 'profile', 'whatif', 'cluster'] as const;
 type Bench = (typeof BENCHES)[number];
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
@@ -88,8 +88,8 @@ async function main(): Promise<void> {
   const failures: string[] = [];
   let profileMd: string | null = null;
 
-  const needKafka = only.includes('kafka') || only.includes('e2e');
-  const needKube = only.includes('e2e') || only.includes('startup');
+  const needKafka = only.includes('kafka') || only.includes('e2e') || only.includes('cluster');
+  const needKube = only.includes('e2e') || only.includes('startup') || only.includes('cluster');
   try {
     /** Starts the services the remaining benchmarks need (in parallel; provisioning is cached), after the in-process ones so those run without them. */
     const startServices = async (): Promise<void> => {
@@ -383,6 +383,53 @@ async function main(): Promise<void> {
           value: `${fmt(s['resume'].ms / 1000, 2)} s, ${fmt(s['resume'].peakRssMB, 1)} MB (first event ${fmt(s['resume'].firstEventMs)} ms)`,
           target: '',
           load: fmt(s['resume'].loadavg[0], 2),
+        });
+      }
+    }
+    if (only.includes('cluster')) {
+      if (!brokers || !kubeconfig) failures.push('cluster: needs the broker and the control plane');
+      else {
+        const c = await child<Json>('cluster.js', [
+          '--kubeconfig',
+          kubeconfig,
+          '--brokers',
+          brokers,
+          '--nodes',
+          String(intArg(args, 'cluster-nodes', 5_000)),
+          '--pods',
+          String(intArg(args, 'cluster-pods', 100_000)),
+          '--storm',
+          String(intArg(args, 'cluster-storm', 5_000)),
+        ]);
+        results.cluster = c;
+        const api = c['apiserver'];
+        rows.push({
+          benchmark: `cluster (${fmt(c['nodes'])} Nodes, ${fmt(c['pods'])} Pods, kwok)`,
+          metric: 'apiserver creates/s: Nodes / Pods (cached: reused) / storm Events',
+          value: `${api.nodesCreated ? fmt(api.nodesCreated.perSec) : 'cached'} / ${api.podsCreated ? fmt(api.podsCreated.perSec) : 'cached'} / ${fmt(api.stormCreatesPerSec)}`,
+          target: '',
+          load: loadOf(c),
+        });
+        rows.push({
+          benchmark: '',
+          metric: 'kubevents initial sync: s; RSS at sync / peak RSS over the run, MB',
+          value: `${fmt(c['sync'].ms / 1000, 2)} s; ${fmt(c['sync'].rssMB, 1)} / ${fmt(c['process'].peakRssMB, 1)} MB`,
+          target: `peak ≤ 300 MB: ${check(c['process'].peakRssMB <= 300)}`,
+          load: '',
+        });
+        rows.push({
+          benchmark: '',
+          metric: `storm of ${fmt(c['storm'].created)} BackOff Events: creation → read back from Kafka p50 / p99 / max ms; all in after`,
+          value: `${fmt(c['storm'].lagMs.p50)} / ${fmt(c['storm'].lagMs.p99)} / ${fmt(c['storm'].lagMs.max)}; ${fmt((c['storm'].allReceivedAfterMs ?? NaN) / 1000, 1)} s`,
+          target: '',
+          load: '',
+        });
+        rows.push({
+          benchmark: '',
+          metric: 'alerts by name (whole run); records / alerts after a Node NotReady',
+          value: `${JSON.stringify(c['alertsByName'])}; ${fmt(c['notReady'].records)} / ${fmt(c['notReady'].alerts)}`,
+          target: '',
+          load: '',
         });
       }
     }

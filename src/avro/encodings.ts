@@ -13,6 +13,7 @@
  * Both set the same headers (HEADERS below); the decoder reads either.
  */
 import type avro from 'avsc';
+import { AvroOut, compileWriter, encodeWith, type CompiledWriter } from './fast-writer.js';
 import { decodeConfluentFrame, encodeConfluentFrame, CONFLUENT_MAGIC_BYTE } from './wire-format.js';
 import { ConfluentSchemaRegistry, valueSubject, type SchemaIdRegistry, type SchemaRegistryConfig } from './registry.js';
 import { loadSchema, type LoadedSchema } from './schemas.js';
@@ -85,10 +86,36 @@ function encodeOnce(type: LoadedSchema['type'], value: unknown): Buffer {
   }
 }
 
+/**
+ * Compiled writers (fast-writer.ts: avsc's bytes, faster) per schema type; null where a schema
+ * needs avsc itself. Enrichment records shared by many events are encoded once.
+ */
+const writers = new WeakMap<LoadedSchema['type'], CompiledWriter | null>();
+let out = new AvroOut(16 * 1024);
+
+function writerFor(type: LoadedSchema['type']): CompiledWriter | null {
+  let w = writers.get(type);
+  if (w === undefined) {
+    w = compileWriter(type, { cachedRecords: ['io.kubevents.v1.Enrichment'] });
+    writers.set(type, w);
+  }
+  return w;
+}
+
+function encodeFast(type: LoadedSchema['type'], value: unknown): Buffer {
+  const writer = writerFor(type);
+  if (writer === null) return encodeOnce(type, value);
+  try {
+    return encodeWith(writer, out, value);
+  } finally {
+    if (out.buf.length > SCRATCH_MAX) out = new AvroOut(16 * 1024); // bounded: one huge record does not stay
+  }
+}
+
 /** Avro binary of `value`, or an EncodeError naming the invalid fields. */
 export function toAvroBinary(schema: LoadedSchema, value: unknown): Buffer {
   try {
-    return encodeOnce(schema.type, value);
+    return encodeFast(schema.type, value);
   } catch (error) {
     const paths: string[] = [];
     schema.type.isValid(value, { errorHook: (path: string[]) => paths.push(path.join('.') || '(root)') });

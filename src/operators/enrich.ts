@@ -1,4 +1,5 @@
 import { map, type OperatorFunction } from 'rxjs';
+import { deepFreeze } from '../core/immutable.js';
 import type { ContainerContext, Enrichment, KubeEvent, OwnerRef } from '../model/kube-event.js';
 import { lookupOwner, resolveOwnerSteps, type KubeObject, type ObjectLookup, type OwnerStep } from '../sources/object-lookup.js';
 
@@ -154,7 +155,8 @@ function memoizedEnrichment(lookup: ObjectLookup, options: EnrichOptions): (even
     const hit = memo.get(obj);
     if (hit !== undefined && hit.kind === kind && ownersUnchanged(hit.steps, lookup)) return hit.enrichment;
     const ownerChain = lookup.ownerChain(obj);
-    const enrichment = enrichmentFrom(obj, kind, ownerChain, options);
+    // frozen: shared by every event on this object version, and its Avro bytes are kept (fast-writer.ts)
+    const enrichment = deepFreeze(enrichmentFrom(obj, kind, ownerChain, options));
     const steps = resolveOwnerSteps(obj, lookup);
     if (steps.length === ownerChain.length && steps.every((s, i) => sameRef(s.ref, ownerChain[i]!))) memo.set(obj, { kind, steps, enrichment });
     else memo.delete(obj);
@@ -179,7 +181,7 @@ function ownersUnchanged(steps: readonly OwnerStep[], lookup: ObjectLookup): boo
  * the enrichment is null; that is not an error. One output per input, at once.
  *
  * The enrichment is memoized per cached object version (see memoizedEnrichment): events about an
- * unchanged object with unchanged owners share one Enrichment; treat it as read-only.
+ * unchanged object with unchanged owners share one Enrichment, deeply frozen (core/immutable.ts).
  *
  * ```
  * source:  --a--b--c--|

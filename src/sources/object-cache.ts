@@ -3,7 +3,8 @@
  * Jobs, CronJobs, Nodes): the live ObjectLookup.
  *
  * Filled from shared watches (`connectObjectCache`, one watch per kind via the WatchRegistry) or
- * from a replayed recording (`applyChanges`). Holds one (pruned) object per live object, indexed by
+ * from a replayed recording (`applyChanges`). Holds one projection (projection.ts: what enrichment
+ * reads) per live object, indexed by
  * kind/namespace/name and by uid; DELETED removes it. Per object uid a version older than the one
  * held is ignored, so replaying overlapping recordings is harmless. A DELETED only removes the
  * name index entry when it still points at the same uid (a relist may report the deletion of an old
@@ -15,13 +16,19 @@ import { silentLogger } from '../core/logger.js';
 import type { OwnerRef } from '../model/kube-event.js';
 import type { WatchEvent } from '../model/watch-event.js';
 import { CACHED_KINDS, objectNameKey, resolveOwnerChain, type CachedKind, type KubeObject, type ObjectLookup } from './object-lookup.js';
+import { projectForEnrichment } from './projection.js';
 import { pruneObject, type PruneOptions } from './prune.js';
 import { isBefore } from './resource-version.js';
 import { RESOURCES, type ResourceDescriptor } from './resources.js';
 import type { WatchSource } from './watch-registry.js';
 
 export interface ObjectCacheOptions {
-  /** Pruning of stored objects; false keeps them whole. Default: PruneOptions defaults. */
+  /**
+   * Store projections (projection.ts: only what enrichment reads). Default true. false stores
+   * objects as `prune` leaves them.
+   */
+  projection?: boolean;
+  /** Without projection: pruning of stored objects; false keeps them whole. Default: PruneOptions defaults. */
   prune?: PruneOptions | false;
   logger?: Logger;
 }
@@ -113,8 +120,12 @@ export class ObjectCache implements ObjectLookup {
     const rv = meta.resourceVersion;
     const heldRv = existing?.metadata.resourceVersion;
     if (existing && typeof rv === 'string' && typeof heldRv === 'string' && isBefore(rv, heldRv)) return;
-    let obj = this.options.prune === false ? raw : pruneObject(raw, this.options.prune ?? {});
-    if (obj.kind !== k) obj = { ...obj, kind: k };
+    let obj: KubeObject;
+    if (this.options.projection !== false) obj = projectForEnrichment(raw, k);
+    else {
+      obj = this.options.prune === false ? raw : pruneObject(raw, this.options.prune ?? {});
+      if (obj.kind !== k) obj = { ...obj, kind: k };
+    }
     const displaced = this.byName.get(nameKey);
     if (displaced && displaced !== existing) {
       // a same-name object with another uid: the old one was deleted and recreated

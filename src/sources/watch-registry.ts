@@ -6,7 +6,7 @@
  * timers with it): RxJS share() with refCount semantics, reset on zero, error and complete.
  *
  * Late subscribers: with `replay` (the default) the registry keeps the latest version of every
- * live object of the watch (already pruned), and a subscriber that arrives after the start first
+ * live object of the watch (already projected or pruned), and a subscriber that arrives after the start first
  * gets that state as ADDED changes (`fromList: true`), then SYNCED if the watch has synced, then
  * the live stream; so a late cache still sees the full state. Memory: one reference per live
  * object. With `replay: false` (Events: a stream, not state) late subscribers get only what
@@ -15,7 +15,8 @@
 import { concat, defer, from, map, of, share, tap, type Observable } from 'rxjs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ObjectChange, SyncedMarker, WatchEvent } from '../model/watch-event.js';
-import type { KubeObject } from './object-lookup.js';
+import { CACHED_KINDS, type KubeObject } from './object-lookup.js';
+import { projectForEnrichment } from './projection.js';
 import { pruneObject, type PruneOptions } from './prune.js';
 import { normalizeNamespaces, watchResource, type ResumePoint, type WatchResourceOptions, type WatchScope } from './watch-resource.js';
 import { resourceId, type ResourceDescriptor } from './resources.js';
@@ -28,7 +29,13 @@ export interface RegistryWatchOptions extends WatchScope {
 }
 
 export interface WatchRegistryOptions extends Pick<WatchResourceOptions, 'timings' | 'logger' | 'random' | 'now'> {
-  /** Pruning applied to every object before it is emitted or retained; false disables. Default: PruneOptions defaults. */
+  /**
+   * Objects of the cached kinds (CACHED_KINDS) are emitted and retained as their projection for
+   * enrichment (projection.ts), so neither the replay state nor the caches hold whole objects.
+   * Default true; false prunes them like every other object.
+   */
+  projection?: boolean;
+  /** Pruning applied to every other object (Events) before it is emitted or retained; false disables. Default: PruneOptions defaults. */
   prune?: PruneOptions | false;
   /** The list+watch implementation, for tests. Default watchResource. */
   watchFn?: typeof watchResource;
@@ -85,6 +92,7 @@ export class WatchRegistry implements WatchSource {
   private createEntry(resource: ResourceDescriptor, options: RegistryWatchOptions): Entry {
     const watchFn = this.options.watchFn ?? watchResource;
     const prune = this.options.prune;
+    const project = this.options.projection !== false && (CACHED_KINDS as readonly string[]).includes(resource.kind);
     const replay = options.replay !== false;
     const state = new Map<string, unknown>();
     let synced: SyncedMarker | null = null;
@@ -104,9 +112,13 @@ export class WatchRegistry implements WatchSource {
       now: this.options.now,
     }).pipe(
       map((event) =>
-        prune !== false && (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED')
-          ? { ...event, object: pruneObject(event.object, prune ?? {}) }
-          : event,
+        event.type !== 'ADDED' && event.type !== 'MODIFIED' && event.type !== 'DELETED'
+          ? event
+          : project
+            ? { ...event, object: projectForEnrichment(event.object as KubeObject, resource.kind) }
+            : prune !== false
+              ? { ...event, object: pruneObject(event.object, prune ?? {}) }
+              : event,
       ),
       tap((event) => {
         if (!replay) return;

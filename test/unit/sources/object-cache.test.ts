@@ -81,7 +81,7 @@ describe('ObjectLookup implementations', () => {
 });
 
 describe('ObjectCache', () => {
-  it('applies MODIFIED and DELETED, ignores stale versions, prunes', () => {
+  it('applies MODIFIED and DELETED, ignores stale versions, keeps projections (no annotations, no managedFields)', () => {
     const c = new ObjectCache();
     const p = obj('Pod', 'p', 'u1');
     p.metadata.resourceVersion = '5';
@@ -89,7 +89,11 @@ describe('ObjectCache', () => {
     p.metadata.annotations = { [LAST_APPLIED_ANNOTATION]: 'x', a: 'b' };
     c.apply(added(p));
     expect(c.get('Pod', 'ns', 'p')?.metadata['managedFields']).toBeUndefined();
-    expect(c.get('Pod', 'ns', 'p')?.metadata.annotations).toEqual({ a: 'b' });
+    expect(c.get('Pod', 'ns', 'p')?.metadata.annotations).toBeUndefined();
+    const pruning = new ObjectCache({ projection: false });
+    pruning.apply(added(p));
+    expect(pruning.get('Pod', 'ns', 'p')?.metadata['managedFields']).toBeUndefined();
+    expect(pruning.get('Pod', 'ns', 'p')?.metadata.annotations).toEqual({ a: 'b' });
     const newer = { ...p, metadata: { ...p.metadata, resourceVersion: '7' }, status: { phase: 'Running' } };
     c.apply({ type: 'MODIFIED', object: newer, resourceVersion: '7' });
     c.apply({ type: 'MODIFIED', object: { ...p, metadata: { ...p.metadata, resourceVersion: '6' } }, resourceVersion: '6' });

@@ -1,0 +1,385 @@
+/**
+ * A large cluster on the test control plane (kwok fakes the kubelets): `--nodes` Nodes and `--pods`
+ * Pods bound to them, then kubevents itself (`kubevents run --source kube`, the CLI in its own
+ * process, publishing to the broker) measured from the outside:
+ *
+ * - the apiserver's own rate: Nodes and Pods created per second (concurrent POSTs), in this run;
+ * - initial sync: process start -> the "live job running" log line (every object cache listed,
+ *   the Event watch started), and the process's peak RSS (/proc VmHWM) and CPU seconds;
+ * - an event storm: `--storm` Warning Events (BackOff, one per distinct Pod, "Pods failing at
+ *   once") POSTed as fast as `--concurrency` allows, each with a microsecond eventTime taken just
+ *   before its POST; lag = the record read back from the events topic by a consumer - eventTime
+ *   (an upper bound of creation -> Kafka ack), p50/p99/max, and the time until the last arrived;
+ * - a Node going NotReady (kwok's not-ready stage; the node-lifecycle controller evicts its Pods):
+ *   the records and alerts that follow within `--notready-seconds`;
+ * - every alert record on the alerts topic during the run, by alertname.
+ *
+ * Objects are created only when missing (a cached run reuses them: pass --kubeconfig of a control
+ * plane started with `bash test/env/kube.sh start DIR`, whose etcd keeps them).
+ *
+ *   node dist/bench/cluster.js --kubeconfig FILE --brokers HOST:PORT [--nodes 5000] [--pods 100000]
+ *        [--storm 5000] [--concurrency 48] [--heap-mb 307] [--notready-seconds 40] [--result-file FILE]
+ *
+ * --heap-mb: --max-old-space-size for kubevents (default 307: what deploy/entrypoint.sh gives the
+ * manifests' 512 MiB limit); 0 leaves Node's default.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KubeConfig } from '@kubernetes/client-node';
+import { createKafka } from '../src/kafka/client.js';
+import { HEADERS } from '../src/avro/encodings.js';
+import { ensureNamespace, microTimeNow } from './kube-load.js';
+import { calibrate, intArg, loadAverage, parseArgs, percentile, progress, round2, sleep, writeResult } from './lib.js';
+
+const args = parseArgs(process.argv.slice(2));
+const kubeconfig = args.get('kubeconfig');
+const brokers = (args.get('brokers') ?? '').split(',').filter(Boolean);
+if (!kubeconfig || brokers.length === 0) throw new Error('--kubeconfig FILE and --brokers HOST:PORT are required');
+const nodes = intArg(args, 'nodes', 5_000);
+const pods = intArg(args, 'pods', 100_000);
+const storm = Math.min(intArg(args, 'storm', 5_000), pods);
+const concurrency = intArg(args, 'concurrency', 48);
+const heapMb = Number(args.get('heap-mb') ?? 307);
+const notReadySeconds = intArg(args, 'notready-seconds', 40);
+const NAMESPACES = 10;
+const LABEL = 'kubevents.bench/scale';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const cli = join(here, '..', 'src', 'cli', 'main.js');
+const loadStart = loadAverage();
+const calibrationCpuMs = calibrate();
+const kc = new KubeConfig();
+kc.loadFromFile(kubeconfig);
+const cluster = kc.getCurrentCluster();
+if (!cluster) throw new Error('kubeconfig has no current cluster');
+const server = cluster.server.replace(/\/+$/, '');
+const base: https.RequestOptions = { headers: { 'Content-Type': 'application/json', Accept: 'application/json' } };
+await kc.applyToHTTPSOptions(base);
+const agent = new https.Agent({
+  keepAlive: true,
+  maxSockets: concurrency,
+  ca: base.ca,
+  cert: base.cert,
+  key: base.key,
+  rejectUnauthorized: base.rejectUnauthorized,
+});
+const headers = base.headers as Record<string, string>;
+
+function request(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      `${server}${path}`,
+      {
+        method,
+        agent,
+        headers: {
+          ...headers,
+          ...(method === 'PATCH' ? { 'Content-Type': 'application/merge-patch+json' } : {}),
+          ...(text ? { 'Content-Length': String(Buffer.byteLength(text)) } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const raw = Buffer.concat(chunks).toString('utf8');
+          let json: any = null;
+          try {
+            json = raw ? JSON.parse(raw) : null;
+          } catch {
+            json = raw;
+          }
+          resolve({ status: res.statusCode ?? 0, json });
+        });
+      },
+    );
+    req.setTimeout(60_000, () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(text);
+  });
+}
+
+/** Runs `make(i)` for i in [0, count) with `concurrency` requests at a time; objects/s. */
+async function createAll(
+  count: number,
+  make: (i: number) => Promise<number>,
+): Promise<{ created: number; existed: number; failed: number; perSec: number; ms: number; firstError: string | null }> {
+  let next = 0;
+  let created = 0;
+  let existed = 0;
+  let failed = 0;
+  let firstError: string | null = null;
+  const t0 = performance.now();
+  let lastReport = t0;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const i = next++;
+      if (i >= count) return;
+      const status = await make(i).catch((e: unknown) => {
+        firstError ??= String(e);
+        return 0;
+      });
+      if (status === 201 || status === 200) created++;
+      else if (status === 409) existed++;
+      else {
+        failed++;
+        firstError ??= `HTTP ${status}`;
+      }
+      const now = performance.now();
+      if (now - lastReport > 10_000) {
+        lastReport = now;
+        progress(`  ${created + existed + failed}/${count} (${Math.round((created + existed) / ((now - t0) / 1000))}/s)`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, () => worker()));
+  const ms = performance.now() - t0;
+  return { created, existed, failed, perSec: Math.round(created / (ms / 1000)), ms: Math.round(ms), firstError };
+}
+
+async function countOf(path: string): Promise<number> {
+  let n = 0;
+  let cont = '';
+  for (;;) {
+    const r = await request('GET', `${path}${path.includes('?') ? '&' : '?'}limit=5000${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`);
+    if (r.status !== 200) throw new Error(`GET ${path}: HTTP ${r.status}`);
+    n += (r.json.items as unknown[]).length;
+    cont = r.json.metadata?.continue ?? '';
+    if (!cont) return n;
+  }
+}
+
+const nodeName = (i: number): string => `scale-node-${i}`;
+const podNamespace = (i: number): string => `scale-${i % NAMESPACES}`;
+const podName = (i: number): string => `scale-pod-${i}`;
+
+// ---- the cluster's objects (created when missing)
+progress(`cluster: ensuring ${nodes.toLocaleString('en')} Nodes and ${pods.toLocaleString('en')} Pods`);
+for (let n = 0; n < NAMESPACES; n++) await ensureNamespace(kc, podNamespace(n));
+const existingNodes = await countOf(`/api/v1/nodes?labelSelector=${encodeURIComponent(LABEL)}`);
+const nodeCreate =
+  existingNodes >= nodes
+    ? null
+    : await createAll(nodes, async (i) => {
+        const r = await request('POST', '/api/v1/nodes', {
+          metadata: {
+            name: nodeName(i),
+            labels: { [LABEL]: 'true', 'kubernetes.io/hostname': nodeName(i), 'kubernetes.io/os': 'linux', type: 'kwok' },
+            annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+          },
+          spec: {},
+        });
+        return r.status;
+      });
+const existingPods = await countOf(`/api/v1/pods?labelSelector=${encodeURIComponent(LABEL)}`);
+const podCreate =
+  existingPods >= pods
+    ? null
+    : await createAll(pods, async (i) => {
+        const app = `app-${i % 500}`;
+        const r = await request('POST', `/api/v1/namespaces/${podNamespace(i)}/pods`, {
+          metadata: { name: podName(i), labels: { [LABEL]: 'true', app, team: `team-${i % 7}` } },
+          spec: {
+            nodeName: nodeName(i % nodes),
+            containers: [{ name: 'app', image: `registry.example.com/${app}:1.0`, resources: { requests: { cpu: '10m', memory: '16Mi' } } }],
+            tolerations: [{ operator: 'Exists' }],
+          },
+        });
+        return r.status;
+      });
+progress(
+  `cluster: nodes ${nodeCreate ? `${nodeCreate.created} created at ${nodeCreate.perSec}/s` : `${existingNodes} cached`}, pods ${podCreate ? `${podCreate.created} created at ${podCreate.perSec}/s` : `${existingPods} cached`}`,
+);
+
+// ---- kubevents, in its own process
+const run = randomUUID().slice(0, 8);
+const topics = { events: `scale.events.${run}`, alerts: `scale.alerts.${run}` };
+const configFile = join(dirname(kubeconfig), `kubevents-scale-${run}.yaml`);
+const { writeFileSync } = await import('node:fs');
+writeFileSync(
+  configFile,
+  [
+    'kafka:',
+    `  brokers: [${brokers.map((b) => JSON.stringify(b)).join(', ')}]`,
+    'encoding: avro-binary',
+    'metrics: {address: 127.0.0.1, port: 0}',
+    'topics:',
+    `  events: ${topics.events}`,
+    `  alerts: ${topics.alerts}`,
+    `  incidents: scale.incidents.${run}`,
+    `  gaps: scale.gaps.${run}`,
+    `  deadLetters: scale.deadletter.${run}`,
+    '',
+  ].join('\n'),
+);
+const consumerKafka = createKafka({ brokers, clientId: 'kubevents-bench-cluster' });
+const admin = consumerKafka.admin();
+await admin.connect();
+await admin.createTopics({ topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 6, replicationFactor: 1 })) });
+await admin.disconnect();
+
+/** Records read back: receive time per idempotency key, and alerts by name. */
+const received = new Map<string, number>();
+const alerts = new Map<string, number>();
+let alertRecords = 0;
+const consumer = consumerKafka.consumer({ groupId: `bench-cluster-${run}`, maxWaitTimeInMs: 50 });
+await consumer.connect();
+await consumer.subscribe({ topics: Object.values(topics), fromBeginning: true });
+const { RecordDecoder } = await import('../src/avro/encodings.js');
+const decoder = new RecordDecoder();
+await consumer.run({
+  eachMessage: async ({ topic, message }) => {
+    const now = Date.now();
+    const h: Record<string, string> = {};
+    for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) h[k] = String(v);
+    if (topic === topics.events) {
+      const key = h[HEADERS.idempotencyKey];
+      if (key && !received.has(key)) received.set(key, now);
+    } else if (message.value) {
+      const d = await decoder.decode<{ alertname?: string; labels?: Record<string, string> }>(message.value, h);
+      const name = (d.value as { alertname?: string }).alertname ?? '?';
+      alerts.set(name, (alerts.get(name) ?? 0) + 1);
+      alertRecords++;
+    }
+  },
+});
+
+const procStart = performance.now();
+const child = spawn(
+  process.execPath,
+  [
+    ...(heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : []),
+    cli,
+    'run',
+    '--source',
+    'kube',
+    '--kubeconfig',
+    kubeconfig,
+    '--config',
+    configFile,
+    '--checkpoint-file',
+    join(dirname(kubeconfig), `kubevents-scale-${run}.checkpoint.json`),
+    '--create-topics',
+    '--cluster',
+    'scale',
+    '--log-level',
+    'info',
+  ],
+  { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KUBEVENTS_LEADER_ELECTION_ENABLED: 'false' } },
+);
+let syncedMs: number | null = null;
+let stderrTail = '';
+child.stderr.setEncoding('utf8');
+child.stderr.on('data', (chunk: string) => {
+  stderrTail = (stderrTail + chunk).slice(-4000);
+  if (syncedMs === null && chunk.includes('live job running')) syncedMs = performance.now() - procStart;
+});
+
+function procStats(pid: number): { rssMB: number; hwmMB: number; cpuS: number } | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return { rssMB: round2(kb('VmRSS') / 1024), hwmMB: round2(kb('VmHWM') / 1024), cpuS: round2(ticks / 100) };
+  } catch {
+    return null;
+  }
+}
+
+let peak = { rssMB: 0, hwmMB: 0, cpuS: 0 };
+const sampler = setInterval(() => {
+  const s = child.pid ? procStats(child.pid) : null;
+  if (s) peak = s;
+}, 200);
+
+const deadline = performance.now() + 30 * 60_000;
+while (syncedMs === null && child.exitCode === null && performance.now() < deadline) await sleep(100);
+if (syncedMs === null) throw new Error(`kubevents did not start: ${stderrTail}`);
+const atSync = child.pid ? procStats(child.pid) : null;
+progress(`cluster: kubevents synced in ${(syncedMs / 1000).toFixed(2)} s, RSS ${atSync?.rssMB} MB (peak ${atSync?.hwmMB} MB), ${atSync?.cpuS} CPU-s`);
+await sleep(5_000);
+
+// ---- the storm: `storm` Pods failing at once
+const stormPrefix = `storm-${run}`;
+const eventTimes = new Map<string, number>();
+const stormStart = performance.now();
+const stormCreate = await createAll(storm, async (i) => {
+  const p = Math.floor((i * pods) / storm);
+  const now = microTimeNow();
+  const r = await request('POST', `/apis/events.k8s.io/v1/namespaces/${podNamespace(p)}/events`, {
+    metadata: { name: `${stormPrefix}-${i}` },
+    eventTime: now.text,
+    reportingController: 'kubelet',
+    reportingInstance: nodeName(p % nodes),
+    action: 'Backoff',
+    reason: 'BackOff',
+    type: 'Warning',
+    note: `Back-off restarting failed container app in pod ${podName(p)}`,
+    regarding: { kind: 'Pod', apiVersion: 'v1', namespace: podNamespace(p), name: podName(p), fieldPath: 'spec.containers{app}' },
+  });
+  if (r.status === 201) eventTimes.set(`${r.json.metadata.uid}/1`, now.ms);
+  return r.status;
+});
+const stormDeadline = performance.now() + 120_000;
+const stormDone = (): boolean => [...eventTimes.keys()].every((k) => received.has(k));
+while (!stormDone() && performance.now() < stormDeadline) await sleep(100);
+const lags = [...eventTimes].filter(([k]) => received.has(k)).map(([k, t]) => received.get(k)! - t);
+lags.sort((a, b) => a - b);
+const stormAllMs = Math.max(...[...eventTimes.keys()].map((k) => received.get(k) ?? NaN)) - (performance.timeOrigin + stormStart);
+const afterStorm = child.pid ? procStats(child.pid) : null;
+progress(`cluster: storm of ${stormCreate.created} at ${stormCreate.perSec}/s, lag p50 ${percentile(lags, 50)} ms p99 ${percentile(lags, 99)} ms`);
+
+// ---- a Node going NotReady, its Pods evicted
+const victim = nodeName(1);
+const recordsBefore = received.size;
+const alertsBefore = alertRecords;
+await request('PATCH', `/api/v1/nodes/${victim}`, { metadata: { labels: { 'kubevents.test/not-ready': 'true' } } });
+await sleep(notReadySeconds * 1000);
+await request('PATCH', `/api/v1/nodes/${victim}`, { metadata: { labels: { 'kubevents.test/not-ready': null } } });
+const end = child.pid ? procStats(child.pid) : null;
+
+clearInterval(sampler);
+child.kill('SIGTERM');
+await new Promise((r) => child.once('exit', r));
+await consumer.disconnect();
+agent.destroy();
+
+const result = {
+  bench: 'cluster',
+  nodes,
+  pods,
+  heapMb: heapMb > 0 ? heapMb : null,
+  apiserver: {
+    nodesCreated: nodeCreate,
+    podsCreated: podCreate,
+    nodesCached: nodeCreate ? null : existingNodes,
+    podsCached: podCreate ? null : existingPods,
+    stormCreatesPerSec: stormCreate.perSec,
+  },
+  sync: { ms: Math.round(syncedMs), rssMB: atSync?.rssMB ?? null, peakRssMB: atSync?.hwmMB ?? null, cpuS: atSync?.cpuS ?? null },
+  storm: {
+    requested: storm,
+    created: stormCreate.created,
+    failed: stormCreate.failed,
+    receivedBack: lags.length,
+    lagMs: { p50: round2(percentile(lags, 50)), p99: round2(percentile(lags, 99)), max: round2(lags.at(-1) ?? NaN) },
+    allReceivedAfterMs: Number.isFinite(stormAllMs) ? Math.round(stormAllMs) : null,
+    peakRssMB: afterStorm?.hwmMB ?? null,
+    cpuS: afterStorm && atSync ? round2(afterStorm.cpuS - atSync.cpuS) : null,
+  },
+  notReady: { node: victim, seconds: notReadySeconds, records: received.size - recordsBefore, alerts: alertRecords - alertsBefore },
+  alertsByName: Object.fromEntries(alerts),
+  process: { peakRssMB: Math.max(peak.hwmMB, end?.hwmMB ?? 0), cpuS: end?.cpuS ?? peak.cpuS },
+  calibrationCpuMs,
+  loadavgStart: loadStart,
+  loadavgEnd: loadAverage(),
+};
+writeResult(args, result);
+process.exit(0);

@@ -1,0 +1,47 @@
+#!/bin/sh
+# The container's entrypoint: sizes V8's old generation from the container's memory limit, then
+# execs kubevents (no process stays in between: node is PID 1's replacement, signals reach it).
+#
+# Node 20 sizes its heap limit to about the whole cgroup limit (measured: 259 MB of heap limit in a
+# 256 MiB cgroup), so garbage may pile up until the kernel kills the container. This sets
+# --max-old-space-size to KUBEVENTS_HEAP_PERCENT (default 60) percent of the limit (at least 64 MiB),
+# read from cgroup v2 (memory.max) or v1 (memory.limit_in_bytes), unless NODE_OPTIONS or the
+# arguments already carry --max-old-space-size, or there is no limit.
+#
+#   KUBEVENTS_CGROUP_ROOT   where the cgroup files are (default /sys/fs/cgroup; tests point it elsewhere)
+#   KUBEVENTS_NODE          the node binary (default node)
+#   KUBEVENTS_MAIN          the CLI (default: dist/src/cli/main.js beside this script's parent)
+set -eu
+
+root="${KUBEVENTS_CGROUP_ROOT:-/sys/fs/cgroup}"
+percent="${KUBEVENTS_HEAP_PERCENT:-60}"
+here="$(cd "$(dirname "$0")" && pwd)"
+main="${KUBEVENTS_MAIN:-$here/../dist/src/cli/main.js}"
+node="${KUBEVENTS_NODE:-node}"
+
+limit=""
+if [ -r "$root/memory.max" ]; then
+  limit="$(cat "$root/memory.max")"                     # cgroup v2: bytes or "max"
+elif [ -r "$root/memory/memory.limit_in_bytes" ]; then
+  limit="$(cat "$root/memory/memory.limit_in_bytes")"   # cgroup v1: a huge number when unlimited
+elif [ -r "$root/memory.limit_in_bytes" ]; then
+  limit="$(cat "$root/memory.limit_in_bytes")"
+fi
+
+explicit=no
+case " ${NODE_OPTIONS:-} $* " in *--max-old-space-size*) explicit=yes ;; esac
+
+heap=""
+if [ "$explicit" = no ] && [ -n "$limit" ] && [ "$limit" != max ]; then
+  # MiB; a limit of 1 TiB or more means none (cgroup v1 reports 2^63 rounded to pages)
+  mib=$((limit / 1048576))
+  if [ "$mib" -lt 1048576 ]; then
+    heap=$((mib * percent / 100))
+    [ "$heap" -lt 64 ] && heap=64
+  fi
+fi
+
+if [ -n "$heap" ]; then
+  exec "$node" "--max-old-space-size=$heap" "$main" "$@"
+fi
+exec "$node" "$main" "$@"
