@@ -87,7 +87,9 @@ export function optionTable(options: z.ZodType): string {
 /** The matcher conditions (filter, rate.resolveOn, correlate.match): which record kinds each applies to. */
 function conditionTable(): string {
   const kinds = ['KubeEvent', 'Alert', 'Incident', 'EventWindow'] as const;
-  const props = (z.toJSONSchema(RecordMatcherSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema).properties ?? {};
+  // the matcher is recursive (not, any), so its schema is a $ref to its definition
+  const json = z.toJSONSchema(RecordMatcherSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema & { $defs?: Record<string, JsonSchema> };
+  const props = json.properties ?? json.$defs?.['Matcher']?.properties ?? {};
   const lines = [`| condition | ${kinds.map(kindName).join(' | ')} | meaning |`, `| --- | ${kinds.map(() => '---').join(' | ')} | --- |`];
   for (const [name, applies] of Object.entries(MATCHER_CONDITIONS)) {
     lines.push(`| \`${name}\` | ${kinds.map((k) => (applies.includes(k) ? 'yes' : '')).join(' | ')} | ${cell(props[name]?.description ?? '')} |`);

@@ -38,6 +38,26 @@ export interface ContainerContext {
   lastFinishedAt: number | null;
 }
 
+/**
+ * Reasons of a container's state in Pod status (waiting or terminated) that no Event carries: an
+ * OOM kill shows as the container's termination reason OOMKilled, and the Events around it are
+ * BackOff, Pulled, Created, Started. (Error, Completed, DeadlineExceeded and CrashLoopBackOff are
+ * left out: controllers do write Events with those reasons.)
+ */
+export const CONTAINER_STATE_REASONS: readonly string[] = [
+  'OOMKilled',
+  'ContainerCannotRun',
+  'StartError',
+  'ContainerStatusUnknown',
+  'ContainerCreating',
+  'PodInitializing',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+  'RunContainerError',
+  'PreCreateHookError',
+  'PostStartHookError',
+];
+
 /** Context attached by the enrich stage from the watched object caches. Every part may be absent. */
 export interface Enrichment {
   /** Top of the owner chain: the Deployment, StatefulSet, DaemonSet, CronJob... (or the object itself). */
@@ -115,4 +135,17 @@ export function objectKey(event: Pick<KubeEvent, 'cluster' | 'regarding' | 'name
 
 export function idempotencyKeyOf(uid: string, count: number): string {
   return `${uid}/${count}`;
+}
+
+const CONTAINER_FIELD_PATH = /^spec\.(?:initContainers|containers|ephemeralContainers)\{([^}]+)\}/;
+
+/**
+ * The enriched containers an event is about: the one its regarding.fieldPath names
+ * (`spec.containers{app}`, as the kubelet writes it), or every container of the Pod when it names
+ * none. A sidecar's restart then does not count as the app container's.
+ */
+export function eventContainers(e: KubeEvent): ContainerContext[] {
+  const containers = e.enrichment?.containers ?? [];
+  const named = e.regarding.fieldPath ? CONTAINER_FIELD_PATH.exec(e.regarding.fieldPath)?.[1] : undefined;
+  return named === undefined ? containers : containers.filter((c) => c.name === named);
 }

@@ -1,5 +1,5 @@
 import { map, type OperatorFunction } from 'rxjs';
-import { CATEGORIES, SEVERITIES, type Category, type Classification, type KubeEvent, type Severity } from '../model/kube-event.js';
+import { CATEGORIES, eventContainers, SEVERITIES, type Category, type Classification, type KubeEvent, type Severity } from '../model/kube-event.js';
 import { BUILT_IN_RULES, type ClassificationRule } from './classify-rules.js';
 
 export { BUILT_IN_RULES, type ClassificationRule } from './classify-rules.js';
@@ -84,7 +84,7 @@ export function compileRule(rule: ClassificationRule): CompiledRule {
   if (messageRe) tests.push((e) => messageRe.test(e.message));
   if (containerReasons) {
     tests.push((e) =>
-      (e.enrichment?.containers ?? []).some(
+      eventContainers(e).some(
         (c) =>
           (c.lastTerminationReason !== null && containerReasons.includes(c.lastTerminationReason)) ||
           (c.waitingReason !== null && containerReasons.includes(c.waitingReason)),

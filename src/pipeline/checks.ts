@@ -4,6 +4,7 @@
  */
 import { closest, type DiagnosticSeverity } from '../core/diagnostics.js';
 import type { PathSegment } from '../core/yaml-locator.js';
+import { CONTAINER_STATE_REASONS } from '../model/kube-event.js';
 import { BUILT_IN_RULES } from '../operators/classify.js';
 import { EVENT_TYPES, fieldGetter, fieldNames, templateFields } from './fields.js';
 import { MATCHER_CONDITIONS, NEEDS_CLASSIFY, NEEDS_ENRICH, type RecordMatcher } from './matcher.js';
@@ -44,10 +45,14 @@ export function checksAt(reporter: Reporter, flow: Flow): StageChecks {
         });
       }
       if (kind === 'KubeEvent' && !flow.enriched && (NEEDS_ENRICH as readonly string[]).includes(key)) {
-        problem([...path, key], `${what} on "${key}" before any enrich stage: events carry no labels yet, so it never matches`, {
-          hint: 'add an enrich stage before it',
-          key: true,
-        });
+        problem(
+          [...path, key],
+          `${what} on "${key}" before any enrich stage: events carry no ${key === 'labels' ? 'labels' : 'container states'} yet, so it never matches`,
+          {
+            hint: 'add an enrich stage before it',
+            key: true,
+          },
+        );
       }
       const items = (): Array<[string, PathSegment[]]> =>
         Array.isArray(value) ? value.map((v, i) => [String(v), [...path, key, i]]) : [[String(value), [...path, key]]];
@@ -60,6 +65,13 @@ export function checksAt(reporter: Reporter, flow: Flow): StageChecks {
       }
       if (key === 'reason') {
         for (const [r, at] of items()) {
+          if (kind === 'KubeEvent' && CONTAINER_STATE_REASONS.includes(r)) {
+            problem(at, `reason "${r}" is a container state, not an Event reason: Kubernetes writes no Event with it, so this never matches`, {
+              hint: `match the container instead (after enrich): containerReason: ${r}${r === 'OOMKilled' ? ', with reason: Started to count each restart after an OOM kill once' : ''}`,
+              severity: 'warning',
+            });
+            continue;
+          }
           if (r.includes('*') || KNOWN_REASONS.includes(r)) continue;
           const c = closest(r, KNOWN_REASONS);
           if (c) problem(at, `reason "${r}" is not a reason Kubernetes writes`, { hint: `did you mean "${c}"?`, severity: 'warning' });

@@ -4,7 +4,7 @@
  * predicate, and a one-line rendering for `explain`.
  */
 import { z } from 'zod';
-import { CATEGORIES, SEVERITIES, type Severity } from '../model/kube-event.js';
+import { CATEGORIES, eventContainers, SEVERITIES, type KubeEvent, type Severity } from '../model/kube-event.js';
 import { CORRELATION_KINDS } from '../model/incident.js';
 import { severityRank } from '../operators/alert-builder.js';
 import { fieldGetter, type Getter } from './fields.js';
@@ -38,6 +38,8 @@ export interface RecordMatcherInput {
   reportingController?: string | string[];
   node?: string | string[];
   labels?: Record<string, string>;
+  containerReason?: string | string[];
+  exitCode?: number | number[];
   alertname?: string | string[];
   status?: (typeof ALERT_STATUS_VALUES)[number] | Array<(typeof ALERT_STATUS_VALUES)[number]>;
   correlation?: (typeof CORRELATION_KINDS)[number] | Array<(typeof CORRELATION_KINDS)[number]>;
@@ -69,6 +71,12 @@ export const RecordMatcherSchema: z.ZodType<RecordMatcherInput> = z
       .record(z.string(), z.string())
       .optional()
       .describe('Label values that must all be equal: the enriched labels of the regarding object (events, needs enrich before) or the alert labels.'),
+    containerReason: names(
+      'A container state reason, e.g. OOMKilled, CrashLoopBackOff: the last termination or the waiting reason of the container the event is about (its fieldPath, e.g. spec.containers{app}; any container of the Pod when it names none). Events only, after enrich. Kubernetes writes no Event with reason OOMKilled: match reason Started and containerReason OOMKilled to count restarts after OOM kills.',
+    ),
+    exitCode: oneOrMany(z.number().int())
+      .optional()
+      .describe('Last exit code(s) of the container the event is about (as containerReason), e.g. 137. Events only, after enrich.'),
     alertname: names('alertname label(s). Alerts only.'),
     status: oneOrMany(z.enum(ALERT_STATUS_VALUES)).optional().describe('firing, resolved (alerts); open, closed (incidents).'),
     correlation: oneOrMany(z.enum(CORRELATION_KINDS)).optional().describe('Correlation kind(s) of incidents: node, owner, object.'),
@@ -101,6 +109,8 @@ export const MATCHER_CONDITIONS: Record<string, readonly StreamKind[]> = {
   reportingController: ['KubeEvent'],
   node: ['KubeEvent', 'Alert', 'Incident'],
   labels: ['KubeEvent', 'Alert', 'EventWindow'],
+  containerReason: ['KubeEvent'],
+  exitCode: ['KubeEvent'],
   alertname: ['Alert'],
   status: ['Alert', 'Incident'],
   correlation: ['Incident'],
@@ -110,7 +120,7 @@ export const MATCHER_CONDITIONS: Record<string, readonly StreamKind[]> = {
 
 /** Conditions on events that only mean something after a classify / enrich stage. */
 export const NEEDS_CLASSIFY = ['category', 'severity', 'minSeverity'] as const;
-export const NEEDS_ENRICH = ['labels'] as const;
+export const NEEDS_ENRICH = ['labels', 'containerReason', 'exitCode'] as const;
 
 const asList = <T>(v: T | T[] | undefined): T[] | null => (v === undefined ? null : Array.isArray(v) ? v : [v]);
 
@@ -174,6 +184,14 @@ export function compileMatcher(matcher: RecordMatcher, kind: StreamKind): Predic
   if (matcher.labels) {
     const wanted = Object.entries(matcher.labels).map(([k, v]) => [field(`labels.${k}`), v] as const);
     tests.push((r) => wanted.every(([get, v]) => get(r) === v));
+  }
+  if (matcher.containerReason !== undefined && kind === 'KubeEvent') {
+    const test = valueTest(asList(matcher.containerReason)!);
+    tests.push((e: KubeEvent) => eventContainers(e).some((c) => test(c.lastTerminationReason) || test(c.waitingReason)));
+  }
+  if (matcher.exitCode !== undefined && kind === 'KubeEvent') {
+    const codes = new Set(asList(matcher.exitCode));
+    tests.push((e: KubeEvent) => eventContainers(e).some((c) => c.lastExitCode !== null && codes.has(c.lastExitCode)));
   }
   onList('alertname', matcher.alertname);
   onList('status', matcher.status);

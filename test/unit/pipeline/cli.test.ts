@@ -21,13 +21,13 @@ describe('kubevents validate / explain', () => {
   it('validate: ok for the bundled pipelines (exit 0)', async () => {
     const { out, text } = sink();
     expect(await validateCommand([join(PIPELINES, 'examples')], {}, out)).toBe(EXIT.ok);
-    expect(text()).toBe('ok: 7 files, 7 valid pipelines: 0 errors, 0 warnings\n');
+    expect(text()).toBe('ok: 8 files, 8 valid pipelines: 0 errors, 0 warnings\n');
     // the default and the examples overlap: loading both writes every event twice
     const both = sink();
     expect(await validateCommand([join(PIPELINES, 'default.yaml'), join(PIPELINES, 'examples')], { source: false }, both.out)).toBe(EXIT.ok);
     expect(both.text()).toBe(
       `${join(PIPELINES, 'examples', 'all-events-to-kafka.yaml')}:16:7: warning: pipelines "default" and "all-events-to-kafka" both write events to "k8s.events" (in embedded mode a topic is the file of the same name): an event passing both is written twice (load only one of them, or make their filters disjoint)\n` +
-        'ok: 8 files, 8 valid pipelines: 0 errors, 1 warning\n',
+        'ok: 9 files, 9 valid pipelines: 0 errors, 1 warning\n',
     );
     expect(await validateCommand([join(PIPELINES, 'default.yaml'), join(PIPELINES, 'examples')], { strict: true, source: false }, sink().out)).toBe(EXIT.usage);
   });
@@ -62,7 +62,7 @@ describe('kubevents validate / explain', () => {
     const viaConfig = sink();
     expect(await validateCommand([], { source: false, config }, viaConfig.out, {})).toBe(EXIT.ok);
     expect(viaConfig.text()).toContain(`checking the pipelines pipelines: in ${config} names:`);
-    expect(viaConfig.text()).toMatch(/^ok: 7 files/m);
+    expect(viaConfig.text()).toMatch(/^ok: 8 files/m);
     const defaults = sink();
     expect(await validateCommand([], {}, defaults.out, {})).toBe(EXIT.ok);
     expect(defaults.text()).toBe('ok: 1 file, 1 valid pipeline: 0 errors, 0 warnings\n');

@@ -195,6 +195,41 @@ describe('matchers and templates', () => {
     expect(severe(e({ at: 0 }))).toBe(false);
   });
 
+  it('containerReason and exitCode look at the container the event names, or at any container when it names none', () => {
+    const container = (name: string, lastTerminationReason: string | null, lastExitCode: number | null, waitingReason: string | null = null) => ({
+      name,
+      ready: false,
+      restartCount: 1,
+      waitingReason,
+      waitingMessage: null,
+      lastTerminationReason,
+      lastExitCode,
+      lastFinishedAt: null,
+    });
+    const enrichment = {
+      workload: null,
+      ownerChain: [],
+      node: null,
+      podPhase: 'Running',
+      labels: {},
+      containers: [container('app', 'OOMKilled', 137, 'CrashLoopBackOff'), container('sidecar', 'Error', 1)],
+    };
+    const about = (fieldPath: string | null, e = ev({ at: 0, reason: 'Started', enrichment })): KubeEvent => ({
+      ...e,
+      regarding: { ...e.regarding, fieldPath },
+    });
+    const oom = compileMatcher(m({ reason: 'Started', containerReason: 'OOMKilled' }), 'KubeEvent');
+    expect(oom(about('spec.containers{app}'))).toBe(true);
+    expect(oom(about('spec.containers{sidecar}'))).toBe(false); // the sidecar restarted after an Error, not an OOM kill
+    expect(oom(about(null))).toBe(true); // a Pod-level event: any container
+    expect(oom(about('spec.containers{app}', ev({ at: 0, reason: 'Started' })))).toBe(false); // not enriched: no container states
+    expect(compileMatcher(m({ containerReason: 'CrashLoop*' }), 'KubeEvent')(about('spec.containers{app}'))).toBe(true); // the waiting reason
+    const exit = compileMatcher(m({ exitCode: [1, 2] }), 'KubeEvent');
+    expect(exit(about('spec.containers{sidecar}'))).toBe(true);
+    expect(exit(about('spec.initContainers{app}'))).toBe(false);
+    expect(exit(about(null))).toBe(true);
+  });
+
   it('renders templates with missing values as empty', () => {
     const t = compileTemplate<KubeEvent>('{reason} on {kind} {namespace}/{name} in {workload}, {count}x {extra}', 'KubeEvent', ['extra']);
     expect(t(ev({ at: 0, reason: 'BackOff' }), { extra: 'E' })).toBe('BackOff on Pod shop/web-1 in , 1x E');

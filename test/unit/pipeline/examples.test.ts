@@ -47,6 +47,7 @@ describe('example pipelines on the recorded cluster', () => {
       'default',
       'failed-scheduling',
       'node-not-ready',
+      'oom-kills',
       'throttled-warnings',
       'warning-counts',
       'warning-storm',
@@ -155,6 +156,33 @@ describe('example pipelines on the recorded cluster', () => {
       expect.objectContaining({ name: 'app', waitingReason: 'CrashLoopBackOff', lastTerminationReason: 'OOMKilled', lastExitCode: 137 }),
     ]);
     expect(alerts.find((a) => a.alertId === cart.alertId && a.status === 'resolved')!.count).toBe(7); // README: 7 BackOff
+  });
+
+  it("oom-kills: counts OOM kills of a Deployment's pods (restarts after OOMKilled), not the back-offs between them", async () => {
+    const out = await runExample('oom-kills');
+    const alerts = records<Alert>(out, 'kafka:k8s.alerts');
+    expect(alerts.map((a) => [a.status, a.labels['namespace'], a.labels['workload']])).toEqual([
+      ['firing', 'shop', 'Deployment/cart'],
+      ['resolved', 'shop', 'Deployment/cart'],
+    ]);
+    const [firing, resolved] = alerts as [Alert, Alert];
+    // the recording: cart's container app is OOM-killed 5 times (Pod status, exit code 137), restarted 4
+    // times (Started, count 1-4, 10:27:32-10:31:07), with 7 BackOff occurrences in between; the 5th kill
+    // is never restarted. The crash-loop example above counts the 7 back-offs of the same Pod.
+    expect(firing).toMatchObject({
+      labels: { alertname: 'WorkloadOOMKills', cluster: 'default', namespace: 'shop', workload: 'Deployment/cart' },
+      severity: 'error',
+      category: 'OOM',
+      count: 4,
+      startsAt: at('10:31:07.798'),
+      firstSeen: at('10:27:32.209'),
+      summary: '4 OOM kills of Deployment/cart pods between 10:27:32 and 10:31:07 UTC',
+    });
+    const reasonOf = new Map<string, string>();
+    await lastValueFrom(replayFixture().events$.pipe(tap((e) => reasonOf.set(e.idempotencyKey, e.reason))));
+    expect(firing.memberKeys.map((k) => reasonOf.get(k))).toEqual(['Started', 'Started', 'Started', 'Started']);
+    expect(resolved.count).toBe(4);
+    expect([...reasonOf.values()].filter((r) => r === 'OOMKilled')).toEqual([]); // no Event carries the container's reason
   });
 
   it('node-not-ready (story 3): one incident for the Node and the failures and evictions of its Pods', async () => {
@@ -288,12 +316,12 @@ describe('example pipelines on the recorded cluster', () => {
       expect(stdoutLines).toBeGreaterThan(10);
       expect(Object.fromEntries(summary.map((s) => [s.topic, [s.schema, s.records]]))).toEqual({
         'k8s.events': ['KubeEvent', 668],
-        'k8s.alerts': ['Alert', 14],
+        'k8s.alerts': ['Alert', 16], // 14 of the stories, 2 of oom-kills
         'k8s.incidents': ['Incident', 2],
         'k8s.event-windows': ['EventWindow', 90],
       });
-      expect(lines).toHaveLength(16);
-      expect(lines.filter((l) => l.includes('FIRING'))).toHaveLength(7);
+      expect(lines).toHaveLength(18);
+      expect(lines.filter((l) => l.includes('FIRING'))).toHaveLength(8);
       expect(lines.some((l) => l.includes('INCIDENT CLOSED [critical] Node/node-a'))).toBe(true);
     });
   });

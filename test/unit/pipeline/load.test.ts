@@ -116,6 +116,20 @@ describe('validation: every error with file:line:col and a hint', () => {
     expect(result.ok).toBe(false);
   });
 
+  it('warns on an Event reason that is a container state, and needs enrich for container conditions', () => {
+    const text = `${head()}spec:
+  stages:
+    - filter: {reason: [BackOff, OOMKilled], exitCode: 137}
+    - enrich
+    - filter: {reason: Started, containerReason: OOMKilled}
+  sinks: [console]
+`;
+    expect(lines({ 'c.yaml': text })).toEqual([
+      'c.yaml:7:34: warning: reason "OOMKilled" is a container state, not an Event reason: Kubernetes writes no Event with it, so this never matches (match the container instead (after enrich): containerReason: OOMKilled, with reason: Started to count each restart after an OOM kill once)',
+      'c.yaml:7:46: error: filter on "exitCode" before any enrich stage: events carry no container states yet, so it never matches (add an enrich stage before it)',
+    ]);
+  });
+
   it('checks the record kinds flowing through the stages', () => {
     const text = `${head()}spec:
   stages:
