@@ -3,7 +3,11 @@
  * platform's fetch and an AbortController. Never throws: network errors and timeouts come back as
  * results for the deliverer to judge. Redirects are not followed.
  */
+import { packageVersion } from '../core/paths.js';
 import type { AttemptResult, HttpRequest } from './receivers/types.js';
+
+/** Names the sender in receivers' access logs (fetch would say `node`); a receiver's own User-Agent header wins. */
+export const USER_AGENT = `kubevents/${packageVersion()}`;
 
 /** Most response body characters kept (enough for an errcode JSON or an error page's start). */
 export const MAX_RESPONSE_CHARS = 16 * 1024;
@@ -53,7 +57,7 @@ export const fetchSender: HttpSender = async (request, timeoutMs) => {
   try {
     const response = await fetch(request.url, {
       method: request.method,
-      headers: request.headers,
+      headers: Object.keys(request.headers).some((h) => h.toLowerCase() === 'user-agent') ? request.headers : { 'user-agent': USER_AGENT, ...request.headers },
       body: request.body,
       redirect: 'manual',
       signal: controller.signal,

@@ -92,7 +92,7 @@ export async function startAlertsService(config: AlertsConfig, deps: AlertsServi
   const logger = deps.logger ?? silentLogger;
   const metrics: AlertingMetrics = alertingMetrics(deps.registry ?? defaultRegistry);
   const redactor = config.redactor;
-  const kafka = deps.kafka ?? createKafka(config.kafka, logger.child({ component: 'kafkajs' }));
+  const kafka = deps.kafka ?? createKafka(config.kafka, logger);
   const schemaRegistry = config.schemaRegistry ? new ConfluentSchemaRegistry(config.schemaRegistry) : null;
   const decoder = new RecordDecoder(schemaRegistry ? { registry: schemaRegistry } : {});
   const encoder = encoderFor({ encoding: config.deadLetter.encoding, ...(config.schemaRegistry ? { schemaRegistry: config.schemaRegistry } : {}) });

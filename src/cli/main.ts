@@ -34,12 +34,12 @@ program
   .addOption(
     new Option(
       '--source <spec>',
-      'where events come from: "replay:FILE" (JSON Lines watch events or `kubectl get events -o json`) or "kube" (a live cluster)',
-    ).default(undefined, 'replay of the bundled recording'),
+      'where events come from: "replay:FILE" (JSON Lines watch events or `kubectl get events -o json`) or "kube" (a live cluster) (default: the bundled recording, replay:recordings/recorded-cluster.jsonl)',
+    ),
   )
   .addOption(pipelinesOption())
   .option('--out <dir>', 'directory for Avro container files (one per topic)', 'out')
-  .option('--speed <factor>', 'replay pace: 0 = as fast as possible, 1 = recorded pace, 10 = ten times faster', '0')
+  .addOption(new Option('--speed <factor>', 'replay pace: 0 = as fast as possible, 1 = recorded pace, 10 = ten times faster').default('0', '0'))
   .option('--cluster <name>', 'cluster name stamped on every record', 'default')
   .option('--kubeconfig <file>', 'kubeconfig for --source kube (default: $KUBECONFIG, ~/.kube/config, or in-cluster)')
   .option('--context <name>', 'kubeconfig context for --source kube')

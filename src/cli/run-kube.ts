@@ -25,6 +25,8 @@
  */
 import { join } from 'node:path';
 import {
+  CHECKPOINT_FILE_NAME,
+  checkpointLocation,
   ConfigError,
   formatIssues,
   kafkaClientConfigOf,
@@ -54,9 +56,6 @@ import type { KubeEvent } from '../model/kube-event.js';
 import { CliError, EXIT, settleLogs } from './exit-codes.js';
 import type { RunOptions } from './run-options.js';
 import { loadPipelinesForRun } from './pipeline-commands.js';
-
-/** The checkpoint file inside `checkpoint.path` (a directory) or --out. */
-export const CHECKPOINT_FILE_NAME = 'checkpoints.json';
 
 /** Command-line options that override a configuration setting, as the variable carrying them. */
 const FLAG_ENV: Record<string, string> = {
@@ -130,12 +129,13 @@ export function kubeJobOptionsOf(options: RunOptions, loaded: LoadedRunConfig): 
   let checkpoint: LiveJobCheckpointStore;
   if (options.checkpointFile) {
     checkpoint = { type: 'file', path: options.checkpointFile };
-  } else if (config.checkpoint.store === 'kafka' && kafka) {
-    checkpoint = { type: 'kafka', kafka, topic: config.checkpoint.topic };
   } else {
-    // a checkpoint directory set in a file or the environment; else next to the Avro files
-    const explicit = loaded.file !== null || loaded.envApplied.some((e) => e.env === 'KUBEVENTS_CHECKPOINT_PATH');
-    checkpoint = { type: 'file', path: join(explicit ? config.checkpoint.path : options.out, CHECKPOINT_FILE_NAME) };
+    // the same decision `config print` reports
+    const where = checkpointLocation(config, options.out);
+    checkpoint =
+      where.store === 'kafka' && kafka
+        ? { type: 'kafka', kafka, topic: where.topic }
+        : { type: 'file', path: where.store === 'file' ? where.file : join(options.out, CHECKPOINT_FILE_NAME) };
   }
 
   const kube = config.source.kube;

@@ -19,7 +19,8 @@
  * settings that were numbers with a unit in their name (`intervalMs`, `leaseDurationSeconds`, ...)
  * are still read, with a warning naming the new setting.
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { isSeq, LineCounter, parseDocument, stringify } from 'yaml';
 import { z } from 'zod';
 import { didYouMean } from '../core/diagnostics.js';
@@ -111,7 +112,8 @@ const checkpointSchema = z.strictObject({
   /** kafka: a compacted topic (needs `kafka`); file: a directory (needs a writable volume). Default: kafka when a kafka section is set, else file. */
   store: z.enum(['kafka', 'file']).optional(),
   topic: nonEmpty.default(DEFAULT_CHECKPOINT_TOPIC),
-  path: filePath.default('/var/lib/kubevents/checkpoints'),
+  /** directory of checkpoints.json for store file; unset: the run's --out directory */
+  path: filePath.optional(),
   /** least time between two saves */
   interval: durationOrNumber('s').prefault('1s'),
   intervalMs: legacyNumber,
@@ -420,6 +422,8 @@ export interface LoadRunConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** file reader (tests); default readFileSync utf8 */
   readFile?: (path: string) => string;
+  /** why a referenced file (TLS files, kubeconfig) cannot be read, or null (tests); default readableFileProblem */
+  checkFile?: (path: string) => string | null;
 }
 
 export interface LoadedRunConfig {
@@ -518,6 +522,18 @@ function hintFor(path: Path, value: unknown, message: string): string | undefine
  * Reads the file (if any), applies KUBEVENTS_* overrides, validates, resolves password files.
  * Throws ConfigError listing every problem found.
  */
+/** Why `file` cannot be read as a file (no such file, a directory, permission denied), or null. */
+export function readableFileProblem(file: string): string | null {
+  try {
+    if (statSync(file).isDirectory()) return 'it is a directory';
+    accessSync(file, constants.R_OK);
+    return null;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+  }
+}
+
 export function loadRunConfig(options: LoadRunConfigOptions = {}): LoadedRunConfig {
   const env = options.env ?? process.env;
   const read = options.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
@@ -666,6 +682,25 @@ export function loadRunConfig(options: LoadRunConfigOptions = {}): LoadedRunConf
   };
   resolveSecretFile(config.kafka?.sasl, ['kafka', 'sasl']);
   resolveSecretFile(config.schemaRegistry, ['schemaRegistry']);
+  // files the run opens later: a wrong path is said now, at its line, not as a TLS or kubeconfig error at connect time
+  const checkFile = options.checkFile ?? readableFileProblem;
+  const referenced: Array<[Path, string | undefined, string]> = [
+    [['kafka', 'tls', 'caFile'], config.kafka?.tls?.caFile, 'the CA certificate'],
+    [['kafka', 'tls', 'certFile'], config.kafka?.tls?.certFile, 'the client certificate'],
+    [['kafka', 'tls', 'keyFile'], config.kafka?.tls?.keyFile, 'the client key'],
+    [['source', 'kube', 'kubeconfig'], config.source.kube.kubeconfig, 'the kubeconfig'],
+  ];
+  for (const [path, value, what] of referenced) {
+    if (value === undefined) continue;
+    const problem = checkFile(value);
+    if (problem)
+      issues.push({
+        where: where(path),
+        path: dotted(path),
+        message: `cannot read ${what} ${value}: ${problem}`,
+        hint: 'correct the path, or mount the file (a Secret volume) there',
+      });
+  }
   if (issues.length > 0) throw new ConfigError(issues);
   return { config, file, envApplied, warnings };
 }
@@ -689,10 +724,27 @@ export function redactConfig(config: RunConfig): RunConfig {
   return copy;
 }
 
-/** The effective configuration as YAML, secrets redacted, with where overrides came from. */
+/** The name of the checkpoint file in `checkpoint.path` (or the run's --out directory). */
+export const CHECKPOINT_FILE_NAME = 'checkpoints.json';
+
+/** Where a live run keeps its checkpoints (`kubevents run --source kube` without --checkpoint-file). */
+export type CheckpointLocation = { store: 'kafka'; topic: string } | { store: 'file'; file: string };
+
+export function checkpointLocation(config: RunConfig, outDir: string): CheckpointLocation {
+  if (config.checkpoint.store === 'kafka' && config.kafka) return { store: 'kafka', topic: config.checkpoint.topic };
+  return { store: 'file', file: join(config.checkpoint.path ?? outDir, CHECKPOINT_FILE_NAME) };
+}
+
+/** The effective configuration as YAML, secrets redacted, with where overrides came from and where checkpoints go. */
 export function formatConfigYaml(loaded: LoadedRunConfig): string {
   const header = [`# effective kubevents configuration${loaded.file ? ` (file: ${loaded.file})` : ' (no file: defaults and environment)'}`];
   for (const e of loaded.envApplied) header.push(`# ${e.path.join('.')} from ${e.env}`);
+  const where = checkpointLocation(loaded.config, '<out>');
+  header.push(
+    where.store === 'kafka'
+      ? `# checkpoints: Kafka topic ${where.topic} (run --checkpoint-file FILE keeps them in FILE instead)`
+      : `# checkpoints: ${where.file}${loaded.config.checkpoint.path === undefined ? " (<out>: the run's --out directory, default out)" : ''} (run --checkpoint-file FILE keeps them in FILE instead)`,
+  );
   return `${header.join('\n')}\n${stringify(displayValue(runConfigSchema, redactConfig(loaded.config)), { lineWidth: 0 })}`;
 }
 

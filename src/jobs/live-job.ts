@@ -653,7 +653,7 @@ function checkpointStoreOf(checkpoint: LiveJobCheckpointStore, baseLogger: Logge
     case 'kafka':
       logger.info({ store: 'kafka', topic: checkpoint.topic ?? DEFAULT_CHECKPOINT_TOPIC }, 'checkpoint store');
       return new KafkaCheckpointStore({
-        kafka: createKafka(checkpoint.kafka, baseLogger.child({ component: 'kafkajs' })),
+        kafka: createKafka(checkpoint.kafka, baseLogger.child({ component: 'checkpoint-store' })),
         topic: checkpoint.topic ?? DEFAULT_CHECKPOINT_TOPIC,
         logger,
       });

@@ -111,11 +111,15 @@ export function runReplayJob(options: ReplayJobOptions): RunningJob {
         files: () => files,
         stdout: () => options.stdout ?? new StdoutSink(),
         console: () =>
-          new ConsoleSink((line, record) => {
-            if (record.kind === 'Alert') stats.alerts += 1;
-            else if (record.kind === 'Incident') stats.incidents += 1;
-            options.onAlert?.(line);
-          }),
+          new ConsoleSink(
+            (line, record) => {
+              if (record.kind === 'Alert') stats.alerts += 1;
+              else if (record.kind === 'Incident') stats.incidents += 1;
+              options.onAlert?.(line);
+            },
+            // at full speed the lines come in the order of their times; at a pace, as decided (people watch them come)
+            options.speed === 'max' ? { inTimeOrder: { maxHeld: 10_000 } } : {},
+          ),
       },
       sinkTypesOf(options.pipelines),
     ),

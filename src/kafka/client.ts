@@ -449,7 +449,8 @@ function logCreator(logger: Logger) {
   return () =>
     ({ namespace, level, log }: LogEntry) => {
       const { message, ...extra } = log;
-      const fields = { kafka: namespace, ...extra };
+      // no `component` here: the caller's logger has one, and pino would write the key twice
+      const fields = { kafkajs: namespace, ...extra };
       switch (level) {
         case logLevel.ERROR:
           logger.warn(fields, message);

@@ -7,7 +7,7 @@ import { of, type Observable } from 'rxjs';
 import { z } from 'zod';
 import type { OutRecord } from '../model/out-record.js';
 import { defineSink } from './definition.js';
-import { formatRecordLine } from './record-lines.js';
+import { formatRecordLine, recordLineTime } from './record-lines.js';
 import type { CloseResult, Sink } from './sink.js';
 
 export const consoleSink = defineSink({
@@ -20,16 +20,47 @@ export const consoleSink = defineSink({
   sink: (env) => env.console(),
 });
 
+export interface ConsoleSinkOptions {
+  /**
+   * Hold lines and write them in the order of the time each shows (stable for equal times) when
+   * the sink closes: a replay at full speed decides a resolution after later events were seen, so
+   * in decision order a line of 10:25 can follow one of 10:26. At most `maxHeld` lines are held;
+   * past that the earliest half is written (so order holds within what was held).
+   */
+  inTimeOrder?: { maxHeld: number };
+}
+
 export class ConsoleSink implements Sink {
   readonly name = 'console';
   /** Lines written, per record kind. */
   readonly counts = new Map<string, number>();
+  private held: Array<{ time: number; seq: number; line: string; record: OutRecord }> = [];
+  private seq = 0;
+  private lastTime = -Infinity;
 
-  constructor(private readonly writeLine: (line: string, record: OutRecord) => void) {}
+  constructor(
+    private readonly writeLine: (line: string, record: OutRecord) => void,
+    private readonly options: ConsoleSinkOptions = {},
+  ) {}
 
   async write(record: OutRecord): Promise<void> {
     this.counts.set(record.kind, (this.counts.get(record.kind) ?? 0) + 1);
-    this.writeLine(formatRecordLine(record.kind, record.value), record);
+    const line = formatRecordLine(record.kind, record.value);
+    const order = this.options.inTimeOrder;
+    if (!order) {
+      this.writeLine(line, record);
+      return;
+    }
+    // a line without a time of its own keeps its place after the one before it
+    this.lastTime = recordLineTime(record.kind, record.value) ?? this.lastTime;
+    this.held.push({ time: this.lastTime, seq: this.seq++, line, record });
+    if (this.held.length >= order.maxHeld) this.release(Math.ceil(this.held.length / 2));
+  }
+
+  private release(n: number): void {
+    this.held.sort((a, b) => a.time - b.time || a.seq - b.seq);
+    const out = this.held.splice(0, n);
+    for (const h of out) this.writeLine(h.line, h.record);
   }
 
   readonly writable$: Observable<boolean> = of(true);
@@ -39,6 +70,7 @@ export class ConsoleSink implements Sink {
   }
 
   async close(): Promise<CloseResult> {
+    this.release(this.held.length);
     return { flushed: true, abandoned: 0 };
   }
 }

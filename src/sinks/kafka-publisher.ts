@@ -134,7 +134,8 @@ export class KafkaPublisher implements Sink {
 export async function connectKafkaSink(config: KafkaSinkConfig, deps: { registry?: Registry; logger?: Logger } = {}): Promise<KafkaPublisher> {
   const logger = deps.logger ?? silentLogger;
   const encoder = encoderFor(config);
-  const kafka = createKafka(config.kafka, logger.child({ component: 'kafkajs' }));
+  // kafkajs's lines carry `kafkajs: <its logger>` under the caller's component (a second `component` would be a duplicate JSON key)
+  const kafka = createKafka(config.kafka, logger);
   const topics = { ...DEFAULT_TOPICS, ...config.topics };
   const wanted = [...Object.values(topics), ...(config.routes ?? []).map((r) => r.topic)];
   // every kind with a published schema: registry subjects are checked (or registered) at start

@@ -59,6 +59,26 @@ export function formatWindowLine(w: EventWindow): string {
   return `${new Date(w.start).toISOString()} WINDOW   ${key || '(all)'}: ${w.count} events (${w.warnings} warnings) on ${w.distinctObjects}${w.distinctObjectsCapped ? '+' : ''} objects until ${new Date(w.end).toISOString()}${reasons ? `: ${reasons}` : ''}`;
 }
 
+/** The time a record's line shows first (event time); null for records without one (selected fields). */
+export function recordLineTime(kind: string, value: unknown): number | null {
+  switch (kind) {
+    case 'KubeEvent':
+      return (value as KubeEvent).lastTimestamp;
+    case 'Alert': {
+      const a = value as Alert;
+      return a.status === 'firing' ? a.startsAt : (a.endsAt ?? a.updatedAt);
+    }
+    case 'Incident': {
+      const i = value as Incident;
+      return i.status === 'open' ? i.firstTime : i.lastTime;
+    }
+    case 'EventWindow':
+      return (value as EventWindow).start;
+    default:
+      return null;
+  }
+}
+
 /** One readable line for a record of `kind`. */
 export function formatRecordLine(kind: string, value: unknown): string {
   switch (kind) {

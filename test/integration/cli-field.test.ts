@@ -4,7 +4,8 @@
  * server that cannot be reached. Runs `node dist/src/cli/main.js` (npm test builds first).
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,6 +105,67 @@ describe('kubevents run, replaying, as users pipe and deploy it', () => {
     // no incident in payments: no incidents file, and the summary says 0
     expect(readdirSync(out).sort()).toEqual(['k8s.alerts.avro', 'k8s.events.avro']);
     expect(r.stderr).toMatch(/│ default\/node-not-ready +│ kafka k8s.incidents +│ 0 +│/);
+  });
+});
+
+describe('small things a new user meets', () => {
+  it('run --help shows the --source default and a numeric --speed default', async () => {
+    const r = await run(['run', '--help']);
+    expect(r.code).toBe(0);
+    const help = r.stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('(default: the bundled recording, replay:recordings/recorded-cluster.jsonl)');
+    expect(help).toMatch(/ten times faster \(default: 0\)/);
+  });
+
+  it('config print says where checkpoints go; config validate names a CA file that is not there', async () => {
+    const print = await run(['config', 'print'], { KUBEVENTS_CONFIG: '' });
+    expect(print.stdout).toContain("# checkpoints: <out>/checkpoints.json (<out>: the run's --out directory, default out)");
+    const config = join(dir, 'tls.yaml');
+    writeFileSync(config, `kafka:\n  brokers: k:9093\n  tls:\n    enabled: true\n    caFile: ${join(dir, 'no-ca.crt')}\nencoding: avro-binary\n`);
+    const validate = await run(['config', 'validate', '--config', config]);
+    expect(validate.code).toBe(2);
+    expect(validate.stderr).toContain(`${config}:5:13: kafka.tls.caFile: cannot read the CA certificate ${join(dir, 'no-ca.crt')}: no such file`);
+  });
+
+  it('alerts --check prints the same warnings as --send-test; the webhook request says User-Agent kubevents/<version>', async () => {
+    const seen: Array<string | undefined> = [];
+    const receiver = createHttpServer((req, res) => {
+      seen.push(req.headers['user-agent']);
+      req.resume();
+      req.on('end', () => res.writeHead(200).end('ok'));
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const port = (receiver.address() as { port: number }).port;
+    try {
+      const config = join(dir, 'alerts.yaml');
+      writeFileSync(
+        config,
+        `kafka:\n  brokers: [127.0.0.1:1]\nreceivers:\n  - name: hook\n    type: webhook\n    url: http://127.0.0.1:${port}/hook\n  - name: spare\n    type: webhook\n    url: http://127.0.0.1:${port}/spare\nroute:\n  receiver: hook\n`,
+      );
+      const check = await run(['alerts', '--config', config, '--check', '--log-level', 'warn']);
+      const sendTest = await run(['alerts', '--config', config, '--send-test', 'hook', '--log-level', 'warn']);
+      expect([check.code, sendTest.code]).toEqual([0, 0]);
+      const warnings = (r: Result) => r.stderr.split('\n').filter((l) => l.includes('warning'));
+      expect(warnings(check)).toEqual([`${config}:7:11: warning: receiver "spare" is not used by any route`]);
+      expect(warnings(sendTest)).toEqual(warnings(check));
+      expect(sendTest.stdout).toMatch(/^test notification delivered to webhook "hook"/);
+      const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+      expect(seen).toEqual([`kubevents/${version}`]);
+    } finally {
+      receiver.closeAllConnections();
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+
+  it('a replay at full speed prints its console lines in event-time order', async () => {
+    const r = await run(['run', '--out', join(dir, 'out-6'), '--log-level', 'warn']);
+    expect(r.code).toBe(0);
+    const times = r.stderr
+      .split('\n')
+      .filter((l) => /^\d{4}-\d\d-\d\dT.* (FIRING|RESOLVED|INCIDENT) /.test(l))
+      .map((l) => l.slice(0, 24));
+    expect(times.length).toBe(16);
+    expect(times).toEqual([...times].sort());
   });
 });
 

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { compressionType, explainKafkaError, headersToStrings, kafkaConfigOf, KafkaConnectionProblem, type KafkaClientConfig } from '../../src/kafka/client.js';
+import { pino } from 'pino';
+import { connectKafkaSink } from '../../src/sinks/kafka-publisher.js';
 
 // the error classes kafkajs throws (test only: src/ reaches kafkajs through src/kafka/client.ts);
 // typed loosely: kafkajs's typings lack KafkaJSConnectionClosedError and its constructors' options
@@ -272,5 +274,23 @@ describe('explainKafkaError: kafkajs connection failures as one line naming the 
     ).toBeNull();
     const own = new KafkaConnectionProblem('tls-files', '', 'cannot read kafka.tls.caFile /x (ENOENT): ...', true);
     expect(explainKafkaError(new Error('kube job failed', { cause: own }), saslConfig)).toBe(own);
+  });
+});
+
+describe('kafkajs log lines', () => {
+  it("carry the caller's component once and kafkajs's logger name (no duplicate JSON key)", async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(line) }).child({ component: 'kafka-sink' });
+    await expect(
+      connectKafkaSink(
+        { kafka: { brokers: ['127.0.0.1:1'], connectionTimeoutMs: 300, retry: { retries: 0 } }, cluster: 'c', encoding: 'avro-binary', checkTopics: true },
+        { logger },
+      ),
+    ).rejects.toThrow(/ECONNREFUSED/);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line.split('"component":').length - 1, line).toBe(1);
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toContainEqual(
+      expect.objectContaining({ component: 'kafka-sink', kafkajs: 'Connection' }),
+    );
   });
 });

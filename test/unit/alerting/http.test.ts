@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchSender } from '../../../src/alerting/http.js';
+import { packageVersion } from '../../../src/core/paths.js';
 
 let server: Server;
 let base: string;
@@ -18,7 +19,7 @@ beforeAll(async () => {
     req.on('end', () =>
       res
         .writeHead(429, { 'retry-after': '3', 'content-type': 'application/json' })
-        .end(JSON.stringify({ echo: body, method: req.method, ct: req.headers['content-type'] })),
+        .end(JSON.stringify({ echo: body, method: req.method, ct: req.headers['content-type'], ua: req.headers['user-agent'] })),
     );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -37,7 +38,13 @@ describe('HTTP attempts (real sockets)', () => {
     if (r.kind !== 'response') return;
     expect(r.response.status).toBe(429);
     expect(r.response.headers['retry-after']).toBe('3');
-    expect(JSON.parse(r.response.body)).toEqual({ echo: '{"a":1}', method: 'PUT', ct: 'application/json' });
+    expect(JSON.parse(r.response.body)).toEqual({ echo: '{"a":1}', method: 'PUT', ct: 'application/json', ua: `kubevents/${packageVersion()}` });
+  });
+
+  it('sends User-Agent kubevents/<version> unless the receiver sets its own', async () => {
+    const own = await fetchSender({ url: `${base}/x`, method: 'POST', headers: { 'User-Agent': 'my-gateway/1' }, body: '' }, 2000);
+    expect(own.kind === 'response' && JSON.parse(own.response.body).ua).toBe('my-gateway/1');
+    expect(packageVersion()).toMatch(/^\d+\.\d+\.\d+/);
   });
 
   it('gives up on a stalled server at the timeout', async () => {

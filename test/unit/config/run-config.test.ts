@@ -89,7 +89,7 @@ describe('loadRunConfig', () => {
       logLevel: 'info',
       source: { kube: { namespaces: [], inCluster: false } },
       encoding: 'confluent',
-      checkpoint: { store: 'file', path: '/var/lib/kubevents/checkpoints', interval: 1_000 },
+      checkpoint: { store: 'file', interval: 1_000 },
       metrics: { enabled: true, address: '0.0.0.0', port: 9090 },
       leaderElection: { enabled: false, leaseName: 'kubevents', leaseNamespace: 'kubevents', leaseDuration: 15_000, renewDeadline: 10_000, retryPeriod: 2_000 },
       topics: { events: 'k8s.events', alerts: 'k8s.alerts', incidents: 'k8s.incidents', gaps: 'k8s.gaps', deadLetters: 'k8s.deadletter' },
@@ -102,7 +102,7 @@ describe('loadRunConfig', () => {
     const secret = join(dir, 'sasl-password');
     writeFileSync(secret, 's3cret\n');
     const path = file(FULL.replace('PASSWORD_FILE', secret));
-    const { config } = loadRunConfig({ file: path, env: { POD_NAMESPACE: 'observability' } });
+    const { config } = loadRunConfig({ file: path, env: { POD_NAMESPACE: 'observability' }, checkFile: () => null }); // the CA is mounted in production
     expect(config.kafka?.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'kubevents', passwordFile: secret, password: 's3cret' });
     expect(config.leaderElection.leaseNamespace).toBe('observability');
     expect(kafkaClientConfigOf(config)).toEqual({
@@ -127,6 +127,32 @@ describe('loadRunConfig', () => {
       retryPeriodMs: 2_000,
     });
     expect(config.checkpoint.store).toBe('kafka');
+  });
+
+  it('names a referenced file that cannot be read (CA, client certificate and key, kubeconfig) at its line, before anything connects', () => {
+    const ca = join(dir, 'ca.crt');
+    writeFileSync(ca, '-----BEGIN CERTIFICATE-----\n');
+    const path = file(
+      `kafka:\n  brokers: [k:9093]\n  tls:\n    enabled: true\n    caFile: ${ca}\n    certFile: ${join(dir, 'missing.crt')}\n    keyFile: ${dir}\nencoding: avro-binary\nsource:\n  kube:\n    kubeconfig: /nowhere/kubeconfig\n`,
+    );
+    expect(issuesOf(() => loadRunConfig({ file: path, env: {} }))).toEqual([
+      {
+        where: `${path}:6:15`,
+        path: 'kafka.tls.certFile',
+        message: `cannot read the client certificate ${join(dir, 'missing.crt')}: no such file`,
+        hint: 'correct the path, or mount the file (a Secret volume) there',
+      },
+      { where: `${path}:7:14`, path: 'kafka.tls.keyFile', message: `cannot read the client key ${dir}: it is a directory`, hint: expect.any(String) },
+      {
+        where: `${path}:11:17`,
+        path: 'source.kube.kubeconfig',
+        message: 'cannot read the kubeconfig /nowhere/kubeconfig: no such file',
+        hint: expect.any(String),
+      },
+    ]);
+    expect(
+      issuesOf(() => loadRunConfig({ env: { KUBEVENTS_KAFKA_BROKERS: 'k:1', KUBEVENTS_ENCODING: 'avro-binary', KUBEVENTS_KAFKA_TLS_CA_FILE: '/no/ca' } })),
+    ).toMatchObject([{ where: 'env KUBEVENTS_KAFKA_TLS_CA_FILE', path: 'kafka.tls.caFile', message: 'cannot read the CA certificate /no/ca: no such file' }]);
   });
 
   it('reports a wrong type at the file:line:column of the value', () => {
@@ -292,7 +318,11 @@ describe('redaction', () => {
     const secret = join(dir, 'pw2');
     writeFileSync(secret, 'top-secret');
     const path = file(FULL.replace('PASSWORD_FILE', secret));
-    const loaded = loadRunConfig({ file: path, env: { KUBEVENTS_SCHEMA_REGISTRY_USERNAME: 'sr', KUBEVENTS_SCHEMA_REGISTRY_PASSWORD: 'sr-secret' } });
+    const loaded = loadRunConfig({
+      file: path,
+      env: { KUBEVENTS_SCHEMA_REGISTRY_USERNAME: 'sr', KUBEVENTS_SCHEMA_REGISTRY_PASSWORD: 'sr-secret' },
+      checkFile: () => null,
+    });
     const yaml = formatConfigYaml(loaded);
     expect(yaml).not.toContain('top-secret');
     expect(yaml).not.toContain('sr-secret');

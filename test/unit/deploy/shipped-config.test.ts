@@ -30,7 +30,9 @@ describe('deploy/ configuration files', () => {
     ['deploy/base/config/kubevents.yaml', {}],
     ['deploy/overlays/example/kubevents.yaml', { KUBEVENTS_KAFKA_SASL_PASSWORD: 'from-secret' }],
   ])('%s is a valid kubevents run configuration', (path, env) => {
-    const loaded = loadRunConfig({ file: `${root}${path}`, env: { ...POD_ENV, ...env } });
+    // the Kafka CA comes from the Secret the Deployment mounts at /etc/kubevents/kafka-tls
+    const mounted = (file: string) => (file.startsWith('/etc/kubevents/kafka-tls/') ? null : 'no such file');
+    const loaded = loadRunConfig({ file: `${root}${path}`, env: { ...POD_ENV, ...env }, checkFile: mounted });
     expect(loaded.warnings).toEqual([]);
     const c = loaded.config;
     expect(c.metrics).toEqual({ enabled: true, address: '0.0.0.0', port: 9090 });
@@ -51,7 +53,7 @@ describe('deploy/ configuration files', () => {
   });
 
   it('the Kafka SASL password of the example overlay comes from the Secret, for both commands', () => {
-    const run = () => loadRunConfig({ file: `${root}deploy/overlays/example/kubevents.yaml`, env: POD_ENV });
+    const run = () => loadRunConfig({ file: `${root}deploy/overlays/example/kubevents.yaml`, env: POD_ENV, checkFile: () => null });
     expect(run).toThrow(/no SASL password: set KUBEVENTS_KAFKA_SASL_PASSWORD/);
     const alerts = parseAlertsConfig(readFileSync(`${root}deploy/overlays/example/alerts.yaml`, 'utf8'), 'alerts.yaml', { env: POD_ENV, readFile: secretFile });
     expect(alerts.diagnostics.some((d) => d.severity === 'error' && /KUBEVENTS_KAFKA_SASL_PASSWORD/.test(d.message))).toBe(true);
