@@ -371,6 +371,8 @@ describe('TLS and SASL errors: one line naming the broker and the fix', () => {
     env?: Record<string, string>;
     /** the last line of stderr of `kubevents run` */
     run: string;
+    /** the line before it, when the run reports a configuration problem at its position */
+    runBefore?: RegExp;
     /** the last line of stderr of `kubevents alerts` (default: as run) */
     alerts?: string;
     code: number;
@@ -416,12 +418,17 @@ describe('TLS and SASL errors: one line naming the broker and the fix', () => {
     {
       name: 'an unreadable CA file',
       kafka: `  brokers: [${MTLS_BROKER}]\n  tls: { caFile: ${MISSING_CA} }`,
-      run: `kubevents: cannot read kafka.tls.caFile ${MISSING_CA} (ENOENT): it must name a readable file holding a PEM certificate`,
+      // the run's configuration is checked before it connects: the problem at its file:line, then the fix
+      runBefore: new RegExp(
+        `^  \\S+\\.yaml:8:18: kafka\\.tls\\.caFile: cannot read the CA certificate ${MISSING_CA.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no such file$`,
+      ),
+      run: `    hint: correct the path, or mount the file (a Secret volume) there`,
+      alerts: `kubevents: cannot read kafka.tls.caFile ${MISSING_CA} (ENOENT): it must name a readable file holding a PEM certificate`,
       code: 2,
     },
   ];
 
-  it.each(cases)('$name: both commands exit $code with one line', async (c) => {
+  it.each(cases)('$name: both commands exit $code with one explanation', async (c) => {
     const started = Date.now();
     const topic = `sec-err-${randomUUID().slice(0, 8)}`;
     const run = startRun(
@@ -444,6 +451,7 @@ describe('TLS and SASL errors: one line naming the broker and the fix', () => {
     const alertsLines = alerts.stderr.filter((l) => l.length > 0);
     expect(runExit.code, run.tail()).toBe(c.code);
     expect(runLines.at(-1)).toBe(c.run);
+    if (c.runBefore) expect(runLines.at(-2)).toMatch(c.runBefore);
     expect(alertsCode, alertsLines.slice(-5).join('\n')).toBe(c.code);
     expect(alertsLines.at(-1)).toBe(c.alerts ?? c.run);
     // one explanation, not repeated; even at debug level no password is printed
