@@ -66,10 +66,11 @@ import { Subject, Subscription } from 'rxjs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { Writable } from 'node:stream';
-import { Checkpointer } from '../checkpoint/checkpointer.js';
+import { JobCheckpointer } from '../checkpoint/job-checkpointer.js';
 import { DEFAULT_CHECKPOINT_TOPIC, KafkaCheckpointStore } from '../checkpoint/kafka-store.js';
 import { ResumePointStore } from '../checkpoint/resume-point-store.js';
-import { FileCheckpointStore, type CheckpointKey, type CheckpointStore } from '../checkpoint/store.js';
+import { checkpointKeyString, FileCheckpointStore, type CheckpointKey, type CheckpointStore, type StateKey, type StatePosition } from '../checkpoint/store.js';
+import { CheckpointTracker } from '../checkpoint/tracker.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { createKafka, type KafkaClientConfig } from '../kafka/client.js';
 import type { Alert } from '../model/alert.js';
@@ -79,6 +80,7 @@ import { deadLetterRecord, gapRecord, type OutRecord } from '../model/out-record
 import type { SourcePosition } from '../model/position.js';
 import { deadLetterOf, gapRecordOf } from '../model/records.js';
 import { PipelineSet, type ReloadResult } from '../pipeline/hot-swap.js';
+import { mergePipelinesSnapshots, parsePipelinesSnapshot, type PipelinesSnapshot } from '../pipeline/state.js';
 import { defaultPipelinePaths, loadPipelines, type LoadedPipeline, type LoadResult } from '../pipeline/load.js';
 import { combineNamespaces, pipelineTopics, sinkTypesOf, watchScope } from '../pipeline/scope.js';
 import { ConsoleSink } from '../sinks/console.js';
@@ -92,9 +94,11 @@ import { SinkOverflowError } from '../sinks/sink.js';
 import { StdoutSink } from '../sinks/stdout.js';
 import { EventFeed, type FeedDeps } from '../sources/event-feed.js';
 import type { DeadLetter, EventSourceItem } from '../sources/event-source.js';
-import { createKubeSource } from '../sources/kube-source.js';
-import type { CachedKind } from '../sources/object-lookup.js';
-import type { ResumePoint, WatchTimingsInput } from '../sources/watch-resource.js';
+import { createKubeSource, type KubeSource } from '../sources/kube-source.js';
+import { connectObjectCache } from '../sources/object-cache.js';
+import { CACHED_KINDS, type CachedKind } from '../sources/object-lookup.js';
+import { compareResourceVersions } from '../sources/resource-version.js';
+import type { WatchTimingsInput } from '../sources/watch-resource.js';
 import { gracefulShutdown, type ShutdownReport } from './shutdown.js';
 
 export const DEFAULT_PIPELINE = 'default';
@@ -229,6 +233,7 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
 
   // what exists so far (start-up may be cut short by stop() or a failure)
   let store: CheckpointStore | undefined;
+  let checkpoints: JobCheckpointer | undefined;
   let kafka: KafkaPublisher | null = null;
   let files: FileSink | undefined;
   let router: SinkRouter | undefined;
@@ -241,6 +246,165 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
   const input = new Subject<KubeEvent>();
   let current: SourcePosition | null = null;
   const abortStartup = new AbortController();
+  // where the Event watches resume: the positions of the restored state, else each one's checkpoint
+  let positions: { from: 'state' | 'checkpoints'; byResource: Record<string, StatePosition> } = { from: 'checkpoints', byResource: {} };
+  let feedDeps: FeedDeps | undefined;
+  let liveSource: KubeSource | undefined;
+
+  /**
+   * The committed operator state (positions and the pipelines' snapshot), or null: none, no state
+   * kept, or unreadable (logged: the pipelines start empty, the watches resume from their checkpoints).
+   */
+  async function loadState(cp: JobCheckpointer): Promise<{ snapshot: PipelinesSnapshot; positions: Record<string, StatePosition> } | null> {
+    if (!cp.keepsState) return null;
+    try {
+      const loaded = await cp.loadState();
+      if (!loaded) {
+        logger.info({ state: cp.name }, 'no operator state saved: the pipelines start empty');
+        return null;
+      }
+      const started = performance.now();
+      const snapshot = mergePipelinesSnapshots(loaded.chain.map(parsePipelinesSnapshot));
+      const keys = snapshot.pipelines.reduce((n, p) => n + Object.values(p.stages).reduce((m, s) => m + s.keys.length, 0), 0);
+      logger.info(
+        {
+          state: cp.name,
+          epoch: loaded.meta.epoch,
+          pieces: loaded.meta.pieces.length,
+          bytes: loaded.bytes,
+          keys,
+          takenAt: new Date(loaded.meta.takenAt).toISOString(),
+          positions: loaded.meta.positions,
+          loadMs: Math.round(loaded.loadMs + performance.now() - started),
+        },
+        'operator state loaded',
+      );
+      return { snapshot, positions: loaded.meta.positions };
+    } catch (error) {
+      logger.warn({ err: error, state: cp.name }, 'operator state could not be loaded: the pipelines start empty, the watches resume from their checkpoints');
+      return null;
+    }
+  }
+
+  const keyOf = (namespace: string | null): CheckpointKey => ({ cluster, pipeline, resource: namespace === null ? 'events' : `events@${namespace}` });
+
+  /**
+   * Where the watch of `namespace` (null: all) resumes. Its own position when known; else one
+   * taken from the watches that covered its Events before: all namespaces' for one namespace; the
+   * earliest of the namespaces' for all (their Events up to their own positions then skipped).
+   * None: it lists, as a first start does. Without restored state the positions are the
+   * checkpoints in the store.
+   */
+  async function positionFor(namespace: string | null): Promise<{ position: StatePosition | null; via: string | null }> {
+    const known = async (resource: string): Promise<StatePosition | null> => {
+      if (positions.from === 'state') return positions.byResource[resource] ?? null;
+      const saved = await store!.load({ cluster, pipeline, resource });
+      return saved ? { resourceVersion: saved.resourceVersion } : null;
+    };
+    const own = await known(keyOf(namespace).resource);
+    if (own) return { position: own, via: null };
+    if (namespace !== null) {
+      const all = await known('events');
+      if (all?.resourceVersion) {
+        const upTo = all.covered?.[namespace];
+        return { position: { resourceVersion: all.resourceVersion, ...(upTo ? { covered: { [namespace]: upTo } } : {}) }, via: 'events' };
+      }
+      return { position: null, via: null };
+    }
+    const namespaces =
+      positions.from === 'state'
+        ? Object.entries(positions.byResource)
+            .filter(([r, p]) => r.startsWith('events@') && p.resourceVersion)
+            .map(([r, p]) => [r.slice('events@'.length), p.resourceVersion!] as const)
+        : [];
+    if (namespaces.length === 0) return { position: null, via: null };
+    return { position: takeOver(namespaces), via: namespaces.map(([ns]) => `events@${ns}`).join(',') };
+  }
+
+  /** A feed for `namespace` (null: all), resuming per positionFor (or from `position`), followed by the checkpoints. */
+  async function addFeed(namespace: string | null, deps: FeedDeps, given?: StatePosition | null): Promise<EventFeed> {
+    const key = keyOf(namespace);
+    const { position, via } = given !== undefined ? { position: given, via: 'the watches it takes over' } : await positionFor(namespace);
+    const rv = position?.resourceVersion ?? null;
+    logger.info(
+      {
+        checkpoint: checkpointKeyString(key),
+        resourceVersion: rv,
+        from: positions.from,
+        ...(via ? { via } : {}),
+        ...(position?.covered ? { covered: position.covered } : {}),
+      },
+      rv ? 'resuming from checkpoint' : 'no checkpoint: starting from a fresh list',
+    );
+    const feed = new EventFeed(
+      namespace,
+      {
+        key,
+        tracker: new CheckpointTracker(key.resource, rv),
+        resumeFrom: rv ? { resourceVersion: rv, time: null } : null,
+        covered: position?.covered ?? null,
+      },
+      deps,
+    );
+    feeds.push(feed);
+    checkpoints!.addSource(feed);
+    return feed;
+  }
+
+  /**
+   * After a reload: the Event watches cover what the pipelines now ask for (within --namespace).
+   * Namespaces outside the watched ones get watches of their own (resuming from their checkpoint,
+   * or listing, as at a start; the object caches are extended to them); pipelines asking for all
+   * namespaces replace the per-namespace watches by one on all namespaces, resuming from the
+   * earliest of theirs and skipping what each already handled; other selectors restart the
+   * watches with them, from where they stand. The scope never narrows (the pipelines filter).
+   */
+  async function widenScope(loaded: readonly LoadedPipeline[]): Promise<void> {
+    const deps = feedDeps;
+    const source = liveSource;
+    if (!deps || !source || stopping) return;
+    const scope = watchScope(loaded);
+    const wanted = combineNamespaces(options.kube.namespaces, scope.namespaces, logger);
+    const active = feeds.filter((f) => !f.retired);
+    // selectors: a watch filtered server-side restarts with the new ones when they differ
+    const selectors = { fieldSelector: scope.fieldSelector, labelSelector: scope.labelSelector };
+    deps.fieldSelector = selectors.fieldSelector;
+    deps.labelSelector = selectors.labelSelector;
+    for (const feed of active) {
+      const now = feed.scope;
+      if (
+        (now.fieldSelector !== undefined && now.fieldSelector !== selectors.fieldSelector) ||
+        (now.labelSelector !== undefined && now.labelSelector !== selectors.labelSelector)
+      ) {
+        logger.info({ watch: feed.resource, from: now, to: selectors }, 'reload: the Event watch takes the new selectors, from where it stands');
+        feed.setSelectors(selectors);
+        if (paused) feed.pause();
+      }
+    }
+    if (active.some((f) => f.namespace === null)) return; // all namespaces are watched already
+    const added: EventFeed[] = [];
+    const extendCaches = (namespaces: string[] | null): void => {
+      running.add(connectObjectCache(source.objects, source.registry, { kinds: options.kube.cacheKinds ?? CACHED_KINDS, namespaces, logger: baseLogger }));
+    };
+    if (wanted.length === 0) {
+      // all namespaces: one watch takes over from the per-namespace ones
+      const handled = active.filter((f) => f.resumePoint).map((f) => [f.namespace!, f.resumePoint!.resourceVersion] as const);
+      for (const f of active) f.retire();
+      extendCaches(null);
+      const position = handled.length > 0 ? takeOver(handled) : null;
+      logger.info({ from: active.map((f) => f.resource), position }, 'reload: the pipelines read all namespaces: one Event watch on all takes over');
+      added.push(await addFeed(null, deps, position));
+    } else {
+      const watched = new Set(active.map((f) => f.namespace));
+      const extra = wanted.filter((ns) => !watched.has(ns));
+      if (extra.length === 0) return;
+      logger.info({ namespaces: extra }, 'reload: the pipelines read more namespaces: starting their Event watches');
+      extendCaches(extra);
+      for (const ns of extra) added.push(await addFeed(ns, deps));
+    }
+    if (stopping) return;
+    if (!paused) for (const feed of added) feed.start();
+  }
 
   const stopInput = (): void => {
     for (const feed of feeds) feed.pause();
@@ -252,7 +416,7 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
     if (shutdown) return shutdown;
     stopping = true;
     if (!saveCheckpoints) {
-      for (const f of feeds) f.checkpointer.abandon();
+      checkpoints?.abandon();
       logger.info('not saving checkpoints from now on: the records still flushed are replayed by whoever resumes');
     }
     // at once: an item handled after this point could be skipped by a closing sink, and the
@@ -265,13 +429,13 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
         startup.catch(() => undefined),
         Math.min(5_000, shutdownTimeoutMs / 2),
       );
-      // also the feeds a start-up in progress added meanwhile
-      if (!saveCheckpoints) for (const f of feeds) f.checkpointer.abandon();
+      // also the checkpointer a start-up in progress made meanwhile
+      if (!saveCheckpoints) checkpoints?.abandon();
       const report = await gracefulShutdown(
         {
           stopSources: stopInput,
           sinks: router ? [router] : kafka ? [kafka] : [],
-          checkpointers: feeds.map((f) => f.checkpointer),
+          checkpointers: checkpoints ? [checkpoints] : [],
           stores: store ? [store] : [],
         },
         { deadlineMs: shutdownTimeoutMs, logger },
@@ -306,7 +470,22 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
       fail(new Error(`no sink for a ${record.kind} record`));
       return;
     }
-    router.write(current ? { ...record, positions: [current] } : record);
+    if (current) {
+      router.write({ ...record, positions: [current] });
+      return;
+    }
+    // emitted by a timer or a reload's flush: a position of its own, so the state checkpoint waits for it
+    const unpositioned = checkpoints?.unpositioned;
+    if (!unpositioned) {
+      router.write(record);
+      return;
+    }
+    const position = unpositioned.open('');
+    try {
+      router.write({ ...record, positions: [position] });
+    } finally {
+      unpositioned.close(position);
+    }
   };
 
   const sinkFailed = (error: Error, record: OutRecord): void => {
@@ -373,9 +552,24 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
     });
     const scopes: (string | null)[] = namespaces.length === 0 ? [null] : namespaces;
 
-    // --- checkpoints
-    store = new ResumePointStore(checkpointStoreOf(options.checkpoint, baseLogger, logger), logger);
-    const deps: FeedDeps = {
+    // --- checkpoints: the positions of the Event watches and the pipelines' state, committed as one
+    const stateKey: StateKey = { cluster, pipeline };
+    store = new ResumePointStore(checkpointStoreOf(options.checkpoint, baseLogger, logger, stateKey), logger);
+    checkpoints = new JobCheckpointer({
+      store,
+      key: stateKey,
+      intervalMs: options.checkpointIntervalMs ?? 1000,
+      snapshot: (full) => {
+        const snapshot = pipelines!.snapshot(full);
+        return { value: snapshot, pipelines: snapshot.pipelines.map((p) => ({ name: p.name, fingerprint: p.fingerprint })) };
+      },
+      logger,
+      ...(options.registry ? { registry: options.registry } : {}),
+    });
+    const restored = await loadState(checkpoints);
+    if (stopping) return;
+    positions = restored ? { from: 'state', byResource: restored.positions } : { from: 'checkpoints', byResource: {} };
+    feedDeps = {
       kubeSource,
       cluster,
       eventApi: options.kube.eventApi ?? 'auto',
@@ -387,18 +581,7 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
       onError: fail,
     };
     for (const namespace of scopes) {
-      const key: CheckpointKey = { cluster, pipeline, resource: namespace === null ? 'events' : `events@${namespace}` };
-      const checkpointer = new Checkpointer({
-        store,
-        key,
-        intervalMs: options.checkpointIntervalMs ?? 1000,
-        logger,
-        ...(options.registry ? { registry: options.registry } : {}),
-      });
-      const saved = await store.load(key);
-      await checkpointer.load();
-      const resumeFrom: ResumePoint | null = saved ? { resourceVersion: saved.resourceVersion, time: saved.updatedAt } : null;
-      feeds.push(new EventFeed(namespace, checkpointer, resumeFrom, deps));
+      await addFeed(namespace, feedDeps);
       if (stopping) return;
     }
 
@@ -438,7 +621,7 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
     if (stopping) return;
 
     // --- the processing: called in exactly one place
-    running.add(wireProcessing(kubeSource.objects, loaded, load));
+    running.add(wireProcessing(kubeSource.objects, loaded, load, restored?.snapshot ?? null));
 
     // --- backpressure: pause the watches while any sink is full
     const target = router;
@@ -456,11 +639,13 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
     );
     if (synced === 'timeout') logger.warn('object caches not synced in time: starting anyway (early events may lack enrichment)');
     if (stopping) return;
-    for (const feed of feeds) {
-      feed.start();
-      feed.checkpointer.start();
-    }
+    for (const feed of feeds) feed.start();
+    checkpoints.start();
     started = { cachesSynced: synced !== 'timeout' };
+    liveSource = kubeSource;
+    // a reload during the start-up: the watches cover what it asks for
+    const running$ = pipelines as PipelineSet | null; // assigned by wireProcessing
+    if (running$) await widenScope(running$.pipelines);
     logger.info({ scopes: feeds.map((f) => f.resource), cluster, pipeline, pipelines: loaded.map((p) => p.name) }, 'live job running');
   })();
   startup.catch((error: unknown) => fail(asError(error)));
@@ -470,10 +655,16 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
    * emitted while an item is handled carries that item's position (`current`); records emitted
    * later (timers, a reload flushing a retired pipeline) carry none.
    */
-  function wireProcessing(lookup: PipelineSetLookup, loaded: readonly LoadedPipeline[], load: (() => Promise<LoadResult>) | undefined): Subscription {
+  function wireProcessing(
+    lookup: PipelineSetLookup,
+    loaded: readonly LoadedPipeline[],
+    load: (() => Promise<LoadResult>) | undefined,
+    restore: PipelinesSnapshot | null,
+  ): Subscription {
     pipelines = new PipelineSet({
       lookup,
       pipelines: loaded,
+      restore,
       ...(load ? { load: () => load().then(prepareReload) } : {}),
       logger: baseLogger,
       ...(options.registry ? { registry: options.registry } : {}),
@@ -589,7 +780,15 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
   return {
     done,
     stop: (stopOptions) => runShutdown('stop', undefined, stopOptions?.saveCheckpoints ?? true),
-    reload: () => (pipelines ? pipelines.reload() : Promise.reject(new Error('the job is not running yet: nothing to reload'))),
+    reload: async () => {
+      if (!pipelines) throw new Error('the job is not running yet: nothing to reload');
+      const result = await pipelines.reload();
+      if (result.applied)
+        await widenScope(pipelines.pipelines).catch((error: unknown) =>
+          fail(new Error(`widening the Event watch scope failed: ${asError(error).message}`, { cause: error })),
+        );
+      return result;
+    },
     readiness: () => {
       if (stopping) return { ok: false, detail: 'stopping' };
       if (!started) return { ok: false, detail: 'starting (connecting the sink, syncing the object caches)' };
@@ -603,15 +802,18 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
 
 type PipelineSetLookup = ConstructorParameters<typeof PipelineSet>[0]['lookup'];
 
-function checkpointStoreOf(checkpoint: LiveJobCheckpointStore, baseLogger: Logger, logger: Logger): CheckpointStore {
+function checkpointStoreOf(checkpoint: LiveJobCheckpointStore, baseLogger: Logger, logger: Logger, stateFor: StateKey): CheckpointStore {
   switch (checkpoint.type) {
-    case 'kafka':
-      logger.info({ store: 'kafka', topic: checkpoint.topic ?? DEFAULT_CHECKPOINT_TOPIC }, 'checkpoint store');
-      return new KafkaCheckpointStore({
+    case 'kafka': {
+      const store = new KafkaCheckpointStore({
         kafka: createKafka(checkpoint.kafka, baseLogger.child({ component: 'kafkajs' })),
         topic: checkpoint.topic ?? DEFAULT_CHECKPOINT_TOPIC,
         logger,
+        stateFor,
       });
+      logger.info({ store: 'kafka', topic: store.topic, stateTopic: store.stateTopic }, 'checkpoint store');
+      return store;
+    }
     case 'file':
       logger.info({ store: 'file', path: checkpoint.path }, 'checkpoint store');
       return new FileCheckpointStore(checkpoint.path);
@@ -636,6 +838,17 @@ function deadLetterFromSource(d: DeadLetter, cluster: string, pipeline: string, 
     time: d.detectedAt,
   });
   return deadLetterRecord(letter, `${cluster}/Event/${ns}/${name}`, `${cluster}/events/${ns}/${name}@${d.resourceVersion}`, positions);
+}
+
+/**
+ * The position of a watch taking over namespaces that watches of their own followed up to the
+ * given resourceVersions: resume from the earliest, skip each namespace's Events up to its own.
+ */
+function takeOver(handled: ReadonlyArray<readonly [string, string]>): StatePosition {
+  let earliest = handled[0]![1];
+  for (const [, rv] of handled) if (compareResourceVersions(rv, earliest) === -1) earliest = rv;
+  const covered = Object.fromEntries(handled.filter(([, rv]) => rv !== earliest));
+  return { resourceVersion: earliest, ...(Object.keys(covered).length > 0 ? { covered } : {}) };
 }
 
 function asError(error: unknown): Error {

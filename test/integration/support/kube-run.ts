@@ -273,12 +273,16 @@ export function keysIn(records: Consumed[]): Set<string> {
   return new Set(records.map((r) => r.headers[HEADERS.idempotencyKey] as string));
 }
 
+/** The checkpoints on the checkpoint topic (not the operator state records, keyed `<cluster>/<pipeline>/state`). */
 export function checkpointsIn(reader: TopicReader, topic: string): { key: string; resourceVersion: string; timestamp: number }[] {
-  return reader.of(topic).map((r) => ({
-    key: r.key,
-    resourceVersion: (JSON.parse(r.value.toString('utf8')) as { resourceVersion: string }).resourceVersion,
-    timestamp: r.timestamp,
-  }));
+  return reader
+    .of(topic)
+    .filter((r) => !r.key.endsWith('/state'))
+    .map((r) => ({
+      key: r.key,
+      resourceVersion: (JSON.parse(r.value.toString('utf8')) as { resourceVersion: string }).resourceVersion,
+      timestamp: r.timestamp,
+    }));
 }
 
 // ---------------------------------------------------------------------------------------------
