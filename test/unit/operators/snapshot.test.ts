@@ -275,7 +275,7 @@ describe('stateful stages: snapshot and restore', () => {
         ),
         { numRuns: Number(process.env['SNAPSHOT_RUNS'] ?? 60) },
       );
-    });
+    }, 120_000);
   }
 
   it('a snapshot of another operator or state version is not restored: the stage starts empty', () => {

@@ -69,7 +69,7 @@ describe('PipelineSet: state snapshots and restore', () => {
       ),
       { numRuns: 15 },
     );
-  });
+  }, 120_000);
 
   it('a pipeline changed between the snapshot and the restore starts empty; an unchanged one resumes', () => {
     const rate = (threshold: number) =>
