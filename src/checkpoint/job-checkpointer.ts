@@ -142,6 +142,8 @@ export class JobCheckpointer implements CheckpointSaver {
   private readonly stateMetrics: StateMetrics | undefined;
   private timer: NodeJS.Timeout | undefined;
   private pending: Cut | null = null;
+  /** The cut taken when the input stopped (prepareStop): what stop() commits. */
+  private final: Cut | null = null;
   private committing: Promise<void> | null = null;
   private abandoned = false;
   private stopped = false;
@@ -377,8 +379,28 @@ export class JobCheckpointer implements CheckpointSaver {
   }
 
   /**
+   * The input stopped (no more source items; call it between two items, before the pipelines are
+   * torn down): stops the periodic cuts and takes the last one, in full, for stop() to commit once
+   * the sinks are flushed. Idempotent.
+   */
+  prepareStop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.final || this.abandoned || this.stopped || !this.store) return;
+    const waiting = this.pending;
+    this.forceFull = true;
+    try {
+      if (this.cut(true)) this.final = this.pending;
+    } catch (error) {
+      this.options.logger?.warn({ err: error }, 'checkpoint: the last cut failed');
+    }
+    this.pending = waiting;
+  }
+
+  /**
    * Stops the periodic cuts and commits once more what was acknowledged by now (the job's sinks
-   * are flushed first): the last cut of a graceful stop, so a restart publishes nothing twice.
+   * are flushed first): the cut prepareStop() took (else the one waiting for acknowledgements),
+   * so that a restart after a graceful stop publishes nothing twice.
    */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
@@ -392,28 +414,19 @@ export class JobCheckpointer implements CheckpointSaver {
       await this.savePositions();
       return;
     }
-    // the sinks are flushed: the cut waiting for acknowledgements commits now (a delta on it follows)
+    const final = this.final;
     const waiting = this.pending;
-    if (waiting) {
-      if (this.committable(waiting)) await this.commit(waiting);
-      else {
-        this.pending = null;
-        this.forceFull = true; // its delta is lost: the next cut must not build on it
-      }
-    }
-    if (!this.cut(true) || !this.pending) return;
-    const cut: Cut = this.pending;
-    if (cut.mark === this.committedMark && !cut.full) {
-      // nothing moved since the last commit
-      this.pending = null;
+    this.pending = null;
+    if (final && final.mark === this.committedMark) return; // nothing moved since the last commit
+    if (final && this.committable(final)) {
+      await this.commit(final);
       return;
     }
-    if (!this.committable(cut)) {
-      this.pending = null;
-      this.options.logger?.warn('checkpoint: records are still unacknowledged at the stop; the last committed state and positions stay');
-      return;
+    if (waiting && this.committable(waiting)) {
+      await this.commit(waiting);
+      if (!final) return;
     }
-    await this.commit(cut);
+    if (final || waiting) this.options.logger?.warn('checkpoint: records are still unacknowledged at the stop; the last committed state and positions stay');
   }
 
   saved(): Record<string, string | null> {

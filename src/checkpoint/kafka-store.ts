@@ -39,6 +39,8 @@ import {
 export const DEFAULT_CHECKPOINT_TOPIC = 'kubevents.checkpoints';
 /** Largest chunk of a state piece on the state topic (the brokers' default limit is 1 MB a record). */
 export const STATE_CHUNK_BYTES = 512 * 1024;
+/** How long a fetch of the load waits for data it does not have yet, ms (kafkajs' default: 5 s). */
+const LOAD_FETCH_WAIT_MS = 100;
 
 interface Loaded {
   checkpoints: Map<string, Checkpoint>;
@@ -143,7 +145,12 @@ export class KafkaCheckpointStore implements CheckpointStore, StateStore {
     const timeoutMs = this.options.loadTimeoutMs ?? 60_000;
 
     // kafkajs has no assign(): a throw-away group that never commits offsets
-    const consumer = this.kafka.consumer({ groupId: `kubevents-checkpoint-load-${randomUUID()}`, allowAutoTopicCreation: false });
+    // a short fetch wait: the chunks are fetched right after a seek (the default waits 5 s for more data)
+    const consumer = this.kafka.consumer({
+      groupId: `kubevents-checkpoint-load-${randomUUID()}`,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: LOAD_FETCH_WAIT_MS,
+    });
     const remaining = new Set(ends.keys());
     let chunks: ChunkFetch | null = null;
     try {
@@ -301,7 +308,11 @@ export class KafkaCheckpointStore implements CheckpointStore, StateStore {
     const fetch = new ChunkFetch(meta);
     if (fetch.complete()) return fetch.pieces(`state topic ${this.stateTopic}`);
     const timeoutMs = this.options.loadTimeoutMs ?? 60_000;
-    const consumer: Consumer = this.kafka.consumer({ groupId: `kubevents-state-load-${randomUUID()}`, allowAutoTopicCreation: false });
+    const consumer: Consumer = this.kafka.consumer({
+      groupId: `kubevents-state-load-${randomUUID()}`,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: LOAD_FETCH_WAIT_MS,
+    });
     try {
       await consumer.connect();
       await consumer.subscribe({ topic: this.stateTopic, fromBeginning: false });

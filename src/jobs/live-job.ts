@@ -409,6 +409,8 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
   const stopInput = (): void => {
     for (const feed of feeds) feed.pause();
     if (pausePoll) clearInterval(pausePoll);
+    // no item comes any more: the last cut of the state, before the pipelines are torn down
+    checkpoints?.prepareStop();
     running.unsubscribe();
   };
 

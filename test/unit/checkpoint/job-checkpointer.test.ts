@@ -196,6 +196,8 @@ describe('JobCheckpointer', () => {
     cp.tick();
     const ack2 = source.item('2');
     state.bump(5);
+    cp.prepareStop(); // the input stopped
+    state.bump(100); // (the pipelines torn down: not in the last cut)
     ack();
     ack2(); // the sinks flushed
     await cp.stop();
