@@ -29,7 +29,6 @@ import { CoordinationV1Api, V1MicroTime, type V1Lease } from '@kubernetes/client
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { HEADERS, RecordDecoder } from '../../src/avro/encodings.js';
 import type { Alert } from '../../src/model/alert.js';
-import type { KubeEvent } from '../../src/model/kube-event.js';
 import { compactEtcd, restartApiserver } from '../env/kube.js';
 import { sleep, waitFor } from '../env/scenarios.js';
 import {
@@ -39,6 +38,7 @@ import {
   keysIn,
   KubeRunHarness,
   terminate,
+  topicEnv as topicEnvOf,
   uniqueTopics,
   type Consumed,
   type Created,
@@ -386,4 +386,103 @@ describe('detections across restarts and failover, on the real stack', () => {
     expect((await terminate(current)).code, `${leaderId}\n${current.tail()}`).toBe(0);
     expect((await terminate(uninterrupted)).code, uninterrupted.tail()).toBe(0);
   }, 420_000);
+
+  it('change after a relist: a restart whose checkpoint was compacted away publishes byte-identical copies (MODIFIED for a repeat)', async () => {
+    const ns = await h.newNamespace('rs-change');
+    const topics = uniqueTopics('rsc');
+    await createTopics(topics);
+    const reader = await h.readTopics([topics.events, topics.gaps]);
+    const file = join(h.workDir, `${ns}.checkpoints.json`);
+    const first = h.startJob(ns, topics, { extra: ['--checkpoint-file', file], cluster: 'rs' });
+    await first.waitForLog('live job running');
+    const c = await h.createEvent(ns, `repeated-${randomUUID().slice(0, 6)}`, 'BackOff', 'ghost', { type: 'Warning' });
+    for (const count of [2, 3]) await h.bumpEvent(ns, c, count);
+    await waitFor(() => keysIn(reader.of(topics.events)).has(`${c.uid}/3`), 60_000, 'the third occurrence published');
+    expect((await terminate(first)).code, first.tail()).toBe(0);
+
+    // the crash came before the checkpoint covered the occurrences: the checkpoint is older than
+    // the Event (no state: the checkpoint alone decides), and etcd was compacted past it meanwhile
+    const before = BigInt(c.occurrences.get(`${c.uid}/1`)!) - 1n;
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { checkpoints: Record<string, { resourceVersion: string }>; states?: unknown };
+    saved.checkpoints[`rs/default/events@${ns}`]!.resourceVersion = String(before);
+    delete saved.states;
+    writeFileSync(file, JSON.stringify(saved));
+    await compactEtcd(kubeEnv);
+    await restartApiserver(kubeEnv); // as after an outage: nothing cached from before the compaction
+
+    const again = h.startJob(ns, topics, { extra: ['--checkpoint-file', file], cluster: 'rs' });
+    expect((await again.waitForLog('resuming from checkpoint'))['resourceVersion']).toBe(String(before));
+    await waitFor(() => reader.of(topics.gaps).length > 0, 60_000, 'the Gap of the expired checkpoint');
+    await waitFor(() => reader.of(topics.events).filter((r) => r.headers[HEADERS.idempotencyKey] === `${c.uid}/3`).length >= 2, 60_000, 'the relisted copy');
+    expect((await terminate(again)).code, again.tail()).toBe(0);
+    await reader.catchUp();
+
+    const byKeys = await byIdempotencyKey(reader.of(topics.events));
+    const copies = byKeys.get(`${c.uid}/3`)!;
+    expect(copies).toHaveLength(2);
+    expect(copies.map((d) => d.event.change)).toEqual(['MODIFIED', 'MODIFIED']);
+    expect(copies[1]!.record.value.equals(copies[0]!.record.value), 'the relisted copy differs').toBe(true);
+    expect(copies[1]!.record.headers).toEqual(copies[0]!.record.headers);
+    expect(byKeys.get(`${c.uid}/1`)?.map((d) => d.event.change)).toEqual(['ADDED']);
+  }, 240_000);
+
+  it('a reload asking for more namespaces starts their Event watches (own checkpoints); one asking for all takes over with one watch', async () => {
+    const [ns1, ns2, ns3] = [await h.newNamespace('rs-w1'), await h.newNamespace('rs-w2'), await h.newNamespace('rs-w3')];
+    const topics = uniqueTopics('rsw');
+    await createTopics(topics);
+    const reader = await h.readTopics([topics.events, topics.checkpoints]);
+    const dir = mkdtempSync(join(h.workDir, 'rs-widen-'));
+    const file = join(dir, 'p.yaml');
+    const pipeline = (namespaces: string[] | null) =>
+      `apiVersion: kubevents/v1\nkind: Pipeline\nmetadata: {name: scoped}\nspec:\n${namespaces ? `  source: {namespaces: [${namespaces.join(', ')}]}\n` : ''}  sinks: [{kafka: {topic: k8s.events}}]\n`;
+    writeFileSync(file, pipeline([ns1]));
+    // no --namespace: the pipelines decide the scope
+    const job = h.spawn(
+      [
+        '--kubeconfig',
+        kubeEnv.kubeconfigPath,
+        '--cluster',
+        'rs',
+        '--pipelines',
+        dir,
+        '--kafka-brokers',
+        h.kafkaEnv.brokers.join(','),
+        '--encoding',
+        'avro-binary',
+      ],
+      topicEnvOf(topics),
+    );
+    expect((await job.waitForLog('live job running'))['scopes']).toEqual([`events@${ns1}`]);
+    const a = await h.createEvent(ns1, 'a', 'Widen', 'ghost');
+    const before = await h.createEvent(ns2, 'before-reload', 'Widen', 'ghost');
+    await waitFor(() => keysIn(reader.of(topics.events)).has(`${a.uid}/1`), 60_000, 'the ns1 Event');
+
+    // more namespaces: a watch of its own for ns2, listing it as at a start
+    writeFileSync(file, pipeline([ns1, ns2]));
+    let mark = job.logs.length;
+    job.kill('SIGHUP');
+    await job.waitForLog('reload: the pipelines read more namespaces: starting their Event watches', 30_000, { after: mark });
+    const after = await h.createEvent(ns2, 'after-reload', 'Widen', 'ghost');
+    await waitFor(() => [before, after].every((c) => keysIn(reader.of(topics.events)).has(`${c.uid}/1`)), 60_000, 'the ns2 Events (listed and watched)');
+    await waitFor(() => checkpointsIn(reader, topics.checkpoints).some((c) => c.key === `rs/default/events@${ns2}`), 30_000, 'a checkpoint of ns2');
+
+    // all namespaces: one watch takes over from the two, skipping what each handled
+    writeFileSync(file, pipeline(null));
+    mark = job.logs.length;
+    job.kill('SIGHUP');
+    await job.waitForLog('reload: the pipelines read all namespaces: one Event watch on all takes over', 30_000, { after: mark });
+    const elsewhere = await h.createEvent(ns3, 'elsewhere', 'Widen', 'ghost');
+    const again = await h.createEvent(ns1, 'again', 'Widen', 'ghost');
+    await waitFor(
+      () => [elsewhere, again].every((c) => keysIn(reader.of(topics.events)).has(`${c.uid}/1`)),
+      60_000,
+      'Events of a third namespace and of ns1 after the takeover',
+    );
+    await waitFor(() => checkpointsIn(reader, topics.checkpoints).some((c) => c.key === 'rs/default/events'), 30_000, 'a checkpoint of the watch on all');
+    expect((await terminate(job)).code, job.tail()).toBe(0);
+    await reader.catchUp();
+    // nothing of ns1 or ns2 twice
+    const mine = reader.of(topics.events).filter((r) => [a, before, after, elsewhere, again].some((c) => r.headers[HEADERS.idempotencyKey] === `${c.uid}/1`));
+    expect(mine.map((r) => r.headers[HEADERS.idempotencyKey]).sort()).toEqual([a, before, after, elsewhere, again].map((c) => `${c.uid}/1`).sort());
+  }, 240_000);
 });
