@@ -5,45 +5,47 @@
  * acknowledgement and a graceful shutdown.
  *
  *   Event feeds (one per scope) --items--> positions --> pipelines --> OutRecords --> router --> sinks
- *     (src/sources/event-feed.ts)              |                                               | ack
- *     (resume from the checkpoint)            |                                               |
- *                                             +---- CheckpointTracker <-----------------------+
- *                                                        | committed (periodic save)
+ *     (src/sources/event-feed.ts)              |              | state                        | ack
+ *     (resume from the checkpoint)            |              v                              |
+ *                                             +---- JobCheckpointer <-----------------------+
+ *                                                        | cuts: positions + the pipelines' state, committed as one
  *                                                        v
- *                                                 CheckpointStore (compacted topic or file)
+ *                                                 CheckpointStore (compacted topics, or a file and its folder)
  *
  * Positions. Every item of the Event source (occurrence, dead letter, SYNCED, GAP) opens a source
  * position in its scope's CheckpointTracker, in emission order. While the item goes through the
  * synchronous part of the processing, every record written to the sink (its KubeEvent record, a
  * dead letter, a gap, and any alert or incident the item triggers at once) carries that position;
- * the sink retains it until Kafka acknowledged the record (acks=all). The checkpoint advances to
- * the highest position P such that every position <= P is closed and every record derived from it
- * was acknowledged; it is saved every `checkpointIntervalMs` and once more at shutdown.
+ * the sink retains it until Kafka acknowledged the record (acks=all). A record written without an
+ * item (a timer of the idle-advance heartbeat, a reload's flush) carries a position of its own
+ * (`JobCheckpointer.unpositioned`).
  * - A watch event's position is its resourceVersion (src/sources/event-feed.ts says how list items
  *   and markers get theirs).
- * - On start the saved resourceVersion is passed as `resumeFrom` to the Event source: the watch
- *   continues right after it; when it is older than the API's history the source relists and
- *   publishes a Gap record (loss that cannot be avoided is reported, not hidden).
+ * - Checkpoints (src/checkpoint/job-checkpointer.ts): every `checkpointIntervalMs`, between two
+ *   items, a cut takes where each watch would resume and the pipelines' state (PipelineSet.snapshot:
+ *   full, or the keys changed since the previous cut); it is committed, state and positions as one,
+ *   once every position up to it is done (its records acknowledged). On stop, the last cut is taken
+ *   when the input stops and committed after the sinks are flushed.
+ * - On start the committed state is restored into the pipelines (an unchanged pipeline resumes, a
+ *   changed one starts empty) and its positions are passed as `resumeFrom` to the Event watches:
+ *   the Events after them are processed again into the state they followed. When the position is
+ *   older than the API's history the source relists and publishes a Gap record (loss that cannot be
+ *   avoided is reported, not hidden). Without a committed state, the watches resume from their
+ *   checkpoints.
  * - Several `namespaces` are several watches whose resourceVersions interleave, so each namespace
- *   has its own tracker and checkpoint (key resource `events@<namespace>`); all namespaces share one
- *   (`events`).
+ *   has its own position and checkpoint (key resource `events@<namespace>`); all namespaces share one
+ *   (`events`). A reload that asks for more starts more watches (widenScope).
  *
  * Guarantees and limits (see also docs/kafka.md "Delivery guarantees"):
  * - At least once for KubeEvent, Gap and DeadLetter records: a crash (kill -9, OOM) re-publishes the
- *   records after the last saved checkpoint, with the same idempotencyKey. Their values are
+ *   records after the last committed checkpoint, with the same idempotencyKey. Their values are
  *   byte-identical except for `enrichment`, which is taken from the object caches when the record is
  *   (re)built: if the regarding object changed in between (a restart count, a phase), the replayed
  *   record shows its newer state. Upsert on idempotencyKey.
- * - Alerts and incidents are derived by windowed stages (rate, group, correlate) that hold events
- *   and may emit later, from a timer or a later event. An alert emitted while an event is being
- *   handled carries that event's position (so the checkpoint waits for it); one emitted later
- *   carries none, so the checkpoint may already be past the events it summarizes. The window state
- *   itself is in memory only: after a restart the windows are rebuilt from the events replayed
- *   after the checkpoint, i.e. only partially (typically under a second of events), so an alert
- *   whose threshold was almost reached before a crash can fire late or not at all, and one that
- *   was about to be resolved or repeated is resolved/repeated only when new events drive it. The
- *   events topic is the durable, complete history; consumers that need exact alerting across
- *   restarts re-derive it from there (e.g. in Flink).
+ * - Alerts, incidents and event windows: the state they derive from is committed with the
+ *   positions, so after a crash, a graceful stop or a failover the records published are the same
+ *   set as an uninterrupted run's (test/integration/restart-semantics.test.ts); records after the
+ *   checkpoint are published again with the same keys and bytes.
  * - Backpressure. A watch cannot be paused, but it can be stopped and resumed: when any sink's
  *   bounded buffer is full (the router's `writable$` false: Kafka, the Avro files, stdout) the Event
  *   watches are unsubscribed, and resumed from the last resourceVersion they emitted once every
