@@ -5,7 +5,8 @@
  *   node dist/bench/run.js [--only inprocess|kafka|e2e|startup|profile[,...]] [--events N]
  *        [--repeat N] [--save] [--kafka-brokers HOST:PORT] [--kubeconfig FILE]
  *
- * Default: inprocess, kafka, e2e, startup, profile and whatif (the hot spots' suggested fixes, measured). The in-process benchmarks need no service;
+ * Default: inprocess, kafka, e2e, startup, profile, whatif (the hot spots' suggested fixes, measured)
+ * and state (operator state checkpoints: snapshot, deltas, restore). The in-process benchmarks need no service;
  * kafka and e2e start the test broker (test/env/kafka.ts startKafka()), e2e and startup the test
  * control plane (test/env/kube.ts startKube()), unless given --kafka-brokers / --kubeconfig.
  * --events N scales the in-process (default 1,000,000) and kafka (default 300,000) runs;
@@ -19,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { intArg, loadAverage, machineInfo, parseArgs, progress, type MachineInfo } from './lib.js';
 import { profileMarkdown, summarizeProfile, type CpuProfile, type ProfileSummary } from './profile-summary.js';
 
-const BENCHES = ['inprocess', 'kafka', 'e2e', 'startup', 'profile', 'whatif', 'cluster'] as const;
+const BENCHES = ['inprocess', 'kafka', 'e2e', 'startup', 'profile', 'whatif', 'cluster', 'state'] as const;
 type Bench = (typeof BENCHES)[number];
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
@@ -232,6 +233,34 @@ async function main(): Promise<void> {
         load: '',
       });
       rows.push({ benchmark: '', metric: 'dedupe per Warning (event-time machinery included)', value: String(c.dedupePerWarning), target: '', load: '' });
+    }
+
+    if (only.includes('state')) {
+      // operator state in checkpoints (bench/state.ts): snapshot, deltas, restore, and the rebuild alternative
+      const st = await child<Json>('state.js', [], ['--expose-gc']);
+      results.state = st;
+      const storm = st['storm'];
+      rows.push({
+        benchmark: 'operator state (default pipeline)',
+        metric: `after an hour (${fmt(st['hour']['events'])} events): full snapshot ms (event loop) / stored KB / restore ms`,
+        value: `${fmt(st['hour']['full']['snapshotMs'])} / ${fmt(st['hour']['full']['storedBytes'] / 1024)} / ${fmt(st['hour']['restore']['totalMs'])}`,
+        target: '',
+        load: loadOf(st),
+      });
+      rows.push({
+        benchmark: '',
+        metric: `${fmt(storm['totalKeys'])} keys: full snapshot ms / stored KB / restore ms; delta each second: ms / KB (median)`,
+        value: `${fmt(storm['full']['snapshotMs'])} / ${fmt(storm['full']['storedBytes'] / 1024)} / ${fmt(st['restoreFull']['totalMs'])}; ${fmt(st['deltas']['snapshotMsMedian'], 1)} / ${fmt(st['deltas']['storedBytesMedian'] / 1024, 1)}`,
+        target: '',
+        load: '',
+      });
+      rows.push({
+        benchmark: '',
+        metric: `rebuild instead: CPU ms to process the ${fmt(st['rebuild']['events'])} events again (without reading them from Kafka)`,
+        value: fmt(st['rebuild']['cpuMs']),
+        target: '',
+        load: '',
+      });
     }
 
     if (needKafka || needKube) await startServices();

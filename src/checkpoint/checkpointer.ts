@@ -21,6 +21,16 @@ export { CheckpointTracker } from './tracker.js';
 export type { Checkpoint, CheckpointKey, CheckpointStore } from './store.js';
 export { FileCheckpointStore, MemoryCheckpointStore } from './store.js';
 
+/** What a graceful shutdown saves last (shutdown.ts): a Checkpointer, or the live job's JobCheckpointer. */
+export interface CheckpointSaver {
+  /** For messages: the resource, or what the saver covers. */
+  readonly name: string;
+  /** Stops the periodic saves and saves once more (what has been acknowledged by now). */
+  stop(): Promise<void>;
+  /** The resourceVersion saved last, per checkpoint resource (null: none). */
+  saved(): Record<string, string | null>;
+}
+
 export interface CheckpointerOptions {
   store: CheckpointStore;
   key: CheckpointKey;
@@ -33,7 +43,7 @@ export interface CheckpointerOptions {
   now?: () => number;
 }
 
-interface CheckpointMetrics {
+export interface CheckpointMetrics {
   saves: Counter<'resource'>;
   failures: Counter<'resource'>;
   outstanding: Gauge<'resource'>;
@@ -44,7 +54,7 @@ function getOrCreate<T>(registry: Registry, name: string, create: () => T): T {
   return (registry.getSingleMetric(name) as T | undefined) ?? create();
 }
 
-function metricsFor(registry: Registry): CheckpointMetrics {
+export function metricsFor(registry: Registry): CheckpointMetrics {
   const registers = [registry];
   return {
     saves: getOrCreate(
@@ -88,10 +98,10 @@ function metricsFor(registry: Registry): CheckpointMetrics {
   };
 }
 
-export class Checkpointer {
+export class Checkpointer implements CheckpointSaver {
   readonly key: CheckpointKey;
   private trackerInstance: CheckpointTracker | undefined;
-  private saved: string | null = null;
+  private savedRv: string | null = null;
   private timer: NodeJS.Timeout | undefined;
   private saving: Promise<void> | undefined;
   private abandoned = false;
@@ -107,13 +117,13 @@ export class Checkpointer {
   /** The saved resourceVersion (null when none) and a tracker starting from it. Call once, before `tracker`. */
   async load(): Promise<string | null> {
     const checkpoint = await this.options.store.load(this.key);
-    this.saved = checkpoint?.resourceVersion ?? null;
-    this.trackerInstance = new CheckpointTracker(this.key.resource, this.saved);
+    this.savedRv = checkpoint?.resourceVersion ?? null;
+    this.trackerInstance = new CheckpointTracker(this.key.resource, this.savedRv);
     this.options.logger?.info(
-      { checkpoint: checkpointKeyString(this.key), resourceVersion: this.saved, updatedAt: checkpoint?.updatedAt },
-      this.saved ? 'resuming from checkpoint' : 'no checkpoint: starting from a fresh list',
+      { checkpoint: checkpointKeyString(this.key), resourceVersion: this.savedRv, updatedAt: checkpoint?.updatedAt },
+      this.savedRv ? 'resuming from checkpoint' : 'no checkpoint: starting from a fresh list',
     );
-    return this.saved;
+    return this.savedRv;
   }
 
   get tracker(): CheckpointTracker {
@@ -123,7 +133,15 @@ export class Checkpointer {
 
   /** The last resourceVersion written to the store. */
   get savedResourceVersion(): string | null {
-    return this.saved;
+    return this.savedRv;
+  }
+
+  get name(): string {
+    return this.key.resource;
+  }
+
+  saved(): Record<string, string | null> {
+    return { [this.key.resource]: this.savedRv };
   }
 
   /** Saves periodically from now on. */
@@ -143,12 +161,12 @@ export class Checkpointer {
     const resource = this.key.resource;
     this.metrics?.outstanding.set({ resource }, tracker.outstanding);
     const rv = tracker.committed;
-    if (rv === null || rv === this.saved) return Promise.resolve();
+    if (rv === null || rv === this.savedRv) return Promise.resolve();
     const run = this.options.store
       .save({ ...this.key, resourceVersion: rv, updatedAt: this.now() })
       .then(
         () => {
-          this.saved = rv;
+          this.savedRv = rv;
           this.metrics?.saves.inc({ resource });
           this.metrics?.lastSave.set({ resource }, this.now() / 1000);
         },

@@ -122,6 +122,11 @@ export class CheckpointTracker implements PositionTracker {
     return this.committedSeq;
   }
 
+  /** Sequence number of the last position opened (0 before any). */
+  get lastOpened(): number {
+    return this.nextSeq - 1;
+  }
+
   /** Positions opened and not yet done. */
   get outstanding(): number {
     return this.entries.length - this.head;

@@ -5,45 +5,47 @@
  * acknowledgement and a graceful shutdown.
  *
  *   Event feeds (one per scope) --items--> positions --> pipelines --> OutRecords --> router --> sinks
- *     (src/sources/event-feed.ts)              |                                               | ack
- *     (resume from the checkpoint)            |                                               |
- *                                             +---- CheckpointTracker <-----------------------+
- *                                                        | committed (periodic save)
+ *     (src/sources/event-feed.ts)              |              | state                        | ack
+ *     (resume from the checkpoint)            |              v                              |
+ *                                             +---- JobCheckpointer <-----------------------+
+ *                                                        | cuts: positions + the pipelines' state, committed as one
  *                                                        v
- *                                                 CheckpointStore (compacted topic or file)
+ *                                                 CheckpointStore (compacted topics, or a file and its folder)
  *
  * Positions. Every item of the Event source (occurrence, dead letter, SYNCED, GAP) opens a source
  * position in its scope's CheckpointTracker, in emission order. While the item goes through the
  * synchronous part of the processing, every record written to the sink (its KubeEvent record, a
  * dead letter, a gap, and any alert or incident the item triggers at once) carries that position;
- * the sink retains it until Kafka acknowledged the record (acks=all). The checkpoint advances to
- * the highest position P such that every position <= P is closed and every record derived from it
- * was acknowledged; it is saved every `checkpointIntervalMs` and once more at shutdown.
+ * the sink retains it until Kafka acknowledged the record (acks=all). A record written without an
+ * item (a timer of the idle-advance heartbeat, a reload's flush) carries a position of its own
+ * (`JobCheckpointer.unpositioned`).
  * - A watch event's position is its resourceVersion (src/sources/event-feed.ts says how list items
  *   and markers get theirs).
- * - On start the saved resourceVersion is passed as `resumeFrom` to the Event source: the watch
- *   continues right after it; when it is older than the API's history the source relists and
- *   publishes a Gap record (loss that cannot be avoided is reported, not hidden).
+ * - Checkpoints (src/checkpoint/job-checkpointer.ts): every `checkpointIntervalMs`, between two
+ *   items, a cut takes where each watch would resume and the pipelines' state (PipelineSet.snapshot:
+ *   full, or the keys changed since the previous cut); it is committed, state and positions as one,
+ *   once every position up to it is done (its records acknowledged). On stop, the last cut is taken
+ *   when the input stops and committed after the sinks are flushed.
+ * - On start the committed state is restored into the pipelines (an unchanged pipeline resumes, a
+ *   changed one starts empty) and its positions are passed as `resumeFrom` to the Event watches:
+ *   the Events after them are processed again into the state they followed. When the position is
+ *   older than the API's history the source relists and publishes a Gap record (loss that cannot be
+ *   avoided is reported, not hidden). Without a committed state, the watches resume from their
+ *   checkpoints.
  * - Several `namespaces` are several watches whose resourceVersions interleave, so each namespace
- *   has its own tracker and checkpoint (key resource `events@<namespace>`); all namespaces share one
- *   (`events`).
+ *   has its own position and checkpoint (key resource `events@<namespace>`); all namespaces share one
+ *   (`events`). A reload that asks for more starts more watches (widenScope).
  *
  * Guarantees and limits (see also docs/kafka.md "Delivery guarantees"):
  * - At least once for KubeEvent, Gap and DeadLetter records: a crash (kill -9, OOM) re-publishes the
- *   records after the last saved checkpoint, with the same idempotencyKey. Their values are
+ *   records after the last committed checkpoint, with the same idempotencyKey. Their values are
  *   byte-identical except for `enrichment`, which is taken from the object caches when the record is
  *   (re)built: if the regarding object changed in between (a restart count, a phase), the replayed
  *   record shows its newer state. Upsert on idempotencyKey.
- * - Alerts and incidents are derived by windowed stages (rate, group, correlate) that hold events
- *   and may emit later, from a timer or a later event. An alert emitted while an event is being
- *   handled carries that event's position (so the checkpoint waits for it); one emitted later
- *   carries none, so the checkpoint may already be past the events it summarizes. The window state
- *   itself is in memory only: after a restart the windows are rebuilt from the events replayed
- *   after the checkpoint, i.e. only partially (typically under a second of events), so an alert
- *   whose threshold was almost reached before a crash can fire late or not at all, and one that
- *   was about to be resolved or repeated is resolved/repeated only when new events drive it. The
- *   events topic is the durable, complete history; consumers that need exact alerting across
- *   restarts re-derive it from there (e.g. in Flink).
+ * - Alerts, incidents and event windows: the state they derive from is committed with the
+ *   positions, so after a crash, a graceful stop or a failover the records published are the same
+ *   set as an uninterrupted run's (test/integration/restart-semantics.test.ts); records after the
+ *   checkpoint are published again with the same keys and bytes.
  * - Backpressure. A watch cannot be paused, but it can be stopped and resumed: when any sink's
  *   bounded buffer is full (the router's `writable$` false: Kafka, the Avro files, stdout) the Event
  *   watches are unsubscribed, and resumed from the last resourceVersion they emitted once every
@@ -66,10 +68,11 @@ import { Subject, Subscription } from 'rxjs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { Writable } from 'node:stream';
-import { Checkpointer } from '../checkpoint/checkpointer.js';
+import { JobCheckpointer } from '../checkpoint/job-checkpointer.js';
 import { DEFAULT_CHECKPOINT_TOPIC, KafkaCheckpointStore } from '../checkpoint/kafka-store.js';
 import { ResumePointStore } from '../checkpoint/resume-point-store.js';
-import { FileCheckpointStore, type CheckpointKey, type CheckpointStore } from '../checkpoint/store.js';
+import { checkpointKeyString, FileCheckpointStore, type CheckpointKey, type CheckpointStore, type StateKey, type StatePosition } from '../checkpoint/store.js';
+import { CheckpointTracker } from '../checkpoint/tracker.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { createKafka, type KafkaClientConfig } from '../kafka/client.js';
 import type { Alert } from '../model/alert.js';
@@ -79,6 +82,7 @@ import { deadLetterRecord, gapRecord, type OutRecord } from '../model/out-record
 import type { SourcePosition } from '../model/position.js';
 import { deadLetterOf, gapRecordOf } from '../model/records.js';
 import { PipelineSet, type ReloadResult } from '../pipeline/hot-swap.js';
+import { mergePipelinesSnapshots, parsePipelinesSnapshot, type PipelinesSnapshot } from '../pipeline/state.js';
 import { defaultPipelinePaths, loadPipelines, type LoadedPipeline, type LoadResult } from '../pipeline/load.js';
 import { combineNamespaces, pipelineTopics, sinkTypesOf, watchScope } from '../pipeline/scope.js';
 import { ConsoleSink } from '../sinks/console.js';
@@ -93,9 +97,11 @@ import { StdoutSink } from '../sinks/stdout.js';
 import { ApiServerProbe } from '../sources/api-server-probe.js';
 import { EventFeed, type FeedDeps } from '../sources/event-feed.js';
 import type { DeadLetter, EventSourceItem } from '../sources/event-source.js';
-import { createKubeSource } from '../sources/kube-source.js';
-import type { CachedKind } from '../sources/object-lookup.js';
-import type { ResumePoint, WatchTimingsInput } from '../sources/watch-resource.js';
+import { createKubeSource, type KubeSource } from '../sources/kube-source.js';
+import { connectObjectCache } from '../sources/object-cache.js';
+import { CACHED_KINDS, type CachedKind } from '../sources/object-lookup.js';
+import { compareResourceVersions } from '../sources/resource-version.js';
+import type { WatchTimingsInput } from '../sources/watch-resource.js';
 import { gracefulShutdown, type ShutdownReport } from './shutdown.js';
 
 export const DEFAULT_PIPELINE = 'default';
@@ -240,6 +246,7 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
   // what exists so far (start-up may be cut short by stop() or a failure)
   let store: CheckpointStore | undefined;
   let probe: ApiServerProbe | undefined;
+  let checkpoints: JobCheckpointer | undefined;
   let kafka: KafkaPublisher | null = null;
   let files: FileSink | undefined;
   let router: SinkRouter | undefined;
@@ -252,11 +259,172 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
   const input = new Subject<KubeEvent>();
   let current: SourcePosition | null = null;
   const abortStartup = new AbortController();
+  // where the Event watches resume: the positions of the restored state, else each one's checkpoint
+  let positions: { from: 'state' | 'checkpoints'; byResource: Record<string, StatePosition> } = { from: 'checkpoints', byResource: {} };
+  let feedDeps: FeedDeps | undefined;
+  let liveSource: KubeSource | undefined;
+
+  /**
+   * The committed operator state (positions and the pipelines' snapshot), or null: none, no state
+   * kept, or unreadable (logged: the pipelines start empty, the watches resume from their checkpoints).
+   */
+  async function loadState(cp: JobCheckpointer): Promise<{ snapshot: PipelinesSnapshot; positions: Record<string, StatePosition> } | null> {
+    if (!cp.keepsState) return null;
+    try {
+      const loaded = await cp.loadState();
+      if (!loaded) {
+        logger.info({ state: cp.name }, 'no operator state saved: the pipelines start empty');
+        return null;
+      }
+      const started = performance.now();
+      const snapshot = mergePipelinesSnapshots(loaded.chain.map(parsePipelinesSnapshot));
+      const keys = snapshot.pipelines.reduce((n, p) => n + Object.values(p.stages).reduce((m, s) => m + s.keys.length, 0), 0);
+      logger.info(
+        {
+          state: cp.name,
+          epoch: loaded.meta.epoch,
+          pieces: loaded.meta.pieces.length,
+          bytes: loaded.bytes,
+          keys,
+          takenAt: new Date(loaded.meta.takenAt).toISOString(),
+          positions: loaded.meta.positions,
+          loadMs: Math.round(loaded.loadMs + performance.now() - started),
+        },
+        'operator state loaded',
+      );
+      return { snapshot, positions: loaded.meta.positions };
+    } catch (error) {
+      logger.warn({ err: error, state: cp.name }, 'operator state could not be loaded: the pipelines start empty, the watches resume from their checkpoints');
+      return null;
+    }
+  }
+
+  const keyOf = (namespace: string | null): CheckpointKey => ({ cluster, pipeline, resource: namespace === null ? 'events' : `events@${namespace}` });
+
+  /**
+   * Where the watch of `namespace` (null: all) resumes. Its own position when known; else one
+   * taken from the watches that covered its Events before: all namespaces' for one namespace; the
+   * earliest of the namespaces' for all (their Events up to their own positions then skipped).
+   * None: it lists, as a first start does. Without restored state the positions are the
+   * checkpoints in the store.
+   */
+  async function positionFor(namespace: string | null): Promise<{ position: StatePosition | null; via: string | null }> {
+    const known = async (resource: string): Promise<StatePosition | null> => {
+      if (positions.from === 'state') return positions.byResource[resource] ?? null;
+      const saved = await store!.load({ cluster, pipeline, resource });
+      return saved ? { resourceVersion: saved.resourceVersion } : null;
+    };
+    const own = await known(keyOf(namespace).resource);
+    if (own) return { position: own, via: null };
+    if (namespace !== null) {
+      const all = await known('events');
+      if (all?.resourceVersion) {
+        const upTo = all.covered?.[namespace];
+        return { position: { resourceVersion: all.resourceVersion, ...(upTo ? { covered: { [namespace]: upTo } } : {}) }, via: 'events' };
+      }
+      return { position: null, via: null };
+    }
+    const namespaces =
+      positions.from === 'state'
+        ? Object.entries(positions.byResource)
+            .filter(([r, p]) => r.startsWith('events@') && p.resourceVersion)
+            .map(([r, p]) => [r.slice('events@'.length), p.resourceVersion!] as const)
+        : [];
+    if (namespaces.length === 0) return { position: null, via: null };
+    return { position: takeOver(namespaces), via: namespaces.map(([ns]) => `events@${ns}`).join(',') };
+  }
+
+  /** A feed for `namespace` (null: all), resuming per positionFor (or from `position`), followed by the checkpoints. */
+  async function addFeed(namespace: string | null, deps: FeedDeps, given?: StatePosition | null): Promise<EventFeed> {
+    const key = keyOf(namespace);
+    const { position, via } = given !== undefined ? { position: given, via: 'the watches it takes over' } : await positionFor(namespace);
+    const rv = position?.resourceVersion ?? null;
+    logger.info(
+      {
+        checkpoint: checkpointKeyString(key),
+        resourceVersion: rv,
+        from: positions.from,
+        ...(via ? { via } : {}),
+        ...(position?.covered ? { covered: position.covered } : {}),
+      },
+      rv ? 'resuming from checkpoint' : 'no checkpoint: starting from a fresh list',
+    );
+    const feed = new EventFeed(
+      namespace,
+      {
+        key,
+        tracker: new CheckpointTracker(key.resource, rv),
+        resumeFrom: rv ? { resourceVersion: rv, time: null } : null,
+        covered: position?.covered ?? null,
+      },
+      deps,
+    );
+    feeds.push(feed);
+    checkpoints!.addSource(feed);
+    return feed;
+  }
+
+  /**
+   * After a reload: the Event watches cover what the pipelines now ask for (within --namespace).
+   * Namespaces outside the watched ones get watches of their own (resuming from their checkpoint,
+   * or listing, as at a start; the object caches are extended to them); pipelines asking for all
+   * namespaces replace the per-namespace watches by one on all namespaces, resuming from the
+   * earliest of theirs and skipping what each already handled; other selectors restart the
+   * watches with them, from where they stand. The scope never narrows (the pipelines filter).
+   */
+  async function widenScope(loaded: readonly LoadedPipeline[]): Promise<void> {
+    const deps = feedDeps;
+    const source = liveSource;
+    if (!deps || !source || stopping) return;
+    const scope = watchScope(loaded);
+    const wanted = combineNamespaces(options.kube.namespaces, scope.namespaces, logger);
+    const active = feeds.filter((f) => !f.retired);
+    // selectors: a watch filtered server-side restarts with the new ones when they differ
+    const selectors = { fieldSelector: scope.fieldSelector, labelSelector: scope.labelSelector };
+    deps.fieldSelector = selectors.fieldSelector;
+    deps.labelSelector = selectors.labelSelector;
+    for (const feed of active) {
+      const now = feed.scope;
+      if (
+        (now.fieldSelector !== undefined && now.fieldSelector !== selectors.fieldSelector) ||
+        (now.labelSelector !== undefined && now.labelSelector !== selectors.labelSelector)
+      ) {
+        logger.info({ watch: feed.resource, from: now, to: selectors }, 'reload: the Event watch takes the new selectors, from where it stands');
+        feed.setSelectors(selectors);
+        if (paused) feed.pause();
+      }
+    }
+    if (active.some((f) => f.namespace === null)) return; // all namespaces are watched already
+    const added: EventFeed[] = [];
+    const extendCaches = (namespaces: string[] | null): void => {
+      running.add(connectObjectCache(source.objects, source.registry, { kinds: options.kube.cacheKinds ?? CACHED_KINDS, namespaces, logger: baseLogger }));
+    };
+    if (wanted.length === 0) {
+      // all namespaces: one watch takes over from the per-namespace ones
+      const handled = active.filter((f) => f.resumePoint).map((f) => [f.namespace!, f.resumePoint!.resourceVersion] as const);
+      for (const f of active) f.retire();
+      extendCaches(null);
+      const position = handled.length > 0 ? takeOver(handled) : null;
+      logger.info({ from: active.map((f) => f.resource), position }, 'reload: the pipelines read all namespaces: one Event watch on all takes over');
+      added.push(await addFeed(null, deps, position));
+    } else {
+      const watched = new Set(active.map((f) => f.namespace));
+      const extra = wanted.filter((ns) => !watched.has(ns));
+      if (extra.length === 0) return;
+      logger.info({ namespaces: extra }, 'reload: the pipelines read more namespaces: starting their Event watches');
+      extendCaches(extra);
+      for (const ns of extra) added.push(await addFeed(ns, deps));
+    }
+    if (stopping) return;
+    if (!paused) for (const feed of added) feed.start();
+  }
 
   const stopInput = (): void => {
     probe?.stop();
     for (const feed of feeds) feed.pause();
     if (pausePoll) clearInterval(pausePoll);
+    // no item comes any more: the last cut of the state, before the pipelines are torn down
+    checkpoints?.prepareStop();
     running.unsubscribe();
   };
 
@@ -264,7 +432,7 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
     if (shutdown) return shutdown;
     stopping = true;
     if (!saveCheckpoints) {
-      for (const f of feeds) f.checkpointer.abandon();
+      checkpoints?.abandon();
       logger.info('not saving checkpoints from now on: the records still flushed are replayed by whoever resumes');
     }
     // at once: an item handled after this point could be skipped by a closing sink, and the
@@ -277,13 +445,13 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
         startup.catch(() => undefined),
         Math.min(5_000, shutdownTimeoutMs / 2),
       );
-      // also the feeds a start-up in progress added meanwhile
-      if (!saveCheckpoints) for (const f of feeds) f.checkpointer.abandon();
+      // also the checkpointer a start-up in progress made meanwhile
+      if (!saveCheckpoints) checkpoints?.abandon();
       const report = await gracefulShutdown(
         {
           stopSources: stopInput,
           sinks: router ? [router] : kafka ? [kafka] : [],
-          checkpointers: feeds.map((f) => f.checkpointer),
+          checkpointers: checkpoints ? [checkpoints] : [],
           stores: store ? [store] : [],
         },
         { deadlineMs: shutdownTimeoutMs, logger },
@@ -318,7 +486,22 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
       fail(new Error(`no sink for a ${record.kind} record`));
       return;
     }
-    router.write(current ? { ...record, positions: [current] } : record);
+    if (current) {
+      router.write({ ...record, positions: [current] });
+      return;
+    }
+    // emitted by a timer or a reload's flush: a position of its own, so the state checkpoint waits for it
+    const unpositioned = checkpoints?.unpositioned;
+    if (!unpositioned) {
+      router.write(record);
+      return;
+    }
+    const position = unpositioned.open('');
+    try {
+      router.write({ ...record, positions: [position] });
+    } finally {
+      unpositioned.close(position);
+    }
   };
 
   const sinkFailed = (error: Error, record: OutRecord): void => {
@@ -386,9 +569,24 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
     const scopes: (string | null)[] = namespaces.length === 0 ? [null] : namespaces;
     watchReachability((probe = new ApiServerProbe(kubeSource.kubeConfig)));
 
-    // --- checkpoints
-    store = new ResumePointStore(checkpointStoreOf(options.checkpoint, baseLogger, logger), logger);
-    const deps: FeedDeps = {
+    // --- checkpoints: the positions of the Event watches and the pipelines' state, committed as one
+    const stateKey: StateKey = { cluster, pipeline };
+    store = new ResumePointStore(checkpointStoreOf(options.checkpoint, baseLogger, logger, stateKey), logger);
+    checkpoints = new JobCheckpointer({
+      store,
+      key: stateKey,
+      intervalMs: options.checkpointIntervalMs ?? 1000,
+      snapshot: (full) => {
+        const snapshot = pipelines!.snapshot(full);
+        return { value: snapshot, pipelines: snapshot.pipelines.map((p) => ({ name: p.name, fingerprint: p.fingerprint })) };
+      },
+      logger,
+      ...(options.registry ? { registry: options.registry } : {}),
+    });
+    const restored = await loadState(checkpoints);
+    if (stopping) return;
+    positions = restored ? { from: 'state', byResource: restored.positions } : { from: 'checkpoints', byResource: {} };
+    feedDeps = {
       kubeSource,
       cluster,
       eventApi: options.kube.eventApi ?? 'auto',
@@ -400,18 +598,7 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
       onError: fail,
     };
     for (const namespace of scopes) {
-      const key: CheckpointKey = { cluster, pipeline, resource: namespace === null ? 'events' : `events@${namespace}` };
-      const checkpointer = new Checkpointer({
-        store,
-        key,
-        intervalMs: options.checkpointIntervalMs ?? 1000,
-        logger,
-        ...(options.registry ? { registry: options.registry } : {}),
-      });
-      const saved = await store.load(key);
-      await checkpointer.load();
-      const resumeFrom: ResumePoint | null = saved ? { resourceVersion: saved.resourceVersion, time: saved.updatedAt } : null;
-      feeds.push(new EventFeed(namespace, checkpointer, resumeFrom, deps));
+      await addFeed(namespace, feedDeps);
       if (stopping) return;
     }
 
@@ -451,7 +638,7 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
     if (stopping) return;
 
     // --- the processing: called in exactly one place
-    running.add(wireProcessing(kubeSource.objects, loaded, load));
+    running.add(wireProcessing(kubeSource.objects, loaded, load, restored?.snapshot ?? null));
 
     // --- backpressure: pause the watches while any sink is full
     const target = router;
@@ -470,11 +657,13 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
     if (synced === 'timeout') logger.warn('object caches not synced in time: starting anyway (early events may lack enrichment)');
     else if (synced !== 'aborted') probe.markListed();
     if (stopping) return;
-    for (const feed of feeds) {
-      feed.start();
-      feed.checkpointer.start();
-    }
+    for (const feed of feeds) feed.start();
+    checkpoints.start();
     started = { cachesSynced: synced !== 'timeout' };
+    liveSource = kubeSource;
+    // a reload during the start-up: the watches cover what it asks for
+    const running$ = pipelines as PipelineSet | null; // assigned by wireProcessing
+    if (running$) await widenScope(running$.pipelines);
     logger.info({ scopes: feeds.map((f) => f.resource), cluster, pipeline, pipelines: loaded.map((p) => p.name) }, 'live job running');
   })();
   startup.catch((error: unknown) => fail(asError(error)));
@@ -484,10 +673,16 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
    * emitted while an item is handled carries that item's position (`current`); records emitted
    * later (timers, a reload flushing a retired pipeline) carry none.
    */
-  function wireProcessing(lookup: PipelineSetLookup, loaded: readonly LoadedPipeline[], load: (() => Promise<LoadResult>) | undefined): Subscription {
+  function wireProcessing(
+    lookup: PipelineSetLookup,
+    loaded: readonly LoadedPipeline[],
+    load: (() => Promise<LoadResult>) | undefined,
+    restore: PipelinesSnapshot | null,
+  ): Subscription {
     pipelines = new PipelineSet({
       lookup,
       pipelines: loaded,
+      restore,
       ...(load ? { load: () => load().then(prepareReload) } : {}),
       logger: baseLogger,
       ...(options.registry ? { registry: options.registry } : {}),
@@ -632,7 +827,15 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
   return {
     done,
     stop: (stopOptions) => runShutdown('stop', undefined, stopOptions?.saveCheckpoints ?? true),
-    reload: () => (pipelines ? pipelines.reload() : Promise.reject(new Error('the job is not running yet: nothing to reload'))),
+    reload: async () => {
+      if (!pipelines) throw new Error('the job is not running yet: nothing to reload');
+      const result = await pipelines.reload();
+      if (result.applied)
+        await widenScope(pipelines.pipelines).catch((error: unknown) =>
+          fail(new Error(`widening the Event watch scope failed: ${asError(error).message}`, { cause: error })),
+        );
+      return result;
+    },
     readiness: () => {
       if (stopping) return { ok: false, detail: 'stopping' };
       if (probe && !probe.reachable)
@@ -648,15 +851,18 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
 
 type PipelineSetLookup = ConstructorParameters<typeof PipelineSet>[0]['lookup'];
 
-function checkpointStoreOf(checkpoint: LiveJobCheckpointStore, baseLogger: Logger, logger: Logger): CheckpointStore {
+function checkpointStoreOf(checkpoint: LiveJobCheckpointStore, baseLogger: Logger, logger: Logger, stateFor: StateKey): CheckpointStore {
   switch (checkpoint.type) {
-    case 'kafka':
-      logger.info({ store: 'kafka', topic: checkpoint.topic ?? DEFAULT_CHECKPOINT_TOPIC }, 'checkpoint store');
-      return new KafkaCheckpointStore({
+    case 'kafka': {
+      const store = new KafkaCheckpointStore({
         kafka: createKafka(checkpoint.kafka, baseLogger.child({ component: 'checkpoint-store' })),
         topic: checkpoint.topic ?? DEFAULT_CHECKPOINT_TOPIC,
         logger,
+        stateFor,
       });
+      logger.info({ store: 'kafka', topic: store.topic, stateTopic: store.stateTopic }, 'checkpoint store');
+      return store;
+    }
     case 'file':
       logger.info({ store: 'file', path: checkpoint.path }, 'checkpoint store');
       return new FileCheckpointStore(checkpoint.path);
@@ -681,6 +887,17 @@ function deadLetterFromSource(d: DeadLetter, cluster: string, pipeline: string, 
     time: d.detectedAt,
   });
   return deadLetterRecord(letter, `${cluster}/Event/${ns}/${name}`, `${cluster}/events/${ns}/${name}@${d.resourceVersion}`, positions);
+}
+
+/**
+ * The position of a watch taking over namespaces that watches of their own followed up to the
+ * given resourceVersions: resume from the earliest, skip each namespace's Events up to its own.
+ */
+function takeOver(handled: ReadonlyArray<readonly [string, string]>): StatePosition {
+  let earliest = handled[0]![1];
+  for (const [, rv] of handled) if (compareResourceVersions(rv, earliest) === -1) earliest = rv;
+  const covered = Object.fromEntries(handled.filter(([, rv]) => rv !== earliest));
+  return { resourceVersion: earliest, ...(Object.keys(covered).length > 0 ? { covered } : {}) };
 }
 
 function asError(error: unknown): Error {

@@ -6,7 +6,7 @@
  * The CLI wires SIGTERM/SIGINT to it with `onShutdownSignals`.
  */
 import type { Logger } from '../core/logger.js';
-import type { Checkpointer } from '../checkpoint/checkpointer.js';
+import type { CheckpointSaver } from '../checkpoint/checkpointer.js';
 import type { CheckpointStore } from '../checkpoint/store.js';
 
 export interface ClosableSink {
@@ -17,7 +17,7 @@ export interface ShutdownTargets {
   /** Stop taking input, e.g. unsubscribe the pipelines (sync or async). */
   stopSources?: () => void | Promise<void>;
   sinks?: readonly ClosableSink[];
-  checkpointers?: readonly Checkpointer[];
+  checkpointers?: readonly CheckpointSaver[];
   stores?: readonly CheckpointStore[];
   /** Anything else to release last (producers, HTTP servers); errors are logged. */
   finally?: () => void | Promise<void>;
@@ -86,12 +86,12 @@ export async function gracefulShutdown(
   await Promise.all(
     (targets.checkpointers ?? []).map(async (cp) => {
       try {
-        await withTimeout(cp.stop(), remaining(), `saving checkpoint ${cp.key.resource}`);
+        await withTimeout(cp.stop(), remaining(), `saving checkpoint ${cp.name}`);
       } catch (error) {
         clean = false;
-        note(`saving checkpoint ${cp.key.resource}`, error);
+        note(`saving checkpoint ${cp.name}`, error);
       }
-      checkpoints[cp.key.resource] = cp.savedResourceVersion;
+      Object.assign(checkpoints, cp.saved());
     }),
   );
 

@@ -62,6 +62,19 @@ function detectApi(raw: Raw): SourceApi {
   return 'core/v1';
 }
 
+/**
+ * The `change` of an occurrence, from the occurrence itself: ADDED for the first occurrence of an
+ * Event object (count 1), MODIFIED for a repeat (count or series.count above 1), whatever watch
+ * change carried it (a relist after 410 Gone lists a repeated Event as ADDED, a resumed watch sees
+ * a first occurrence as MODIFIED when the object changed without a bump), so the records of one
+ * occurrence are the same on every road (docs/kafka.md: duplicates are byte-identical). DELETED
+ * stays DELETED (the API dropping the object; not an occurrence).
+ */
+export function occurrenceChange(change: ChangeType, count: number): ChangeType {
+  if (change === 'DELETED') return change;
+  return count > 1 ? 'MODIFIED' : 'ADDED';
+}
+
 export interface NormalizeOptions {
   cluster: string;
 }
@@ -136,7 +149,7 @@ export function normalizeEvent(raw: unknown, change: ChangeType, options: Normal
     name,
     namespace,
     resourceVersion,
-    change,
+    change: occurrenceChange(change, count),
     type: str(raw['type']) ?? 'Normal',
     reason: str(raw['reason']) ?? '',
     message,

@@ -22,7 +22,19 @@
  * - state is bounded: idle per-key state expires after `idleTtl` of event time (keys with a pending
  *   timer are kept), at most `maxKeys` keys are held (the least recently touched one is evicted,
  *   counted in `kubevents_operator_state_evictions_total` and logged), and nothing (state,
- *   timers, the idle-advance heartbeat) outlives the subscription.
+ *   timers, the idle-advance heartbeat) outlives the subscription;
+ * - state can be snapshotted and restored (`StateOptions.checkpoint`): a snapshot holds
+ *   everything the stage's output depends on (event time, watermark, the per-key state in its
+ *   least-recently-touched order, the pending timers and the buffered events, with their sequence
+ *   numbers), so a stage restored from a snapshot taken between two events emits, for the events
+ *   after it, exactly what the stage it was taken from emits. A snapshot is full, or a delta
+ *   holding only the keys changed since the previous snapshot (`mergeStageSnapshots` folds a
+ *   delta into the full snapshot before it). The live job commits them together with the source
+ *   positions (src/checkpoint/job-checkpointer.ts).
+ *
+ *   A key counts as changed when it is set, touched or deleted, or its timer is set, cleared or
+ *   fires: an operator changes a key's value in place only while that key's event or timer is
+ *   being processed, after `state.get`/`set` of it (the operators here all do).
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -59,9 +71,75 @@ export interface StateOptions {
   registry?: Registry;
   /** pino logger for eviction and late-event lines. Default defaultOperatorLogger. */
   logger?: Logger;
+  /** Snapshot and restore of this stage's state (the live job's checkpoints). Default: none. */
+  checkpoint?: StageCheckpoint;
 }
 
 export type StageOptions = EventTimeOptions & StateOptions;
+
+/**
+ * A stage's state between two events, for a checkpoint. Values are the operator's own (plain
+ * objects, arrays, Maps, Sets, numbers including ±Infinity): a structured-clone serializer
+ * (v8.serialize) stores them as they are. The object references the live state: serialize it
+ * before the next event reaches the stage.
+ */
+export interface StageSnapshot {
+  operator: string;
+  /** The operator's state format (StageDefinition.stateVersion): a snapshot of another format is not restored. */
+  version: number;
+  /** Everything (true), or only what changed since the previous snapshot (a delta: `deleted` and `timersCleared` say what went). */
+  full: boolean;
+  now: number;
+  watermark: number;
+  maxSeen: number;
+  seq: number;
+  /** The next tick of the per-key state. */
+  ticks: number;
+  /** Per-key state: [key, value, touched, tick] (tick orders the keys: least recently touched first). Delta: the changed keys. */
+  keys: Array<[string, unknown, number, number]>;
+  /** Delta: keys whose state was dropped. */
+  deleted: string[];
+  /** Pending timers: [key, time, seq]. Delta: the changed ones. */
+  timers: Array<[string, number, number]>;
+  /** Delta: keys whose timer was cleared (or fired) and not set again. */
+  timersCleared: string[];
+  /** Events waiting for the watermark, always all of them: [time, seq, value]. */
+  buffered: Array<[number, number, unknown]>;
+}
+
+/**
+ * Where a stage's state comes from and goes to (one per stage of a running pipeline, see
+ * src/pipeline/state.ts): `take` hands the (full) snapshot to resume from, once (undefined: start
+ * empty); `register` makes this subscription's snapshots available until the returned function
+ * is called (at unsubscribe). A delta (`full` false) holds what changed since the previous call.
+ */
+export interface StageCheckpoint {
+  take(): StageSnapshot | undefined;
+  register(snapshot: (full: boolean) => StageSnapshot): () => void;
+}
+
+/** Folds `delta` into the full snapshot before it; a full `next` replaces it. Neither argument is changed. */
+export function mergeStageSnapshots(base: StageSnapshot, next: StageSnapshot): StageSnapshot {
+  if (next.full) return next;
+  if (!base.full) throw new Error('mergeStageSnapshots: the base is not a full snapshot');
+  if (base.operator !== next.operator || base.version !== next.version) {
+    throw new Error(`mergeStageSnapshots: a delta of ${next.operator} v${next.version} on a snapshot of ${base.operator} v${base.version}`);
+  }
+  const keys = new Map(base.keys.map((k) => [k[0], k]));
+  for (const key of next.deleted) keys.delete(key);
+  for (const k of next.keys) keys.set(k[0], k);
+  const timers = new Map(base.timers.map((t) => [t[0], t]));
+  for (const key of next.timersCleared) timers.delete(key);
+  for (const t of next.timers) timers.set(t[0], t);
+  return {
+    ...next,
+    full: true,
+    keys: [...keys.values()].sort((a, b) => a[3] - b[3]),
+    deleted: [],
+    timers: [...timers.values()].sort((a, b) => a[2] - b[2]),
+    timersCleared: [],
+  };
+}
 
 export type EvictionReason = 'cap' | 'idle';
 
@@ -86,6 +164,11 @@ export interface StageLogic<T, R, S> {
   onTimer?(key: string, ctx: StageContext<R, S>): void;
   /** Called before a key's state is dropped (its timer is already cleared). May emit. */
   onEvict?(key: string, state: S, reason: EvictionReason, ctx: StageContext<R, S>): void;
+  /**
+   * Called once after the state was restored from a snapshot, before any event: rebuild what the
+   * logic keeps besides `ctx.state` (indexes derived from it). Must not emit.
+   */
+  restored?(ctx: StageContext<R, S>): void;
 }
 
 /** A binary min-heap ordered by `less`. */
@@ -140,6 +223,11 @@ export class MinHeap<E> {
     return top;
   }
 
+  /** The items, in no particular order (a copy). */
+  toArray(): E[] {
+    return [...this.items];
+  }
+
   /** Keeps the items satisfying `keep` (re-heapifies). */
   retain(keep: (e: E) => boolean): void {
     const kept = this.items.filter(keep);
@@ -156,6 +244,8 @@ interface Entry<S> {
   key: string;
   value: S;
   touched: number;
+  /** Order of the last set/touch (the map's order), for snapshots. */
+  tick: number;
 }
 
 /**
@@ -164,12 +254,15 @@ interface Entry<S> {
  */
 export class KeyedState<S> {
   private readonly map = new Map<string, Entry<S>>();
+  private ticks = 0;
 
   constructor(
     private readonly clock: () => number,
     private readonly maxKeys: number,
     private readonly onCap: (key: string, value: S) => void,
     private readonly onSizeChange: (delta: number) => void,
+    /** Called for every key set, touched or deleted (for incremental snapshots). */
+    private readonly onChange: ((key: string) => void) | null = null,
   ) {}
 
   get size(): number {
@@ -187,20 +280,23 @@ export class KeyedState<S> {
   /** Stores `value` for `key` and marks it used; a new key beyond maxKeys evicts the least recently touched one first. */
   set(key: string, value: S): void {
     const existing = this.map.get(key);
+    this.onChange?.(key);
     if (existing) {
       this.map.delete(key);
       existing.value = value;
       existing.touched = this.clock();
+      existing.tick = this.ticks++;
       this.map.set(key, existing);
       return;
     }
     while (this.map.size >= this.maxKeys && this.map.size > 0) {
       const [oldestKey, oldest] = this.map.entries().next().value as [string, Entry<S>];
       this.map.delete(oldestKey);
+      this.onChange?.(oldestKey);
       this.onSizeChange(-1);
       this.onCap(oldestKey, oldest.value);
     }
-    this.map.set(key, { key, value, touched: this.clock() });
+    this.map.set(key, { key, value, touched: this.clock(), tick: this.ticks++ });
     this.onSizeChange(1);
   }
 
@@ -211,7 +307,10 @@ export class KeyedState<S> {
 
   delete(key: string): boolean {
     const deleted = this.map.delete(key);
-    if (deleted) this.onSizeChange(-1);
+    if (deleted) {
+      this.onChange?.(key);
+      this.onSizeChange(-1);
+    }
     return deleted;
   }
 
@@ -221,6 +320,39 @@ export class KeyedState<S> {
 
   entries(): Array<[string, S]> {
     return [...this.map].map(([k, e]) => [k, e.value]);
+  }
+
+  /** [key, value, touched, tick] of every key (least recently touched first), or of `only` those present. */
+  dump(only?: Iterable<string>): Array<[string, S, number, number]> {
+    const out: Array<[string, S, number, number]> = [];
+    if (only) {
+      for (const key of only) {
+        const e = this.map.get(key);
+        if (e) out.push([e.key, e.value, e.touched, e.tick]);
+      }
+    } else {
+      for (const e of this.map.values()) out.push([e.key, e.value, e.touched, e.tick]);
+    }
+    return out;
+  }
+
+  /** The tick the next set/touch gets. */
+  get nextTick(): number {
+    return this.ticks;
+  }
+
+  /**
+   * Replaces everything with `entries` ([key, value, touched, tick], in tick order as dump() gives
+   * them) and the tick counter, without evicting.
+   */
+  restore(entries: ReadonlyArray<readonly [string, S, number, number]>, nextTick: number): void {
+    this.clear();
+    this.ticks = nextTick;
+    for (const [key, value, touched, tick] of entries) {
+      this.map.set(key, { key, value, touched, tick });
+      if (tick >= this.ticks) this.ticks = tick + 1;
+    }
+    if (this.map.size > 0) this.onSizeChange(this.map.size);
   }
 
   /** @internal the least recently touched entry itself (read-only; no allocation per call but the iterator's). */
@@ -258,6 +390,12 @@ export interface StageDefinition<T> {
   /** Defaults when the options leave them out. */
   defaultMaxKeys: number;
   defaultIdleTtl: number;
+  /**
+   * Version of the operator's state format: bump it when the shape of the per-key state (or of
+   * what the logic derives from it) changes, so that a snapshot of the old shape is not restored.
+   * Default 1.
+   */
+  stateVersion?: number;
 }
 
 function nonNegative(name: string, value: number | null | undefined, fallback: number): number {
@@ -331,15 +469,18 @@ export function eventTimeStage<T, R, S>(def: StageDefinition<T>, createLogic: ()
         logic.onEvict?.(key, value, reason, ctx);
       };
 
+      // keys changed since the last snapshot (only with checkpoints)
+      const changed: Set<string> | null = options.checkpoint ? new Set() : null;
       const state = new KeyedState<S>(
         () => now,
         maxKeys,
         (key, value) => evict(key, value, 'cap'),
         (delta) => metrics.keys.inc(labels, delta),
+        changed ? (key) => changed.add(key) : null,
       );
 
       function clearTimer(key: string): void {
-        timers.delete(key);
+        if (timers.delete(key)) changed?.add(key);
       }
 
       const ctx: StageContext<R, S> = {
@@ -360,6 +501,7 @@ export function eventTimeStage<T, R, S>(def: StageDefinition<T>, createLogic: ()
         setTimer(key: string, time: number) {
           const item = { time: Math.max(time, now), seq: seq++, key };
           timers.set(key, item);
+          changed?.add(key);
           timerHeap.push(item);
           // stale heap entries (replaced or cleared timers) are dropped lazily; keep them bounded
           if (timerHeap.size > 64 && timerHeap.size > 4 * timers.size) {
@@ -398,6 +540,7 @@ export function eventTimeStage<T, R, S>(def: StageDefinition<T>, createLogic: ()
           if (timer && timerTime === first) {
             timerHeap.pop();
             timers.delete(timer.key);
+            changed?.add(timer.key); // the timer went, and onTimer may change the key's value in place
             logic.onTimer?.(timer.key, ctx);
           } else if (oldest && expiryTime === first) {
             const key = oldest.key;
@@ -416,6 +559,59 @@ export function eventTimeStage<T, R, S>(def: StageDefinition<T>, createLogic: ()
       };
 
       const fail = (error: unknown): void => subscriber.error(error);
+
+      // --- checkpoints: resume from a snapshot, and offer ours
+      const stateVersion = def.stateVersion ?? 1;
+      const snapshot = (full: boolean): StageSnapshot => {
+        const base = { operator, version: stateVersion, full, now, watermark, maxSeen, seq, ticks: state.nextTick };
+        const buffered = buffer
+          .toArray()
+          .sort((a, b) => a.seq - b.seq)
+          .map((b): [number, number, unknown] => [b.time, b.seq, b.value]);
+        let result: StageSnapshot;
+        if (full || !changed) {
+          const pending = [...timers.values()].sort((a, b) => a.seq - b.seq);
+          result = { ...base, full: true, keys: state.dump(), deleted: [], timers: pending.map((t) => [t.key, t.time, t.seq]), timersCleared: [], buffered };
+        } else {
+          const keys = state.dump(changed);
+          const deleted = [...changed].filter((k) => !state.has(k));
+          const pending: Array<[string, number, number]> = [];
+          const timersCleared: string[] = [];
+          for (const key of changed) {
+            const t = timers.get(key);
+            if (t) pending.push([key, t.time, t.seq]);
+            else timersCleared.push(key);
+          }
+          result = { ...base, keys, deleted, timers: pending, timersCleared, buffered };
+        }
+        changed?.clear();
+        return result;
+      };
+      const restoreFrom = options.checkpoint?.take();
+      if (restoreFrom) {
+        if (restoreFrom.operator !== operator || restoreFrom.version !== stateVersion || !restoreFrom.full) {
+          logger.warn(
+            { snapshotOperator: restoreFrom.operator, snapshotVersion: restoreFrom.version, stateVersion },
+            'operator state snapshot of another format: starting empty',
+          );
+        } else {
+          now = restoreFrom.now;
+          watermark = restoreFrom.watermark;
+          maxSeen = restoreFrom.maxSeen;
+          seq = restoreFrom.seq;
+          state.restore(restoreFrom.keys as Array<[string, S, number, number]>, restoreFrom.ticks);
+          for (const [key, time, itemSeq] of restoreFrom.timers) {
+            const item = { time, seq: itemSeq, key };
+            timers.set(key, item);
+            timerHeap.push(item);
+          }
+          for (const [time, itemSeq, value] of restoreFrom.buffered) buffer.push({ time, seq: itemSeq, value: value as T });
+          lastArrival = scheduler.now();
+          logic.restored?.(ctx);
+          logger.debug({ keys: state.size, timers: timers.size, buffered: buffer.size, watermark }, 'operator state restored');
+        }
+      }
+      const unregister = options.checkpoint?.register(snapshot);
 
       let heartbeat: Subscription | undefined;
       if (idleAdvance !== null) {
@@ -463,6 +659,7 @@ export function eventTimeStage<T, R, S>(def: StageDefinition<T>, createLogic: ()
       });
 
       return () => {
+        unregister?.();
         subscription.unsubscribe();
         heartbeat?.unsubscribe();
         timers.clear();

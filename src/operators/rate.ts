@@ -253,7 +253,8 @@ export function rate(options: RateOptions): OperatorFunction<KubeEvent, Alert> {
           const now = ctx.now;
           if (options.resolveOn?.(event)) {
             const object = objectKey(event);
-            for (const key of [...(byObject.get(object) ?? [])]) {
+            // in key order: the same whatever order the index was built in (a restored one, too)
+            for (const key of [...(byObject.get(object) ?? [])].sort()) {
               const s = ctx.state.get(key);
               if (!s) continue;
               if (s.firing) {
@@ -351,6 +352,15 @@ export function rate(options: RateOptions): OperatorFunction<KubeEvent, Alert> {
             return;
           }
           schedule(key, s, ctx);
+        },
+
+        restored(ctx) {
+          // the object index is derived from the state
+          for (const [key, s] of ctx.state.entries()) {
+            let set = byObject.get(s.object);
+            if (!set) byObject.set(s.object, (set = new Set()));
+            set.add(key);
+          }
         },
 
         onEvict(key, s, reason, ctx) {

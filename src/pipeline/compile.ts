@@ -22,6 +22,7 @@ import { fieldSelectorPredicate } from './fields.js';
 import { writes, type BranchNode, type PipelineGraph, type SinkNode, type StageNode, type StepNode } from './graph.js';
 import { KIND_SPECS } from './record-kinds.js';
 import type { StageBuild } from './stage.js';
+import type { PipelineState } from './state.js';
 
 export interface CompileContext {
   /** The shared object caches, for enrich. */
@@ -37,6 +38,8 @@ export interface CompileContext {
   replay?: boolean;
   /** Scheduler for idleAdvance heartbeats (tests). */
   scheduler?: SchedulerLike;
+  /** The pipeline's state for checkpoints: its stateful stages restore from it and offer their snapshots (hot-swap.ts). */
+  state?: PipelineState;
 }
 
 type Any = any;
@@ -52,7 +55,15 @@ function stageOperator(step: StageNode, graph: PipelineGraph, ctx: CompileContex
     input: step.input,
     lookup: ctx.lookup,
     ...shared,
-    state: step.state ? { name: step.id, ...step.state, idleAdvance: ctx.replay ? null : graph.eventTime.idleAdvance, ...shared } : null,
+    state: step.state
+      ? {
+          name: step.id,
+          ...step.state,
+          idleAdvance: ctx.replay ? null : graph.eventTime.idleAdvance,
+          ...shared,
+          ...(ctx.state ? { checkpoint: ctx.state.stage(step.id) } : {}),
+        }
+      : null,
   };
   return step.definition.build(step.options, build);
 }

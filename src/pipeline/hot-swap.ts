@@ -17,6 +17,11 @@
  * - an added pipeline starts.
  *
  * So every event is processed by exactly one version of each pipeline: none is lost, none twice.
+ *
+ * State for checkpoints (state.ts): `snapshot()`, between two events, gives the state of every
+ * stateful stage of the running pipelines; a set built with `restore` resumes from such a
+ * snapshot when it starts running: an unchanged pipeline (same name and fingerprint) takes its
+ * stages' state back, a changed or new one starts empty, as on a reload.
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -27,6 +32,7 @@ import type { OutRecord } from '../model/out-record.js';
 import { compilePipeline, type CompileContext } from './compile.js';
 import { formatDiagnostic, type Diagnostic } from '../core/diagnostics.js';
 import type { LoadedPipeline, LoadResult } from './load.js';
+import { PIPELINES_SNAPSHOT_VERSION, PipelineState, restorePlan, type PipelinesSnapshot } from './state.js';
 
 export interface PipelineSetOptions {
   lookup: ObjectLookup;
@@ -40,6 +46,8 @@ export interface PipelineSetOptions {
   /** Embedded / replay mode: idleAdvance off (see CompileContext.replay). */
   replay?: boolean;
   scheduler?: SchedulerLike;
+  /** The state to resume from (a full snapshot of an earlier run, see mergePipelinesSnapshots): taken by the first run(), see the module doc. */
+  restore?: PipelinesSnapshot | null;
 }
 
 export interface SwapResult {
@@ -61,6 +69,7 @@ interface ActiveGraph {
   /** The compiled graph on `input`, not subscribed until started. */
   output$: Observable<OutRecord>;
   subscription: Subscription | null;
+  state: PipelineState;
 }
 
 type Prepared = Map<string, ActiveGraph>;
@@ -81,10 +90,13 @@ export class PipelineSet {
   private reloading: Promise<unknown> = Promise.resolve();
   private readonly ctx: CompileContext;
   private readonly logger: Logger | undefined;
+  private restore: PipelinesSnapshot | null;
 
   constructor(private readonly options: PipelineSetOptions) {
     this.current = [...options.pipelines];
     this.logger = options.logger;
+    this.restore = options.restore ?? null;
+    if (this.restore && !this.restore.full) throw new Error('PipelineSet: restore needs a full snapshot (mergePipelinesSnapshots folds a chain into one)');
     this.ctx = {
       lookup: options.lookup,
       ...(options.logger ? { logger: options.logger } : {}),
@@ -100,6 +112,17 @@ export class PipelineSet {
   }
 
   /**
+   * The state of every stateful stage of the running pipelines (state.ts): all of it (`full`), or
+   * what changed since the previous call (a delta; stages new since then are full). Call it
+   * between two events and serialize it before the next one: it references the live state.
+   * Before run() (or after its end) the pipelines hold no state: empty.
+   */
+  snapshot(full: boolean): PipelinesSnapshot {
+    const run = this.run$;
+    return { version: PIPELINES_SNAPSHOT_VERSION, full, pipelines: run ? run.active.map((g) => g.state.snapshot(full)) : [] };
+  }
+
+  /**
    * Runs the pipelines on `events$`: subscribing subscribes `events$` once (share it with other
    * consumers upstream if needed); the outputs complete when `events$` completed and every graph
    * flushed; unsubscribing stops everything. One run at a time.
@@ -112,10 +135,23 @@ export class PipelineSet {
       }
       const run: Run = { subscriber, active: [], open: new Set(), sourceDone: false, dispatching: false, pending: null };
       this.run$ = run;
+      const restore = this.restore;
+      this.restore = null;
+      if (restore) {
+        const plan = restorePlan(restore, this.current);
+        this.logger?.info(
+          plan,
+          `pipeline state restored: ${plan.resumed.length} resumed, ${plan.changed.length} changed (start empty), ${plan.added.length} new, ${plan.dropped.length} no longer loaded`,
+        );
+      }
+      const byName = new Map((restore?.pipelines ?? []).map((p) => [p.name, p]));
       for (const p of this.current) {
-        const g = this.prepare(p);
+        const saved = byName.get(p.name);
+        const g = this.prepare(p, saved && saved.fingerprint === p.fingerprint ? saved : null);
         run.active.push(g);
         this.start(run, g);
+        const untaken = g.state.untaken;
+        if (untaken.length > 0) this.logger?.warn({ pipeline: p.name, stages: untaken }, 'pipeline state: stages of the snapshot not found in the pipeline');
       }
       const source = events$.subscribe({
         next: (event) => {
@@ -199,11 +235,12 @@ export class PipelineSet {
     return { applied: true, diagnostics: loaded.diagnostics, ...result };
   }
 
-  private prepare(pipeline: LoadedPipeline): ActiveGraph {
+  private prepare(pipeline: LoadedPipeline, restore: PipelinesSnapshot['pipelines'][number] | null = null): ActiveGraph {
     const input = new Subject<KubeEvent>();
+    const state = new PipelineState(pipeline.name, pipeline.fingerprint, restore);
     // applying the operator builds every stage (and throws for a broken one) without subscribing
-    const output$ = input.pipe(compilePipeline(pipeline.graph, this.ctx));
-    return { pipeline, input, output$, subscription: null };
+    const output$ = input.pipe(compilePipeline(pipeline.graph, { ...this.ctx, state }));
+    return { pipeline, input, output$, subscription: null, state };
   }
 
   /** Subscribes a prepared graph (the caller puts it in run.active). */

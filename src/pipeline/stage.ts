@@ -14,6 +14,7 @@ import type { OperatorFunction, SchedulerLike } from 'rxjs';
 import type { z } from 'zod';
 import type { DiagnosticSeverity } from '../core/diagnostics.js';
 import type { PathSegment } from '../core/yaml-locator.js';
+import type { StageCheckpoint } from '../operators/event-time.js';
 import type { ObjectLookup } from '../sources/object-lookup.js';
 import type { RecordMatcher } from './matcher.js';
 import type { StreamKind } from './record-kinds.js';
@@ -55,7 +56,17 @@ export interface StageBuild {
    * Stateful stages: the operator options for event time and state (name, allowedLateness,
    * latePolicy, idleAdvance, maxKeys, idleTtl, logger, registry, scheduler); null for the others.
    */
-  state: (StateSettings & { name: string; idleAdvance: number | null; logger?: Logger; registry?: Registry; scheduler?: SchedulerLike }) | null;
+  state:
+    | (StateSettings & {
+        name: string;
+        idleAdvance: number | null;
+        logger?: Logger;
+        registry?: Registry;
+        scheduler?: SchedulerLike;
+        /** Snapshot and restore of the stage's state (the live job's checkpoints). */
+        checkpoint?: StageCheckpoint;
+      })
+    | null;
 }
 
 export interface StageDefinition<O = any> {

@@ -69,6 +69,12 @@ export interface WatchTimings {
   quickCloseMs: number;
   /** Consecutive quick closes treated as 410 Gone. Default 3. */
   quickCloseLimit: number;
+  /**
+   * A 410 Gone on a watch that received nothing, this soon after the relist before it, counts as
+   * the watch expiring again right after a relist (a flapping server: back off); later, it is a
+   * new expiry (e.g. an apiserver restart) and relists at once. ms. Default 10 000.
+   */
+  relistFlapMs: number;
   backoff: BackoffOptions;
 }
 
@@ -80,6 +86,7 @@ export const DEFAULT_WATCH_TIMINGS: WatchTimings = {
   watchTimeoutSeconds: 300,
   quickCloseMs: 2_000,
   quickCloseLimit: 3,
+  relistFlapMs: 10_000,
   backoff: DEFAULT_BACKOFF,
 };
 
@@ -220,7 +227,9 @@ async function runScope(
   let listedOnce = false;
   let relist: RelistCause | null = resumeFrom ? null : 'initial';
   let quickCloses = 0;
+  /** Consecutive 410s on watches that received nothing, each soon after the relist before it. */
   let emptyGones = 0;
+  let relistedAt: number | null = null;
 
   const withKind = (obj: Obj): Obj => {
     if (obj['apiVersion'] === undefined) obj['apiVersion'] = apiVersion;
@@ -437,6 +446,7 @@ async function runScope(
       rv = result.rv;
       listedOnce = true;
       relist = null;
+      relistedAt = now();
       continue;
     }
 
@@ -465,6 +475,8 @@ async function runScope(
       relist = gapCause();
       log.info({ resourceVersion: rv, cause: relist }, 'watch expired (410 Gone)');
       if (outcome.changes === 0) {
+        // flapping is an expiry right after a relist; one long after it (an apiserver restarted again) is not
+        if (relistedAt === null || now() - relistedAt >= timings.relistFlapMs) emptyGones = 0;
         emptyGones += 1;
         if (emptyGones > 1) await pause(backoff.next(), 'watch expired again right after a relist, backing off', error);
       }

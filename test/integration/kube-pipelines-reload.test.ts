@@ -177,7 +177,10 @@ describe('kubevents run --source kube --pipelines, reloaded on SIGHUP', () => {
 
     // the checkpoint advanced past the last Event
     await waitFor(
-      () => of(t.checkpoints).some((r) => BigInt((JSON.parse(r.value.toString('utf8')) as { resourceVersion: string }).resourceVersion) >= BigInt(last.rv)),
+      () =>
+        of(t.checkpoints)
+          .filter((r) => !r.key.endsWith('/state')) // the operator state records share the topic
+          .some((r) => BigInt((JSON.parse(r.value.toString('utf8')) as { resourceVersion: string }).resourceVersion) >= BigInt(last.rv)),
       60_000,
       'the checkpoint to pass the last Event',
     );

@@ -273,12 +273,16 @@ export function keysIn(records: Consumed[]): Set<string> {
   return new Set(records.map((r) => r.headers[HEADERS.idempotencyKey] as string));
 }
 
+/** The checkpoints on the checkpoint topic (not the operator state records, keyed `<cluster>/<pipeline>/state`). */
 export function checkpointsIn(reader: TopicReader, topic: string): { key: string; resourceVersion: string; timestamp: number }[] {
-  return reader.of(topic).map((r) => ({
-    key: r.key,
-    resourceVersion: (JSON.parse(r.value.toString('utf8')) as { resourceVersion: string }).resourceVersion,
-    timestamp: r.timestamp,
-  }));
+  return reader
+    .of(topic)
+    .filter((r) => !r.key.endsWith('/state'))
+    .map((r) => ({
+      key: r.key,
+      resourceVersion: (JSON.parse(r.value.toString('utf8')) as { resourceVersion: string }).resourceVersion,
+      timestamp: r.timestamp,
+    }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -425,16 +429,17 @@ export class KubeRunHarness {
 
   /**
    * An Event (type Normal unless `type`) regarding the Pod `regarding` (with `regardingUid`: an
-   * existing one), with `eventTime` now unless given (its event time in kubevents).
+   * existing one; with `kind: 'Node'` the Node `regarding`), with `eventTime` now unless given (its
+   * event time in kubevents).
    */
   async createEvent(
     ns: string,
     name: string,
     reason: string,
     regarding: string,
-    options: { regardingUid?: string; type?: 'Normal' | 'Warning'; eventTime?: Date } = {},
+    options: { regardingUid?: string; type?: 'Normal' | 'Warning'; eventTime?: Date; kind?: 'Pod' | 'Node' } = {},
   ): Promise<Created> {
-    const { regardingUid, type = 'Normal', eventTime } = options;
+    const { regardingUid, type = 'Normal', eventTime, kind = 'Pod' } = options;
     const event: EventsV1Event = await this.eventsApi.createNamespacedEvent({
       namespace: ns,
       body: {
@@ -446,7 +451,11 @@ export class KubeRunHarness {
         reason,
         type,
         note: `test event ${name}`,
-        regarding: { apiVersion: 'v1', kind: 'Pod', namespace: ns, name: regarding, ...(regardingUid ? { uid: regardingUid } : {}) },
+        regarding:
+          kind === 'Node'
+            ? // the API wants an Event's regarding namespace to be its own (a real Node's Events live in default)
+              { apiVersion: 'v1', kind: 'Node', namespace: ns, name: regarding }
+            : { apiVersion: 'v1', kind: 'Pod', namespace: ns, name: regarding, ...(regardingUid ? { uid: regardingUid } : {}) },
       },
     });
     const uid = event.metadata!.uid!;

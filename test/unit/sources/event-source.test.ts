@@ -66,6 +66,22 @@ describe('eventOccurrences', () => {
     expect(items.filter((i) => i.type === 'EVENT')).toHaveLength(2);
   });
 
+  it('decides change from the occurrence (count), not from the watch change that carried it', async () => {
+    const items = await run([
+      // a relist after 410 Gone lists a repeated Event as ADDED; a resumed watch may see a first occurrence as MODIFIED
+      change('ADDED', v1Event('r1', 3), '40', true),
+      change('MODIFIED', v1Event('r2', null), '41'),
+      change('ADDED', v1Event('r3', null), '42'),
+      change('MODIFIED', v1Event('r3', 2), '43'),
+    ]);
+    expect(items.map((i) => (i.type === 'EVENT' ? `${i.event.uid}:${i.event.change}:${i.event.count}` : i.type))).toEqual([
+      'uid-r1:MODIFIED:3',
+      'uid-r2:ADDED:1',
+      'uid-r3:ADDED:1',
+      'uid-r3:MODIFIED:2',
+    ]);
+  });
+
   it('sends malformed objects to dead letters and goes on', async () => {
     const bad = v1Event('bad', null);
     delete bad['regarding'];

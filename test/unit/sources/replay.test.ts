@@ -546,14 +546,20 @@ interface NodeObject {
 describe('recorded fixture (recordings/recorded-cluster.jsonl)', () => {
   const cluster = 'fixture';
   let records: RecordedChange[];
-  /** Every Event occurrence (ADDED or MODIFIED), normalized, in replay order. */
+  /**
+   * Every Event occurrence (ADDED or MODIFIED), normalized, in replay order, with `change` the
+   * recorded watch change (these tests are about the recording; normalizeEvent decides `change`
+   * from the count).
+   */
   let events: KubeEvent[];
   /** Latest state of every non-Event object by uid (owner lookups). */
   const objects = new Map<string, { kind: string; object: { metadata: Meta } }>();
 
   beforeAll(async () => {
     records = await all(replayFile(RECORDED).changes$);
-    events = records.filter((r) => r.resource === 'events' && r.event.type !== 'DELETED').map((r) => normalizeEvent(r.event.object, r.event.type, { cluster }));
+    events = records
+      .filter((r) => r.resource === 'events' && r.event.type !== 'DELETED')
+      .map((r) => ({ ...normalizeEvent(r.event.object, r.event.type, { cluster }), change: r.event.type }));
     for (const r of records) {
       if (r.resource !== 'events')
         objects.set((r.event.object as { metadata: Meta }).metadata.uid, { kind: r.kind, object: r.event.object as { metadata: Meta } });

@@ -4,6 +4,7 @@ import { RESOURCES } from '../../../src/sources/resources.js';
 import { KubeApiError } from '../../../src/sources/kube-http.js';
 import type { GapMarker } from '../../../src/model/watch-event.js';
 import { FAKE_RESOURCES, startFakeApiServer, type FakeApiServer, type Obj } from '../../support/fake-apiserver.js';
+import { captureLogger } from '../operators/helpers.js';
 import { collect, converged, delay, expectExactlyOnce, expectFullHistory, FAST, pod, waitFor, type Collector } from './support.js';
 
 const PODS = FAKE_RESOURCES.pods!;
@@ -222,6 +223,45 @@ describe('watchResource: 410 Gone', () => {
     await waitFor(synced(c, 2));
     await waitFor(() => converged(c, server, PODS));
     expectExactlyOnce(c, server, PODS);
+  });
+});
+
+describe('watchResource: 410 Gone after quiet periods (apiserver restarts)', () => {
+  /** Timings where only the time since the relist tells a flapping server from a restarted one. */
+  const QUIET = { ...FAST, stallTimeoutMs: 30_000, relistFlapMs: 400, backoff: { ...FAST.backoff, resetAfterMs: 60_000 } };
+  /** An apiserver restart: the watches drop and the new one gets 410 at once (nothing received). */
+  const restart = (): void => {
+    server.bumpRevision(5);
+    server.compact();
+    server.disconnectWatches();
+  };
+
+  it('a quiet watch cut by a second restart, well after the relist, relists at once: not taken for flapping', async () => {
+    const { logger, lines } = captureLogger();
+    seed(3);
+    const c = watchPods({ timings: QUIET, logger });
+    await waitFor(() => server.liveWatches === 1);
+    restart();
+    await waitFor(synced(c, 2));
+    await waitFor(() => server.liveWatches === 1);
+    await delay(600); // quiet, longer than relistFlapMs, much shorter than resetAfterMs
+    restart();
+    await waitFor(synced(c, 3));
+    expect(lines.filter((l) => l['msg'] === 'watch expired (410 Gone)')).toHaveLength(2);
+    expect(lines.filter((l) => l['msg'] === 'watch expired again right after a relist, backing off')).toEqual([]);
+  });
+
+  it('a watch that expires again right after its relist backs off', async () => {
+    const { logger, lines } = captureLogger();
+    seed(3);
+    const c = watchPods({ timings: QUIET, logger });
+    await waitFor(() => server.liveWatches === 1);
+    restart();
+    await waitFor(synced(c, 2));
+    await waitFor(() => server.liveWatches === 1);
+    restart(); // at once
+    await waitFor(synced(c, 3));
+    expect(lines.filter((l) => l['msg'] === 'watch expired again right after a relist, backing off')).toHaveLength(1);
   });
 });
 
