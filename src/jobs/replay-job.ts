@@ -87,6 +87,7 @@ export function runReplayJob(options: ReplayJobOptions): RunningJob {
     speed: options.speed,
     onMalformed,
     onWatchError,
+    requireEvents: true,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
 

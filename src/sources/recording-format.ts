@@ -858,11 +858,18 @@ export function formatName(format: RecordingFormat): string {
 }
 
 /**
- * Why a parsed recording has nothing to replay, as one sentence naming what was expected, or
- * null when it has records.
+ * Why a parsed recording has nothing to replay, as one sentence naming what was expected, or null
+ * when it has records (with `requireEvents`: Events).
  */
-export function nothingToReplay(parsed: ParsedRecording): string | null {
-  if (parsed.records.length > 0) return null;
+export function nothingToReplay(parsed: ParsedRecording, options: { requireEvents?: boolean } = {}): string | null {
+  if (parsed.records.length > 0 && !options.requireEvents) return null;
+  if (parsed.records.some((r) => r.resource === 'events')) return null;
+  if (parsed.records.length > 0) {
+    const kinds = new Map<string, number>();
+    for (const r of parsed.records) kinds.set(`${r.kind} (${r.apiVersion})`, (kinds.get(`${r.kind} (${r.apiVersion})`) ?? 0) + 1);
+    const list = [...kinds].map(([k, n]) => `${n} ${k}`).join(', ');
+    return `it holds no Event, only ${list.length > 200 ? `${list.slice(0, 200)}…` : list}: nothing to replay`;
+  }
   const expected =
     'expected JSON Lines of watch events (kubevents record, kubectl get --raw "...?watch=1", kubectl get -w --output-watch-events -o json) or what kubectl get [-w] -o json|yaml prints';
   if (parsed.format === 'empty') return parsed.lines === 0 ? 'the file is empty: nothing to replay' : 'the file holds only blank lines: nothing to replay';
@@ -887,6 +894,6 @@ export function nothingToReplay(parsed: ParsedRecording): string | null {
  * One line of a recording, as `kubevents record` writes it and the replay reads it back: a watch
  * event with the time the recorder saw it.
  */
-export function formatRecordLine(type: ChangeType, object: unknown, observedAt: number): string {
+export function recordingLine(type: ChangeType, object: unknown, observedAt: number): string {
   return JSON.stringify({ type, object, observedAt: new Date(observedAt).toISOString() });
 }

@@ -43,6 +43,8 @@ export interface ReplayOptions {
    * once per such line, like onMalformed; it is not replayed.
    */
   onWatchError?: (error: RecordedWatchError) => void;
+  /** A recording without any Event (only other objects) errors with RecordingContentError too. Default false. */
+  requireEvents?: boolean;
   /** Called at most once per `progressIntervalMs` of scheduler time, and once on completion. */
   onProgress?: (progress: ReplayProgress) => void;
   /** Default 1000. */
@@ -134,6 +136,7 @@ interface Settings {
   scheduler: SchedulerLike;
   onMalformed: ((record: MalformedRecord) => void) | undefined;
   onWatchError: ((error: RecordedWatchError) => void) | undefined;
+  requireEvents: boolean;
   onProgress: ((progress: ReplayProgress) => void) | undefined;
   progressIntervalMs: number;
   batchSize: number;
@@ -147,6 +150,7 @@ function settingsOf(options: ReplayOptions): Settings {
     scheduler: options.scheduler ?? asyncScheduler,
     onMalformed: options.onMalformed,
     onWatchError: options.onWatchError,
+    requireEvents: options.requireEvents ?? false,
     onProgress: options.onProgress,
     progressIntervalMs: options.progressIntervalMs ?? 1000,
     batchSize,
@@ -169,7 +173,7 @@ function replayParsed(parse: () => ParsedRecording, file: string, settings: Sett
     stats.inferred = { ...parsed.inferred };
     stats.objects = parsed.objects;
     for (const record of parsed.records) stats.byResource[record.resource] = (stats.byResource[record.resource] ?? 0) + 1;
-    const nothing = nothingToReplay(parsed);
+    const nothing = nothingToReplay(parsed, { requireEvents: settings.requireEvents });
     if (nothing !== null) {
       stats.malformed = parsed.malformed.length;
       subscriber.error(new RecordingContentError(file, nothing));

@@ -521,6 +521,14 @@ describe('replay: unreadable recordings', () => {
     }
   });
 
+  it('with requireEvents, a recording of other objects only has nothing to replay', async () => {
+    const text = `${line('ADDED', object({ name: 'a' }), 0)}\n${line('ADDED', object({ kind: 'Node', name: 'n' }), 0)}\n`;
+    expect((await all(replayText(text, 'pods.jsonl').changes$)).map(nameOf)).toEqual(['a', 'n']);
+    await expect(all(replayText(text, 'pods.jsonl', { requireEvents: true }).changes$)).rejects.toThrow(
+      'cannot replay pods.jsonl: it holds no Event, only 1 Pod (v1), 1 Node (v1): nothing to replay',
+    );
+  });
+
   it('reads nothing until subscribed, and again on each subscription', async () => {
     const path = join(dir, 'later.jsonl');
     const replay = replayFile(path);
