@@ -151,6 +151,8 @@ export function runReplayJob(options: ReplayJobOptions): RunningJob {
   let stop = () => {};
   const done = new Promise<void>((resolve, reject) => {
     const finish = (error: unknown): void => {
+      // entries beyond the ones reported one by one are counted by the replay
+      stats.malformed = Math.max(stats.malformed, replay.stats.malformed);
       router.close(60_000).then(
         (closed) => {
           const problem =

@@ -118,6 +118,7 @@ function objectKindOf(object: Raw): string | null {
  */
 export function inferObjectType(object: Raw, given: { apiVersion: string | null; kind: string | null }): Inference {
   const { apiVersion, kind } = given;
+  const quote = (text: string): string => JSON.stringify(text.length > 100 ? `${text.slice(0, 100)}…` : text);
   if (kind === 'Event' || (kind === null && apiVersion !== null && apiVersion.startsWith('events.k8s.io/'))) {
     if (apiVersion !== null) return { ok: true, type: { apiVersion, kind: 'Event' } };
     const event = eventApiOf(object);
@@ -126,7 +127,7 @@ export function inferObjectType(object: Raw, given: { apiVersion: string | null;
   if (kind !== null) {
     const known = API_VERSION_OF_KIND[kind];
     if (known !== undefined) return { ok: true, type: { apiVersion: known, kind } };
-    return { ok: false, reason: `kind ${kind} has no apiVersion, and its API group cannot be told` };
+    return { ok: false, reason: `kind ${quote(kind)} has no apiVersion, and its API group cannot be told` };
   }
   const event = eventApiOf(object);
   if (event !== null) {
@@ -142,6 +143,6 @@ export function inferObjectType(object: Raw, given: { apiVersion: string | null;
     reason:
       apiVersion === null
         ? 'it has no apiVersion and kind, and its fields match none of the kinds replay knows (Event, Pod, Node, ReplicaSet, Deployment, StatefulSet, DaemonSet, Job, CronJob)'
-        : `it has apiVersion ${apiVersion} but no kind, and its fields match no kind of that API`,
+        : `it has apiVersion ${quote(apiVersion)} but no kind, and its fields match no kind of that API`,
   };
 }

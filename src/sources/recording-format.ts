@@ -1,4 +1,4 @@
-import { isMap, isSeq, parseAllDocuments, type Document } from 'yaml';
+import { isMap, isSeq, parseDocument, type Document } from 'yaml';
 import { CHANGE_TYPES, type ChangeType } from '../model/kube-event.js';
 import type { ObjectChange } from '../model/watch-event.js';
 import { inferObjectType } from './infer-kind.js';
@@ -88,6 +88,18 @@ export const MALFORMED_TEXT_MAX = 1000;
 /** With nothing valid before it, this many malformed entries stop the parse: the file is not a recording. */
 export const GIVE_UP_AFTER = 100;
 
+/** The longest reason of a report. */
+const MAX_REASON = 1000;
+
+/** Malformed entries (and watch ERRORs) kept with their line and text; the rest are counted. */
+export const REPORTS_KEPT = 1000;
+
+/**
+ * Values nested deeper than this are refused (Kubernetes objects nest about 20 levels, with
+ * managedFields): deeper ones could only exhaust the stack of whatever walks them later.
+ */
+export const MAX_NESTING = 100;
+
 /** How far into a file binary data is looked for. */
 const SNIFF_BYTES = 64 * 1024;
 
@@ -95,11 +107,16 @@ export interface ParsedRecording {
   format: RecordingFormat;
   /** Valid records, in file order. */
   records: RecordedChange[];
+  /** The first REPORTS_KEPT entries that cannot be replayed, in line order. */
   malformed: MalformedRecord[];
+  /** All of them. */
+  malformedCount: number;
   /** Watch BOOKMARK events: valid, but carry no change; skipped. */
   bookmarks: number;
-  /** Watch ERROR events: the recorded watch ended there; reported, not replayed. */
+  /** The first REPORTS_KEPT watch ERROR events: the recorded watch ended there; reported, not replayed. */
   watchErrors: RecordedWatchError[];
+  /** All of them. */
+  watchErrorCount: number;
   /** Records whose apiVersion/kind were inferred from their fields, per `apiVersion kind`. */
   inferred: Record<string, number>;
   /** Records that were bare objects or List items (no change type of their own). */
@@ -172,44 +189,56 @@ export function resourceOf(apiVersion: string, kind: string): string {
 
 // ------------------------------------------------------------------ lines
 
-/** Offsets where lines start (\n, \r\n and \r end a line, as editors count them). */
-class LineIndex {
-  readonly starts: number[] = [0];
+/**
+ * Line numbers of character offsets, counted on the way (nothing per line is stored: a file of a
+ * million empty lines costs no memory). Offsets asked for in increasing order cost one pass in
+ * all; an offset before the last one asked for is counted again from the start.
+ */
+class Lines {
+  private offset = 0;
+  private line = 1;
+  /** Physical lines: a trailing line break does not start a line of its own. */
+  readonly count: number;
 
   constructor(readonly text: string) {
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 10) this.starts.push(i + 1);
-      else if (c === 13 && text.charCodeAt(i + 1) !== 10) this.starts.push(i + 1);
+    let n = text.length === 0 ? 0 : 1;
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+    // lone \r line breaks (old Mac files)
+    if (text.includes('\r')) {
+      for (let i = text.indexOf('\r'); i >= 0; i = text.indexOf('\r', i + 1)) if (text.charCodeAt(i + 1) !== 10) n++;
     }
-  }
-
-  /** Physical lines: a trailing line break does not start a line of its own. */
-  get count(): number {
-    const n = this.starts.length;
-    return this.text.length === 0 ? 0 : this.starts[n - 1] === this.text.length ? n - 1 : n;
+    const last = text.charCodeAt(text.length - 1);
+    this.count = text.length > 0 && (last === 10 || last === 13) ? n - 1 : n;
   }
 
   /** 1-based line of a character offset. */
   lineAt(offset: number): number {
-    let lo = 0;
-    let hi = this.starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((this.starts[mid] as number) <= offset) lo = mid;
-      else hi = mid - 1;
+    const text = this.text;
+    if (offset < this.offset) {
+      this.offset = 0;
+      this.line = 1;
     }
-    return lo + 1;
+    const to = Math.min(offset, text.length);
+    for (let i = this.offset; i < to; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) this.line++;
+    }
+    this.offset = Math.max(this.offset, to);
+    return this.line;
   }
 
-  /** The text of 1-based line `line`, without its line break. */
-  textOf(line: number): string {
-    const start = this.starts[line - 1];
-    if (start === undefined) return '';
-    const next = this.starts[line];
-    let end = next === undefined ? this.text.length : next;
-    while (end > start && (this.text.charCodeAt(end - 1) === 10 || this.text.charCodeAt(end - 1) === 13)) end--;
-    return this.text.slice(start, end);
+  /**
+   * The line around `offset`, without its line break: from the line's start when that is at most
+   * MALFORMED_TEXT_MAX characters back (else from `offset`), at most MALFORMED_TEXT_MAX + 1 long.
+   */
+  textAround(offset: number): string {
+    const text = this.text;
+    let start = offset;
+    while (start > 0 && offset - start <= MALFORMED_TEXT_MAX && text.charCodeAt(start - 1) !== 10 && text.charCodeAt(start - 1) !== 13) start--;
+    if (offset - start > MALFORMED_TEXT_MAX) start = offset;
+    let end = offset;
+    while (end < text.length && text.charCodeAt(end) !== 10 && text.charCodeAt(end) !== 13 && end - start < MALFORMED_TEXT_MAX + 1) end++;
+    return text.slice(start, end);
   }
 }
 
@@ -293,8 +322,12 @@ function isListDocument(value: unknown): value is Raw & { items: unknown[] } {
 /** Collects the records of one parse, in file order. */
 class Collector {
   readonly records: RecordedChange[] = [];
+  /** The first REPORTS_KEPT malformed entries; `malformedCount` counts them all. */
   readonly malformed: MalformedRecord[] = [];
+  malformedCount = 0;
+  /** The first REPORTS_KEPT watch ERRORs; `watchErrorCount` counts them all. */
   readonly watchErrors: RecordedWatchError[] = [];
+  watchErrorCount = 0;
   readonly inferred: Record<string, number> = {};
   bookmarks = 0;
   objects = 0;
@@ -304,8 +337,11 @@ class Collector {
 
   constructor(
     readonly file: string,
-    readonly lines: LineIndex,
+    readonly lines: Lines,
   ) {}
+
+  /** The offset whose line malformed entries show, when they give none. */
+  at = 0;
 
   /** True once the parse should stop (see GIVE_UP_AFTER). */
   get stopped(): boolean {
@@ -313,8 +349,13 @@ class Collector {
   }
 
   bad(line: number, reason: string, text?: string): void {
-    this.malformed.push({ file: this.file, line, reason, text: cut(text ?? this.lines.textOf(line)) });
-    if (this.records.length === 0 && this.bookmarks === 0 && this.watchErrors.length === 0 && this.malformed.length >= GIVE_UP_AFTER) {
+    this.malformedCount++;
+    if (this.malformed.length < REPORTS_KEPT) {
+      // reasons quote values short; this cut only guards against one that does not
+      const short = reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON)}…` : reason;
+      this.malformed.push({ file: this.file, line, reason: short, text: cut(text ?? this.lines.textAround(this.at)) });
+    }
+    if (this.records.length === 0 && this.bookmarks === 0 && this.watchErrorCount === 0 && this.malformedCount >= GIVE_UP_AFTER) {
       this.stoppedEarly = `none of its first ${GIVE_UP_AFTER} entries is a watch event or a Kubernetes object`;
     }
   }
@@ -384,10 +425,12 @@ class Collector {
     if (type === 'ERROR') {
       const status = isRecord(object) ? object : {};
       const code = typeof status['code'] === 'number' ? status['code'] : null;
-      const reason = nonEmptyString(status['reason']);
+      const reason = nonEmptyString(status['reason'])?.slice(0, 100) ?? null;
       const message = nonEmptyString(status['message']) ?? 'no message';
       const detail = [code !== null ? String(code) : null, reason].filter((p) => p !== null).join(' ');
-      this.watchErrors.push({ file: this.file, line, message: `${message}${detail ? ` (${detail})` : ''}` });
+      this.watchErrorCount++;
+      if (this.watchErrors.length < REPORTS_KEPT)
+        this.watchErrors.push({ file: this.file, line, message: `${message.slice(0, 500)}${detail ? ` (${detail})` : ''}` });
       return;
     }
     if (!(CHANGE_TYPES as readonly string[]).includes(type)) {
@@ -485,8 +528,10 @@ class Collector {
       format,
       records: this.records,
       malformed: this.malformed,
+      malformedCount: this.malformedCount,
       bookmarks: this.bookmarks,
       watchErrors: this.watchErrors,
+      watchErrorCount: this.watchErrorCount,
       inferred: this.inferred,
       objects: this.objects,
       lines: this.lines.count,
@@ -573,36 +618,93 @@ export function detectFormat(text: string): RecordingFormat {
 
 // ------------------------------------------------------------------ the formats
 
-function jsonErrorLine(message: string, chunkStart: number, chunkEnd: number, lines: LineIndex): number {
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
+/**
+ * How deep the JSON value in text[start, end) nests, counting only until `limit` is passed
+ * (strings are skipped; the text has parsed or will be parsed as JSON).
+ */
+function nestingOf(text: string, start: number, end: number, limit = MAX_NESTING): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+      continue;
+    }
+    if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > max) {
+        max = depth;
+        if (max > limit) return max;
+      }
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return max;
+}
+
+const TOO_DEEP = `nested more than ${MAX_NESTING} levels deep (Kubernetes objects nest about 20)`;
+
+function jsonErrorOffset(message: string, chunkStart: number, chunkEnd: number): number {
   const position = /position (\d+)/.exec(message);
   const offset = position?.[1] !== undefined ? chunkStart + Number(position[1]) : chunkEnd;
-  return lines.lineAt(Math.min(offset, Math.max(chunkStart, chunkEnd - 1)));
+  return Math.min(offset, Math.max(chunkStart, chunkEnd - 1));
 }
 
 function parseList(text: string, whole: unknown, collector: Collector): void {
+  collector.at = 0;
+  if (nestingOf(text, 0, text.length, MAX_NESTING + 1) > MAX_NESTING + 1) {
+    // the List itself is one level, its items the rest
+    collector.bad(1, `the document is ${TOO_DEEP}`);
+    return;
+  }
   const root = Array.isArray(whole) ? 'array' : 'items';
   collector.value(whole, 1, () => listItemLines(text, root));
 }
 
-function parseJsonLines(text: string, lines: LineIndex, collector: Collector): void {
-  const n = lines.starts.length;
-  for (let i = 0; i < n && !collector.stopped; i++) {
-    const line = lines.textOf(i + 1);
-    if (line.trim().length === 0) continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (error) {
-      collector.bad(i + 1, `invalid JSON: ${(error as Error).message}`, line);
-      continue;
+/** One JSON value per line. */
+function parseJsonLines(text: string, collector: Collector): void {
+  let line = 0;
+  let start = 0;
+  while (start <= text.length && !collector.stopped) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    line++;
+    let last = end;
+    if (last > start && text.charCodeAt(last - 1) === 13) last--;
+    const raw = text.slice(start, last);
+    collector.at = start;
+    if (raw.trim().length > 0) {
+      let value: unknown;
+      let parsed = false;
+      try {
+        value = JSON.parse(raw);
+        parsed = true;
+      } catch (error) {
+        collector.bad(line, `invalid JSON: ${(error as Error).message}`, raw);
+      }
+      if (parsed) {
+        // a one-line List: its items are on this line
+        if (nestingOf(text, start, last) > MAX_NESTING) collector.bad(line, `the value is ${TOO_DEEP}`, raw);
+        else collector.value(value, line);
+      }
     }
-    // a one-line List: its items are on this line
-    collector.value(value, i + 1);
+    start = end + 1;
   }
 }
 
-function isSpace(c: number): boolean {
-  return c === 32 || c === 9 || c === 10 || c === 13;
+/** The offset of the next line at or after `from` that starts with `{` or `[` (pretty printers start a value there), or the end. */
+function nextValueLine(text: string, from: number): number {
+  for (let i = text.indexOf('\n', from); i >= 0 && i < text.length; i = text.indexOf('\n', i + 1)) {
+    const c = text.charCodeAt(i + 1);
+    if (c === 123 || c === 91) return i + 1;
+  }
+  return text.length;
 }
 
 /**
@@ -610,9 +712,10 @@ function isSpace(c: number): boolean {
  * nesting to find where each value ends. Damage stays local: a string cannot span lines (JSON
  * forbids raw line breaks in strings), and a `{` or `[` at the start of a line while a value is
  * still open (pretty printers indent nested values) starts the next value, the open one being
- * reported as cut short. Text between values is reported line by line.
+ * reported as cut short. After a damaged value the scan goes on at the next line that starts with
+ * `{` or `[`; other text between values is reported line by line.
  */
-function parseJsonStream(text: string, lines: LineIndex, collector: Collector): void {
+function parseJsonStream(text: string, lines: Lines, collector: Collector): void {
   const n = text.length;
   let i = 0;
   while (i < n && !collector.stopped) {
@@ -622,6 +725,7 @@ function parseJsonStream(text: string, lines: LineIndex, collector: Collector): 
       continue;
     }
     const startLine = lines.lineAt(i);
+    collector.at = i;
     if (c !== 123 && c !== 91) {
       // not the start of an object or array: report the rest of the line
       let end = i;
@@ -639,10 +743,11 @@ function parseJsonStream(text: string, lines: LineIndex, collector: Collector): 
     }
     const start = i;
     let depth = 0;
+    let maxDepth = 0;
     let inString = false;
     let escaped = false;
     let end = -1;
-    let problem: { reason: string; at: number; resume: number } | null = null;
+    let problem: { reason: string; at: number } | null = null;
     for (let j = i; j < n; j++) {
       const ch = text.charCodeAt(j);
       if (inString) {
@@ -650,18 +755,18 @@ function parseJsonStream(text: string, lines: LineIndex, collector: Collector): 
         else if (ch === 92) escaped = true;
         else if (ch === 34) inString = false;
         else if (ch === 10 || ch === 13) {
-          problem = { reason: 'a string is not closed before the end of its line', at: j, resume: j };
+          problem = { reason: 'a string is not closed before the end of its line', at: j };
           break;
         }
         continue;
       }
       if (ch === 34) inString = true;
       else if (ch === 123 || ch === 91) {
-        if (depth > 0 && j > 0 && (text.charCodeAt(j - 1) === 10 || text.charCodeAt(j - 1) === 13)) {
-          problem = { reason: 'the value ends before it is closed (cut short?); the next one starts here', at: j - 1, resume: j };
+        if (depth > 0 && (text.charCodeAt(j - 1) === 10 || text.charCodeAt(j - 1) === 13)) {
+          problem = { reason: 'the value ends before it is closed (cut short?); the next one starts here', at: j - 1 };
           break;
         }
-        depth++;
+        if (++depth > maxDepth) maxDepth = depth;
       } else if (ch === 125 || ch === 93) {
         depth--;
         if (depth <= 0) {
@@ -670,12 +775,16 @@ function parseJsonStream(text: string, lines: LineIndex, collector: Collector): 
         }
       }
     }
-    if (problem === null && end < 0) problem = { reason: 'the file ends before the value is closed (cut short?)', at: n, resume: n };
+    if (problem === null && end < 0) problem = { reason: 'the file ends before the value is closed (cut short?)', at: n };
     if (problem !== null) {
       const at = lines.lineAt(Math.max(start, problem.at - 1));
       collector.bad(startLine, `invalid JSON: ${problem.reason}${at !== startLine ? ` (the value runs from line ${startLine} to ${at})` : ''}`);
-      // at least one character forward, to the next line when the problem is on this one
-      i = Math.max(problem.resume, start + 1);
+      i = nextValueLine(text, Math.max(start, problem.at - 1));
+      continue;
+    }
+    if (maxDepth > MAX_NESTING) {
+      collector.bad(startLine, `the value is ${TOO_DEEP}`);
+      i = end;
       continue;
     }
     const chunk = text.slice(start, end);
@@ -684,7 +793,9 @@ function parseJsonStream(text: string, lines: LineIndex, collector: Collector): 
       value = JSON.parse(chunk);
     } catch (error) {
       const message = (error as Error).message;
-      const at = jsonErrorLine(message, start, end, lines);
+      const offset = jsonErrorOffset(message, start, end);
+      const at = lines.lineAt(offset);
+      collector.at = offset;
       collector.bad(
         at,
         `invalid JSON: ${message.replace(/ in JSON at position \d+/, '')}${at !== startLine ? ` (in the value that starts at line ${startLine})` : ''}`,
@@ -697,37 +808,104 @@ function parseJsonStream(text: string, lines: LineIndex, collector: Collector): 
   }
 }
 
-function yamlErrorLine(doc: Document.Parsed, lines: LineIndex): { line: number; message: string } | null {
-  const error = doc.errors[0];
-  if (!error) return null;
-  const line = error.linePos?.[0]?.line ?? lines.lineAt(error.pos[0]);
-  return { line, message: (error.message.split('\n')[0] ?? error.code).replace(/ at line \d+, column \d+:?$/, '') };
+/**
+ * Where each YAML document starts: at the start, and after each `---` line (a document marker at
+ * column 0 cannot be content: block scalars are indented). Returns [start offset, first content
+ * offset] pairs.
+ */
+function yamlDocuments(text: string): Array<[number, number]> {
+  const docs: Array<[number, number]> = [];
+  let docStart = 0;
+  let start = 0;
+  while (start <= text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    if (text.startsWith('---', start) && (start + 3 >= end || isSpace(text.charCodeAt(start + 3)))) {
+      if (start > docStart) docs.push([docStart, start]);
+      docStart = start;
+    }
+    start = end + 1;
+  }
+  docs.push([docStart, text.length]);
+  return docs;
 }
 
-function parseYaml(text: string, lines: LineIndex, collector: Collector): void {
-  let docs: Document.Parsed[];
-  try {
-    docs = parseAllDocuments(text, { prettyErrors: true }) as Document.Parsed[];
-  } catch (error) {
-    collector.bad(1, `cannot parse as YAML: ${(error as Error).message}`);
-    return;
+/** Whether `value` nests more than `limit` objects and arrays deep (walked without recursion). */
+function deeperThan(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
   }
-  if (!Array.isArray(docs)) docs = [docs];
-  for (const doc of docs) {
+  return false;
+}
+
+/** Flow brackets deeper than this, or lines indented more than this, are refused before YAML parses them. */
+const MAX_YAML_INDENT = 400;
+
+/** Why a YAML document is too deep to hand to the YAML parser (whose recursion has no bound), or null. */
+function yamlTooDeep(text: string, start: number, end: number): { offset: number; reason: string } | null {
+  let depth = 0;
+  let lineStart = start;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) {
+      lineStart = i + 1;
+      continue;
+    }
+    if (c === 32 && i - lineStart > MAX_YAML_INDENT) return { offset: i, reason: `a line is indented more than ${MAX_YAML_INDENT} columns` };
+    if (c === 91 || c === 123) {
+      if (++depth > MAX_NESTING) return { offset: i, reason: `it is ${TOO_DEEP}` };
+    } else if (c === 93 || c === 125) {
+      if (depth > 0) depth--;
+    }
+  }
+  return null;
+}
+
+function parseYaml(text: string, lines: Lines, collector: Collector): void {
+  for (const [docStart, docEnd] of yamlDocuments(text)) {
     if (collector.stopped) return;
-    const startOffset = doc.contents?.range?.[0] ?? doc.range[0];
-    const line = lines.lineAt(startOffset);
-    const error = yamlErrorLine(doc, lines);
+    collector.at = docStart;
+    const docLine = lines.lineAt(docStart);
+    const deep = yamlTooDeep(text, docStart, docEnd);
+    if (deep !== null) {
+      collector.at = deep.offset;
+      collector.bad(lines.lineAt(deep.offset), `invalid YAML document (from line ${docLine}): ${deep.reason}`);
+      continue;
+    }
+    const source = text.slice(docStart, docEnd);
+    let doc: Document.Parsed;
+    try {
+      // uniqueKeys off: the YAML library checks duplicate keys in quadratic time (20,000 keys took
+      // 9 s); a duplicate key then keeps its last value, as JSON.parse does
+      doc = parseDocument(source, { prettyErrors: false, uniqueKeys: false });
+    } catch (error) {
+      collector.bad(docLine, `cannot parse as YAML: ${(error as Error).message}`);
+      continue;
+    }
+    const error = doc.errors[0];
     if (error) {
-      collector.bad(error.line, `invalid YAML: ${error.message}`);
+      const offset = docStart + (error.pos?.[0] ?? 0);
+      collector.at = offset;
+      collector.bad(lines.lineAt(offset), `invalid YAML: ${(error.message.split('\n')[0] ?? error.code).slice(0, 300)}`);
       continue;
     }
     if (doc.contents === null) continue;
+    const line = lines.lineAt(docStart + (doc.contents.range?.[0] ?? 0));
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (e) {
-      collector.bad(line, `invalid YAML: ${(e as Error).message}`);
+      collector.bad(line, `invalid YAML: ${(e as Error).message.slice(0, 300)}`);
+      continue;
+    }
+    if (deeperThan(value, MAX_NESTING)) {
+      collector.bad(line, `the document is ${TOO_DEEP}`);
       continue;
     }
     collector.value(value, line, () => {
@@ -736,7 +914,7 @@ function parseYaml(text: string, lines: LineIndex, collector: Collector): void {
       if (!isSeq(seq)) return [];
       return seq.items.map((item) => {
         const range = (item as { range?: [number, number, number] } | null)?.range;
-        return range ? lines.lineAt(range[0]) : line;
+        return range ? lines.lineAt(docStart + range[0]) : line;
       });
     });
   }
@@ -745,14 +923,18 @@ function parseYaml(text: string, lines: LineIndex, collector: Collector): void {
 /** kubectl's table output (`kubectl get events`) starts with these headings. */
 const KUBECTL_TABLE = /^(NAMESPACE|LAST SEEN|NAME)\s{2,}/;
 
-function parseText(text: string, lines: LineIndex, collector: Collector): void {
+function parsePlainText(text: string, collector: Collector): void {
   const first = firstContentLine(text) ?? '';
   const hint = KUBECTL_TABLE.test(first) ? " (kubectl's table output: add -o json, -o yaml or --output-watch-events -o json)" : '';
-  const n = lines.starts.length;
-  for (let i = 0; i < n && !collector.stopped; i++) {
-    const line = lines.textOf(i + 1);
-    if (line.trim().length === 0 || line.trimStart().startsWith('#')) continue;
-    collector.bad(i + 1, `not JSON or YAML${hint}`, line);
+  let line = 0;
+  let start = 0;
+  while (start <= text.length && !collector.stopped) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    line++;
+    const raw = text.slice(start, end).replace(/\r$/, '');
+    if (raw.trim().length > 0 && !raw.trimStart().startsWith('#')) collector.bad(line, `not JSON or YAML${hint}`, raw);
+    start = end + 1;
   }
 }
 
@@ -762,8 +944,20 @@ function parseText(text: string, lines: LineIndex, collector: Collector): void {
  * reason (and the parse stops early when nothing valid comes before GIVE_UP_AFTER of those).
  */
 export function parseRecording(text: string, file: string): ParsedRecording {
+  // a JSON.parse that fails builds an Error: without its stack trace a file of bad lines parses
+  // 2.5 times faster (synchronous, so nothing else runs meanwhile)
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return parseText(text, file);
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+  }
+}
+
+function parseText(text: string, file: string): ParsedRecording {
   const body = stripBom(text);
-  const lines = new LineIndex(body);
+  const lines = new Lines(body);
   const collector = new Collector(file, lines);
   const detected = detect(body);
   switch (detected.format) {
@@ -771,7 +965,7 @@ export function parseRecording(text: string, file: string): ParsedRecording {
       parseList(body, detected.whole, collector);
       break;
     case 'jsonl':
-      parseJsonLines(body, lines, collector);
+      parseJsonLines(body, collector);
       break;
     case 'json-stream':
       parseJsonStream(body, lines, collector);
@@ -780,7 +974,7 @@ export function parseRecording(text: string, file: string): ParsedRecording {
       parseYaml(body, lines, collector);
       break;
     case 'text':
-      parseText(body, lines, collector);
+      parsePlainText(body, collector);
       break;
     default:
       break;
@@ -831,7 +1025,10 @@ export function parseRecordingBytes(bytes: Uint8Array, file: string): ParsedReco
     line++;
   }
   const parsed = parseRecording(parts.join('\n'), file);
+  parts.length = 0;
+  parsed.malformedCount += badLines.length;
   for (const bad of badLines) {
+    if (parsed.malformed.length >= REPORTS_KEPT) break;
     parsed.malformed.push({ file, line: bad, reason: 'not valid UTF-8 text', text: '' });
   }
   parsed.malformed.sort((a, b) => a.line - b.line);
@@ -866,7 +1063,10 @@ export function nothingToReplay(parsed: ParsedRecording, options: { requireEvent
   if (parsed.records.some((r) => r.resource === 'events')) return null;
   if (parsed.records.length > 0) {
     const kinds = new Map<string, number>();
-    for (const r of parsed.records) kinds.set(`${r.kind} (${r.apiVersion})`, (kinds.get(`${r.kind} (${r.apiVersion})`) ?? 0) + 1);
+    for (const r of parsed.records) {
+      const key = `${r.kind.slice(0, 100)} (${r.apiVersion.slice(0, 100)})`;
+      kinds.set(key, (kinds.get(key) ?? 0) + 1);
+    }
     const list = [...kinds].map(([k, n]) => `${n} ${k}`).join(', ');
     return `it holds no Event, only ${list.length > 200 ? `${list.slice(0, 200)}…` : list}: nothing to replay`;
   }
@@ -877,14 +1077,15 @@ export function nothingToReplay(parsed: ParsedRecording, options: { requireEvent
     const first = parsed.malformed[0];
     return `it is not a recording: ${parsed.stoppedEarly}${first ? ` (line ${first.line}: ${first.reason})` : ''}; ${expected}`;
   }
-  if (parsed.malformed.length > 0) {
-    const first = parsed.malformed[0] as MalformedRecord;
-    const more = parsed.malformed.length > 1 ? `, and ${parsed.malformed.length - 1} more` : '';
+  const first = parsed.malformed[0];
+  if (first !== undefined) {
+    const more = parsed.malformedCount > 1 ? `, and ${parsed.malformedCount - 1} more` : '';
     return `none of its entries can be replayed (line ${first.line}: ${first.reason}${more}); ${expected}`;
   }
-  if (parsed.watchErrors.length > 0) {
-    const first = parsed.watchErrors[0] as RecordedWatchError;
-    return `it holds no changes, only ${parsed.watchErrors.length === 1 ? 'a watch ERROR' : `${parsed.watchErrors.length} watch ERRORs`} (line ${first.line}: ${first.message})`;
+  const error = parsed.watchErrors[0];
+  if (error !== undefined) {
+    const n = parsed.watchErrorCount;
+    return `it holds no changes, only ${n === 1 ? 'a watch ERROR' : `${n} watch ERRORs`} (line ${error.line}: ${error.message})`;
   }
   if (parsed.bookmarks > 0) return `it holds no changes, only ${parsed.bookmarks} watch BOOKMARK${parsed.bookmarks === 1 ? '' : 's'}`;
   return 'it holds no objects (an empty List?): nothing to replay';

@@ -33,8 +33,9 @@ export interface ReplayOptions {
   /** Drives pacing and batching; default asyncScheduler. Tests pass a TestScheduler. */
   scheduler?: SchedulerLike;
   /**
-   * A line (or list item) that cannot be replayed: called once per bad record, when the recording
-   * has been read and before the first element is emitted; the record is skipped. Throwing from it
+   * A line (or list item) that cannot be replayed: called once per bad record (for the first
+   * REPORTS_KEPT, 1000; the rest are only counted in `stats.malformed`), when the recording has
+   * been read and before the first element is emitted; the record is skipped. Throwing from it
    * errors the stream.
    */
   onMalformed?: (record: MalformedRecord) => void;
@@ -169,13 +170,13 @@ function replayParsed(parse: () => ParsedRecording, file: string, settings: Sett
     stats.lines = parsed.lines;
     stats.total = parsed.records.length;
     stats.bookmarks = parsed.bookmarks;
-    stats.watchErrors = parsed.watchErrors.length;
+    stats.watchErrors = parsed.watchErrorCount;
     stats.inferred = { ...parsed.inferred };
     stats.objects = parsed.objects;
     for (const record of parsed.records) stats.byResource[record.resource] = (stats.byResource[record.resource] ?? 0) + 1;
     const nothing = nothingToReplay(parsed, { requireEvents: settings.requireEvents });
     if (nothing !== null) {
-      stats.malformed = parsed.malformed.length;
+      stats.malformed = parsed.malformedCount;
       subscriber.error(new RecordingContentError(file, nothing));
       return undefined;
     }
@@ -189,6 +190,8 @@ function replayParsed(parse: () => ParsedRecording, file: string, settings: Sett
         settings.onMalformed?.(bad);
       }
       for (; w < errors.length; w++) settings.onWatchError?.(errors[w] as RecordedWatchError);
+      // beyond the first REPORTS_KEPT, malformed entries are counted, not reported one by one
+      stats.malformed = parsed.malformedCount;
     } catch (error) {
       subscriber.error(error);
       return undefined;

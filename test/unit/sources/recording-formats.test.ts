@@ -12,6 +12,7 @@ import { eventOccurrences, type EventItem } from '../../../src/sources/event-sou
 import { inferObjectType } from '../../../src/sources/infer-kind.js';
 import {
   GIVE_UP_AFTER,
+  MAX_NESTING,
   nothingToReplay,
   parseRecording,
   parseRecordingBytes,
@@ -256,6 +257,44 @@ describe('recording formats: damaged and wrong files', () => {
     const parsed = parseRecording(text, 'w.jsonl');
     expect(parsed.records).toHaveLength(23);
     expect(parsed.malformed.map((m) => m.line)).toEqual([1]);
+  });
+
+  it('a JSON array of objects (`jq .items`) and of watch events (`jq -s .`) read like a List, each item at its line', () => {
+    const list = JSON.parse(read('kubectl-get-events-o-json.json')) as { items: unknown[] };
+    const items = parseRecording(JSON.stringify(list.items, null, 2), 'items.json');
+    expect(items.format).toBe('list');
+    expect(items.records.map((r) => r.event.object)).toEqual(list.items);
+    const watch = read('raw-watch-core-v1.jsonl').trim().split('\n');
+    const slurped = parseRecording(`[${watch.join(',\n')}]`, 'slurped.json');
+    expect(slurped.records.map((r) => r.event.type)).toEqual(parse('raw-watch-core-v1.jsonl').records.map((r) => r.event.type));
+    expect(slurped.bookmarks).toBe(1);
+    expect(slurped.records.map((r) => r.source.line)).toEqual(parse('raw-watch-core-v1.jsonl').records.map((r) => r.source.line));
+  });
+
+  it('values nested more than MAX_NESTING levels are refused, in every format; MAX_NESTING levels are read', () => {
+    const nested = (depth: number): unknown => {
+      let value: unknown = 'leaf';
+      for (let i = 0; i < depth; i++) value = [value];
+      return value;
+    };
+    const event = (depth: number) => ({ ...JSON.parse(read('kubectl-get-events-w-o-json-jq-c.jsonl').split('\n')[0] ?? ''), deep: nested(depth) });
+    // the object is one level, `deep` the rest
+    const ok = event(MAX_NESTING - 1);
+    const deep = event(MAX_NESTING);
+    for (const [name, render] of [
+      ['jsonl', (o: unknown) => JSON.stringify(o)],
+      ['json-stream', (o: unknown) => JSON.stringify(o, null, 2)],
+      [
+        'yaml',
+        (o: unknown) =>
+          `apiVersion: v1\nkind: Event\ndeep: ${JSON.stringify((o as { deep: unknown }).deep)}\nmetadata: {name: x, uid: u}\ninvolvedObject: {kind: Pod, name: p}\n`,
+      ],
+    ] as const) {
+      expect(parseRecording(render(ok), name).records, name).toHaveLength(1);
+      const refused = parseRecording(render(deep), name);
+      expect(refused.records, name).toEqual([]);
+      expect(refused.malformed[0]?.reason, name).toContain(`nested more than ${MAX_NESTING} levels deep`);
+    }
   });
 
   it('an API error object among the objects is reported as such', () => {
