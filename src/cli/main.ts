@@ -7,6 +7,7 @@ import { runCommand } from './run-command.js';
 import { pipelinesOption, registerPipelineCommands } from './pipeline-commands.js';
 import { registerConfigCommand } from './config-command.js';
 import { registerAlertsCommand } from './alerts-command.js';
+import { registerRecordCommand } from './record-command.js';
 
 const program = new Command();
 
@@ -72,6 +73,7 @@ program
     process.exitCode = await runCommand(options);
   });
 
+registerRecordCommand(program);
 registerPipelineCommands(program);
 registerConfigCommand(program);
 registerAlertsCommand(program);

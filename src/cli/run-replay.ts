@@ -19,7 +19,7 @@ import { RunStats } from '../jobs/run-stats.js';
 import type { KubeEvent } from '../model/kube-event.js';
 import { kubeEventRecord } from '../model/out-record.js';
 import { StdoutSink } from '../sinks/stdout.js';
-import { RecordingReadError, type ReplaySpeed } from '../sources/replay.js';
+import { describeRecording, RecordingContentError, RecordingReadError, type ReplaySpeed } from '../sources/replay.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { prepareOutDir } from './out-dir.js';
 import { loadPipelinesForRun } from './pipeline-commands.js';
@@ -103,7 +103,7 @@ export async function runReplayCommand(options: RunOptions, source: { file: stri
   try {
     await job.done;
   } catch (error) {
-    if (error instanceof RecordingReadError) throw new CliError(error.message, EXIT.usage);
+    if (error instanceof RecordingReadError || error instanceof RecordingContentError) throw new CliError(error.message, EXIT.usage);
     throw new CliError(`the replay failed: ${error instanceof Error ? error.message : String(error)}`, EXIT.failure);
   } finally {
     process.off('SIGINT', onSignal);
@@ -111,6 +111,7 @@ export async function runReplayCommand(options: RunOptions, source: { file: stri
   }
   if (readerGone) return EXIT.ok;
   process.stderr.write(`\n${stats.render(job.files.files, { color: Boolean(process.stderr.isTTY) })}\n`);
+  process.stderr.write(`${describeRecording(job.recording)}\n`);
   if (stats.malformed > 0) {
     process.stderr.write(`${stats.malformed} malformed record(s) were skipped; see the warnings above for file:line and reason.\n`);
   }

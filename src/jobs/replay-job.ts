@@ -24,7 +24,7 @@ import type { Sink } from '../sinks/sink.js';
 import { allSinks } from '../pipeline/graph.js';
 import { eventOccurrences, type EventItem, type EventSourceItem } from '../sources/event-source.js';
 import { ObjectCache } from '../sources/object-cache.js';
-import { replayFile, type MalformedRecord, type ReplayProgress, type ReplaySpeed } from '../sources/replay.js';
+import { replayFile, type MalformedRecord, type RecordedWatchError, type ReplayProgress, type ReplaySpeed, type ReplayStats } from '../sources/replay.js';
 import type { RunStats } from './run-stats.js';
 
 export interface ReplayJobOptions {
@@ -54,7 +54,12 @@ export interface RunningJob {
   stop(): void;
   /** The Avro files (their summary once `done`). */
   files: FileSink;
+  /** What was read from the recording: format, records per resource, inferred types, skips. */
+  recording: Readonly<ReplayStats>;
 }
+
+/** Malformed entries logged one by one; the rest are counted (the summary has the total). */
+export const MALFORMED_WARNINGS = 20;
 
 export function runReplayJob(options: ReplayJobOptions): RunningJob {
   const { logger, stats } = options;
@@ -72,11 +77,17 @@ export function runReplayJob(options: ReplayJobOptions): RunningJob {
   const cache = new ObjectCache({ logger });
   const onMalformed = (m: MalformedRecord) => {
     stats.malformed += 1;
-    logger.warn({ file: m.file, line: m.line, reason: m.reason }, `${m.file}:${m.line}: skipped: ${m.reason}`);
+    if (stats.malformed <= MALFORMED_WARNINGS) logger.warn({ file: m.file, line: m.line, reason: m.reason }, `${m.file}:${m.line}: skipped: ${m.reason}`);
+    if (stats.malformed === MALFORMED_WARNINGS + 1) logger.warn(`more malformed entries in ${m.file}: only counted from here on (the summary has the total)`);
+  };
+  const onWatchError = (e: RecordedWatchError) => {
+    logger.warn({ file: e.file, line: e.line, reason: e.message }, `${e.file}:${e.line}: the recorded watch ended with an ERROR: ${e.message}`);
   };
   const replay = replayFile(options.file, {
     speed: options.speed,
     onMalformed,
+    onWatchError,
+    requireEvents: true,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
 
@@ -144,6 +155,8 @@ export function runReplayJob(options: ReplayJobOptions): RunningJob {
   let stop = () => {};
   const done = new Promise<void>((resolve, reject) => {
     const finish = (error: unknown): void => {
+      // entries beyond the ones reported one by one are counted by the replay
+      stats.malformed = Math.max(stats.malformed, replay.stats.malformed);
       router.close(60_000).then(
         (closed) => {
           const problem =
@@ -174,7 +187,7 @@ export function runReplayJob(options: ReplayJobOptions): RunningJob {
       finish(null);
     };
   });
-  return { done, stop: () => stop(), files };
+  return { done, stop: () => stop(), files, recording: replay.stats };
 }
 
 /** Removes an earlier run's file (only a file: anything else is reported when the run writes there). */

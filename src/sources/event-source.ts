@@ -136,30 +136,40 @@ export interface EventSource {
   readonly deadLetters$: Observable<DeadLetter>;
 }
 
-export function createEventSource(source: WatchSource, options: EventSourceOptions): EventSource {
+/**
+ * The Event objects as a watch sends them (changes, SYNCED and GAP markers): events.k8s.io/v1, or
+ * core/v1 when that is not served (404) or asked for. Both are views of the same stored objects.
+ */
+export function watchEventObjects(
+  source: WatchSource,
+  scope: WatchScope & { resumeFrom?: ResumePoint | null },
+  options: { api?: 'auto' | SourceApi; logger?: Logger } = {},
+): Observable<WatchEvent<unknown>> {
   const log = (options.logger ?? silentLogger).child({ component: 'event-source' });
-  const scope = {
-    namespaces: options.namespaces,
-    fieldSelector: options.fieldSelector,
-    labelSelector: options.labelSelector,
-    resumeFrom: options.resumeFrom ?? null,
-    replay: false,
-  };
+  const watchScope = { ...scope, resumeFrom: scope.resumeFrom ?? null, replay: false };
   const api = options.api ?? 'auto';
-  const raw$ = defer(() => {
-    if (api === 'core/v1') return source.watch<unknown>(RESOURCES.CoreEvent, scope);
-    const v1 = source.watch<unknown>(RESOURCES.EventV1, scope);
+  return defer(() => {
+    if (api === 'core/v1') return source.watch<unknown>(RESOURCES.CoreEvent, watchScope);
+    const v1 = source.watch<unknown>(RESOURCES.EventV1, watchScope);
     if (api === 'events.k8s.io/v1') return v1;
     return v1.pipe(
       catchError((error: unknown) => {
         if (error instanceof KubeApiError && error.statusCode === 404) {
           log.info('events.k8s.io/v1 is not served, watching core/v1 Events');
-          return source.watch<unknown>(RESOURCES.CoreEvent, scope);
+          return source.watch<unknown>(RESOURCES.CoreEvent, watchScope);
         }
         return throwError(() => error);
       }),
     );
   });
+}
+
+export function createEventSource(source: WatchSource, options: EventSourceOptions): EventSource {
+  const raw$ = watchEventObjects(
+    source,
+    { namespaces: options.namespaces, fieldSelector: options.fieldSelector, labelSelector: options.labelSelector, resumeFrom: options.resumeFrom ?? null },
+    { api: options.api, logger: options.logger },
+  );
   const items$ = raw$.pipe(
     eventOccurrences({ cluster: options.cluster, logger: options.logger, now: options.now }),
     map((item) => {

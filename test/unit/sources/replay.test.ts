@@ -7,7 +7,16 @@ import { TestScheduler } from 'rxjs/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { KubeEvent } from '../../../src/model/kube-event.js';
 import { normalizeEvent } from '../../../src/model/normalize.js';
-import { RecordingReadError, replayFile, replayText, type MalformedRecord, type RecordedChange, type ReplayOptions } from '../../../src/sources/replay.js';
+import {
+  RecordingContentError,
+  RecordingReadError,
+  replayFile,
+  replayText,
+  type MalformedRecord,
+  type RecordedChange,
+  type RecordedWatchError,
+  type ReplayOptions,
+} from '../../../src/sources/replay.js';
 import { detectFormat, parseRecording } from '../../../src/sources/recording-format.js';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
@@ -144,16 +153,25 @@ describe('replay: formats', () => {
     expect(detectFormat(line('ADDED', object({ name: 'a' })))).toBe('jsonl');
     expect(detectFormat(JSON.stringify({ kind: 'List', items: [] }))).toBe('list');
     expect(detectFormat(JSON.stringify({ kind: 'List', items: [] }, null, 2))).toBe('list');
-    expect(detectFormat('')).toBe('jsonl');
+    expect(detectFormat(JSON.stringify([object({ name: 'a' })], null, 2))).toBe('list');
+    expect(detectFormat(`${JSON.stringify(object({ name: 'a' }), null, 4)}\n${JSON.stringify(object({ name: 'b' }), null, 4)}`)).toBe('json-stream');
+    expect(detectFormat('apiVersion: v1\nkind: Event\n')).toBe('yaml');
+    expect(detectFormat('---\ntype: ADDED\n')).toBe('yaml');
+    expect(detectFormat('')).toBe('empty');
+    expect(detectFormat(' \n\t\r\n')).toBe('empty');
     expect(detectFormat('not json\n{"type":"ADDED"}')).toBe('jsonl');
+    expect(detectFormat('not json\nnor this')).toBe('text');
   });
 
-  it('does not throw on a one-line List followed by more lines: read as JSON Lines, the List line reported', async () => {
-    const text = `${JSON.stringify({ kind: 'List', items: [] })}\n${line('ADDED', object({ name: 'a' }), 0)}\n`;
+  it('reads a one-line List followed by more lines as JSON Lines: the items of the List, then the rest', async () => {
+    const text = `${JSON.stringify({ kind: 'List', items: [object({ name: 'l' })] })}\n${line('ADDED', object({ name: 'a' }), 0)}\n`;
     const bad: MalformedRecord[] = [];
     const records = await all(replayText(text, 'mixed', { onMalformed: (m) => bad.push(m) }).changes$);
-    expect(records.map(nameOf)).toEqual(['a']);
-    expect(bad.map((m) => [m.line, m.reason])).toEqual([[1, expect.stringContaining('List document')]]);
+    expect(records.map((r) => [nameOf(r), r.source.line])).toEqual([
+      ['l', 1],
+      ['a', 2],
+    ]);
+    expect(bad).toEqual([]);
   });
 
   it('names resources the way watches are named', async () => {
@@ -348,23 +366,25 @@ describe('replay: malformed lines are reported and skipped', () => {
       line('ADDED', object({ name: 'ok-2' }), 1000), // 12
     ];
     const bad: MalformedRecord[] = [];
-    const replay = replayText(lines.join('\r\n'), 'cluster.jsonl', { onMalformed: (m) => bad.push(m) });
+    const watchErrors: RecordedWatchError[] = [];
+    const replay = replayText(lines.join('\r\n'), 'cluster.jsonl', { onMalformed: (m) => bad.push(m), onWatchError: (e) => watchErrors.push(e) });
     const records = await all(replay.changes$);
     expect(records.map(nameOf)).toEqual(['ok-1', 'ok-2']);
     expect(records.map((r) => r.source.line)).toEqual([1, 12]);
-    expect(bad.map((m) => `${m.file}:${m.line}`)).toEqual([2, 4, 5, 6, 7, 8, 9, 11].map((n) => `cluster.jsonl:${n}`));
+    expect(bad.map((m) => `${m.file}:${m.line}`)).toEqual([2, 4, 5, 6, 7, 8, 11, 11].map((n) => `cluster.jsonl:${n}`));
     expect(bad.map((m) => m.reason)).toEqual([
       expect.stringContaining('invalid JSON'),
       'missing "type"',
       expect.stringContaining('unknown watch event type "UPSERTED"'),
-      '"object" is not a JSON object',
-      'object has no apiVersion and kind',
+      '"object" is not a JSON object, got a string "pod"',
+      expect.stringMatching(/^the object has no apiVersion and kind: .*match none of the kinds/),
       expect.stringContaining('"observedAt" is not an RFC 3339 time'),
-      'watch ERROR event: too old resource version: 1 (42) (code 410)',
-      expect.stringContaining('not a JSON object'),
+      'items[0]: not an object, got a number 1',
+      'items[1]: not an object, got a number 2',
     ]);
     expect(bad[0]?.text).toBe(lines[1]);
-    expect(replay.stats).toMatchObject({ lines: 12, total: 2, emitted: 2, malformed: 8, bookmarks: 1 });
+    expect(watchErrors).toEqual([{ file: 'cluster.jsonl', line: 9, message: 'too old resource version: 1 (42) (410)' }]);
+    expect(replay.stats).toMatchObject({ lines: 12, total: 2, emitted: 2, malformed: 8, bookmarks: 1, watchErrors: 1 });
   });
 
   it('reports bad lines of a real recording by path and line, and replays the rest', async () => {
@@ -398,30 +418,30 @@ describe('replay: malformed lines are reported and skipped', () => {
     expect(records.map(nameOf)).toEqual(['e1']);
     const textLines = text.split('\n');
     expect(bad.map((m) => [m.reason, textLines[m.line - 1]?.trim()])).toEqual([
-      ['items[1]: not a JSON object', '"oops",'],
-      ['items[2]: object has no apiVersion and kind', '{'],
+      ['items[1]: not an object, got a string "oops"', '"oops",'],
+      [expect.stringMatching(/^items\[2\] has no apiVersion and kind: /), '{'],
     ]);
   });
 
-  it('reports a pretty-printed document that is not a List once, with the line of the syntax error', async () => {
-    const text = '{\n  "kind": "Pod",\n  "apiVersion": "v1",\n}\n';
+  it('reports a pretty-printed document with a syntax error once, at the line of the error, and replays the next one', async () => {
+    const text = `{\n  "kind": "Pod",\n  "apiVersion": "v1",\n}\n${JSON.stringify(object({ name: 'next' }), null, 2)}\n`;
     const bad: MalformedRecord[] = [];
     const records = await all(replayText(text, 'pod.json', { onMalformed: (m) => bad.push(m) }).changes$);
-    expect(records).toEqual([]);
+    expect(records.map((r) => [nameOf(r), r.source.line])).toEqual([['next', 5]]);
     expect(bad).toHaveLength(1);
-    expect(bad[0]?.reason).toMatch(/^invalid JSON document/);
+    expect(bad[0]?.reason).toBe('invalid JSON: Expected double-quoted property name (in the value that starts at line 1)');
     expect(bad[0]?.line).toBe(4);
   });
 
   it('cuts long offending text', async () => {
-    const long = `{"type":"ADDED","object":${'x'.repeat(5000)}`;
+    const long = `{"type":"ADDED","object":${'x'.repeat(5000)}\n${line('ADDED', object({ name: 'a' }))}`;
     const bad: MalformedRecord[] = [];
     await all(replayText(long, 'm', { onMalformed: (m) => bad.push(m) }).changes$);
     expect(bad[0]?.text.length).toBeLessThanOrEqual(1001);
   });
 
   it('errors the stream when the malformed handler throws', async () => {
-    const replay = replayText('garbage', 'm', {
+    const replay = replayText(`garbage\n${line('ADDED', object({ name: 'a' }))}`, 'm', {
       onMalformed: () => {
         throw new Error('strict mode: refusing malformed input');
       },
@@ -457,6 +477,56 @@ describe('replay: unreadable recordings', () => {
 
   it('errors with RecordingReadError for a directory', async () => {
     await expect(all(replayFile(dir).changes$)).rejects.toMatchObject({ name: 'RecordingReadError', code: 'EISDIR', path: dir });
+  });
+
+  it('errors with RecordingContentError, and reports no malformed entry, when there is nothing to replay', async () => {
+    const cases: Array<[string, string | Uint8Array, RegExp]> = [
+      ['empty.jsonl', '', /: the file is empty: nothing to replay$/],
+      ['blank.jsonl', '\n\n', /: the file holds only blank lines: nothing to replay$/],
+      [
+        'image.png',
+        Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]),
+        /: it is not a recording: it holds binary data \(a NUL byte at offset 8\), not text$/,
+      ],
+      [
+        'notes.txt',
+        Array.from({ length: 3000 }, (_, i) => `note ${i}`).join('\n'),
+        /: it is not a recording: none of its first 100 entries is a watch event or a Kubernetes object \(line 1: not JSON or YAML\)/,
+      ],
+      [
+        'bookmarks.jsonl',
+        `${JSON.stringify({ type: 'BOOKMARK', object: { kind: 'Event', apiVersion: 'v1', metadata: { resourceVersion: '9' } } })}\n`,
+        /: it holds no changes, only 1 watch BOOKMARK$/,
+      ],
+      [
+        'empty-list.json',
+        JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [], metadata: { resourceVersion: '' } }),
+        /: it holds no objects \(an empty List\?\): nothing to replay$/,
+      ],
+    ];
+    for (const [name, content, message] of cases) {
+      const path = join(dir, name);
+      await writeFile(path, content);
+      const bad: MalformedRecord[] = [];
+      const replay = replayFile(path, { onMalformed: (m) => bad.push(m) });
+      const error = await all(replay.changes$).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error, name).toBeInstanceOf(RecordingContentError);
+      expect((error as RecordingContentError).message, name).toMatch(
+        new RegExp(`^cannot replay ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}${message.source}`),
+      );
+      expect(bad, name).toEqual([]);
+    }
+  });
+
+  it('with requireEvents, a recording of other objects only has nothing to replay', async () => {
+    const text = `${line('ADDED', object({ name: 'a' }), 0)}\n${line('ADDED', object({ kind: 'Node', name: 'n' }), 0)}\n`;
+    expect((await all(replayText(text, 'pods.jsonl').changes$)).map(nameOf)).toEqual(['a', 'n']);
+    await expect(all(replayText(text, 'pods.jsonl', { requireEvents: true }).changes$)).rejects.toThrow(
+      'cannot replay pods.jsonl: it holds no Event, only 1 Pod (v1), 1 Node (v1): nothing to replay',
+    );
   });
 
   it('reads nothing until subscribed, and again on each subscription', async () => {
