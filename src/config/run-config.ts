@@ -24,7 +24,7 @@ import { isSeq, LineCounter, parseDocument, stringify } from 'yaml';
 import { z } from 'zod';
 import { didYouMean } from '../core/diagnostics.js';
 import { durationOrNumber, showDuration } from '../core/duration.js';
-import { DocumentLocator, type PathSegment } from '../core/yaml-locator.js';
+import { addDuplicateKeyErrors, DocumentLocator, type PathSegment } from '../core/yaml-locator.js';
 import { zodProblems } from '../core/zod-diagnostics.js';
 import { displayValue, shapeOf } from '../core/zod-schema.js';
 import { DEFAULT_TOPICS } from '../sinks/kafka-topics.js';
@@ -535,7 +535,8 @@ export function loadRunConfig(options: LoadRunConfigOptions = {}): LoadedRunConf
       throw new ConfigError([{ where: file, path: '', message: `cannot read the configuration file: ${(error as Error).message}` }]);
     }
     const lineCounter = new LineCounter();
-    const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+    const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+    addDuplicateKeyErrors(doc, lineCounter);
     if (doc.errors.length > 0) {
       throw new ConfigError(
         doc.errors.map((e) => {
