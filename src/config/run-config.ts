@@ -25,7 +25,7 @@ import { z } from 'zod';
 import { didYouMean } from '../core/diagnostics.js';
 import { durationOrNumber, showDuration } from '../core/duration.js';
 import { addDuplicateKeyErrors, DocumentLocator, type PathSegment } from '../core/yaml-locator.js';
-import { zodProblems } from '../core/zod-diagnostics.js';
+import { quoteShort, zodProblems } from '../core/zod-diagnostics.js';
 import { displayValue, shapeOf } from '../core/zod-schema.js';
 import { DEFAULT_TOPICS } from '../sinks/kafka-topics.js';
 import { SASL_MECHANISMS, type KafkaClientConfig, type SaslMechanism } from '../kafka/client.js';
@@ -428,6 +428,9 @@ export interface LoadedRunConfig {
 
 type Path = readonly PathSegment[];
 
+/** yaml quotes the offending token, which may be the rest of the file. */
+const clip = (text: string): string => (text.length > 300 ? `${text.slice(0, 300)}…` : text);
+
 function dotted(path: Path): string {
   return path
     .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
@@ -544,14 +547,20 @@ export function loadRunConfig(options: LoadRunConfigOptions = {}): LoadedRunConf
           return {
             where: `${file}:${line}:${col}`,
             path: '',
-            message: `YAML syntax error: ${e.message.split('\n')[0]}`,
+            message: `YAML syntax error: ${clip(e.message.split('\n')[0]!)}`,
             hint: e.code === 'DUPLICATE_KEY' ? 'each key may appear once per mapping' : undefined,
           };
         }),
       );
     }
     locator = new DocumentLocator(file, doc, lineCounter);
-    const contents: unknown = doc.toJS({ maxAliasCount: 100 });
+    let contents: unknown;
+    try {
+      contents = doc.toJS({ maxAliasCount: 100 });
+    } catch (error) {
+      // an alias to no anchor (`*nowhere`), an alias bomb: yaml throws here, not in doc.errors
+      throw new ConfigError([{ where: position([]) ?? file, path: '', message: `YAML: ${(error as Error).message}` }]);
+    }
     if (contents === null || contents === undefined) {
       raw = {};
     } else if (typeof contents !== 'object' || Array.isArray(contents) || isSeq(doc.contents)) {
@@ -591,7 +600,7 @@ export function loadRunConfig(options: LoadRunConfigOptions = {}): LoadedRunConf
       issues.push({
         where: `env ${override.env}`,
         path: override.path.join('.'),
-        message: `${override.secret ? '(value hidden)' : JSON.stringify(value)}: ${parsed.error}`,
+        message: `${override.secret ? '(value hidden)' : quoteShort(value)}: ${parsed.error}`,
       });
       continue;
     }
