@@ -23,7 +23,7 @@ import { readFileSync } from 'node:fs';
 import { isSeq, LineCounter, parseDocument, stringify } from 'yaml';
 import { z } from 'zod';
 import { didYouMean } from '../core/diagnostics.js';
-import { durationOrNumber, showDuration } from '../core/duration.js';
+import { durationOrNumber, MAX_TIMER_MS, showDuration } from '../core/duration.js';
 import { addDuplicateKeyErrors, DocumentLocator, type PathSegment } from '../core/yaml-locator.js';
 import { quoteShort, zodProblems } from '../core/zod-diagnostics.js';
 import { displayValue, shapeOf } from '../core/zod-schema.js';
@@ -57,7 +57,13 @@ const listOf = <T extends z.ZodType>(item: T) =>
     z.array(item),
   );
 /** Settings read before durations were accepted: the unit is in their name. */
-const legacyNumber = z.number().int('must be a whole number').positive('must be > 0').optional();
+const legacyNumber = (unit: 's' | 'ms') =>
+  z
+    .number()
+    .int('must be a whole number')
+    .positive('must be > 0')
+    .max(unit === 's' ? Math.floor(MAX_TIMER_MS / 1000) : MAX_TIMER_MS, `too long for a timer: at most ${showDuration(MAX_TIMER_MS)}`)
+    .optional();
 
 const tlsSchema = z.strictObject({
   /** TLS to the brokers (default true when a tls section is present). */
@@ -86,8 +92,8 @@ const kafkaSchema = z.strictObject({
   connectionTimeout: durationOrNumber('s').optional(),
   /** one request (kafkajs default 30s) */
   requestTimeout: durationOrNumber('s').optional(),
-  connectionTimeoutMs: legacyNumber,
-  requestTimeoutMs: legacyNumber,
+  connectionTimeoutMs: legacyNumber('ms'),
+  requestTimeoutMs: legacyNumber('ms'),
 });
 
 const topicsSchema = z.strictObject({
@@ -114,7 +120,7 @@ const checkpointSchema = z.strictObject({
   path: filePath.default('/var/lib/kubevents/checkpoints'),
   /** least time between two saves */
   interval: durationOrNumber('s').prefault('1s'),
-  intervalMs: legacyNumber,
+  intervalMs: legacyNumber('ms'),
 });
 
 const metricsSchema = z.strictObject({
@@ -134,9 +140,9 @@ const leaderElectionSchema = z
     leaseDuration: durationOrNumber('s').prefault('15s'),
     renewDeadline: durationOrNumber('s').prefault('10s'),
     retryPeriod: durationOrNumber('s').prefault('2s'),
-    leaseDurationSeconds: legacyNumber,
-    renewDeadlineSeconds: legacyNumber,
-    retryPeriodSeconds: legacyNumber,
+    leaseDurationSeconds: legacyNumber('s'),
+    renewDeadlineSeconds: legacyNumber('s'),
+    retryPeriodSeconds: legacyNumber('s'),
   })
   .superRefine((le, ctx) => {
     const { leaseDuration, renewDeadline, retryPeriod } = effectiveLeaseTimings(le);

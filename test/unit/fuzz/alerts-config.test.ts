@@ -82,9 +82,9 @@ describe('the alerts configuration under fuzzing', () => {
   it(
     'mutations of the shipped files (truncation, huge strings, deep nesting, duplicate keys, wrong types, secret references)',
     () => {
-      fc.assert(fc.property(mutatedText(SHIPPED), check), fuzzParameters(120));
+      fc.assert(fc.property(mutatedText(SHIPPED), check), fuzzParameters(80));
     },
-    fuzzTimeout(120),
+    fuzzTimeout(80),
   );
 
   it(
@@ -92,9 +92,9 @@ describe('the alerts configuration under fuzzing', () => {
     () => {
       fc.assert(
         fc.property(arbitraryFromZod(AlertsConfigSchema, { wrong: 0.03 }), (doc) => check(stringify(doc, { lineWidth: 0 }))),
-        fuzzParameters(300),
+        fuzzParameters(150),
       );
     },
-    fuzzTimeout(300),
+    fuzzTimeout(150),
   );
 });

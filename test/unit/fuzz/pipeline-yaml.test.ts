@@ -65,9 +65,9 @@ describe('pipeline YAML under fuzzing', () => {
   it(
     'mutations of the shipped files (truncation, huge strings, deep nesting, duplicate keys, wrong types, odd characters)',
     () => {
-      fc.assert(fc.property(mutatedText(SHIPPED), check), fuzzParameters(150));
+      fc.assert(fc.property(mutatedText(SHIPPED), check), fuzzParameters(100));
     },
-    fuzzTimeout(150, 60_000),
+    fuzzTimeout(100, 60_000),
   );
 
   it(
@@ -75,9 +75,9 @@ describe('pipeline YAML under fuzzing', () => {
     () => {
       fc.assert(
         fc.property(arbitraryFromZod(PipelineSchema, { wrong: 0.03 }), (doc) => check(stringify(doc, { lineWidth: 0 }))),
-        fuzzParameters(150),
+        fuzzParameters(100),
       );
     },
-    fuzzTimeout(150, 60_000),
+    fuzzTimeout(100, 60_000),
   );
 });

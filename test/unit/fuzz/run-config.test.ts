@@ -88,10 +88,10 @@ describe('the run configuration under fuzzing', () => {
     () => {
       fc.assert(
         fc.property(mutatedText(SHIPPED), envArb, (text, env) => check(text, env)),
-        fuzzParameters(200),
+        fuzzParameters(120),
       );
     },
-    fuzzTimeout(200),
+    fuzzTimeout(120),
   );
 
   it(
@@ -99,9 +99,9 @@ describe('the run configuration under fuzzing', () => {
     () => {
       fc.assert(
         fc.property(arbitraryFromZod(runConfigSchema, { wrong: 0.03 }), (doc) => check(stringify(doc, { lineWidth: 0 }))),
-        fuzzParameters(300),
+        fuzzParameters(200),
       );
     },
-    fuzzTimeout(300),
+    fuzzTimeout(200),
   );
 });
