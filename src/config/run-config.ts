@@ -24,7 +24,7 @@ import { isSeq, LineCounter, parseDocument, stringify } from 'yaml';
 import { z } from 'zod';
 import { didYouMean } from '../core/diagnostics.js';
 import { durationOrNumber, MAX_TIMER_MS, showDuration } from '../core/duration.js';
-import { addDuplicateKeyErrors, DocumentLocator, type PathSegment } from '../core/yaml-locator.js';
+import { addDuplicateKeyErrors, DocumentLocator, YAML_ERRORS_REPORTED, type PathSegment } from '../core/yaml-locator.js';
 import { quoteShort, zodProblems } from '../core/zod-diagnostics.js';
 import { displayValue, shapeOf } from '../core/zod-schema.js';
 import { DEFAULT_TOPICS } from '../sinks/kafka-topics.js';
@@ -547,17 +547,25 @@ export function loadRunConfig(options: LoadRunConfigOptions = {}): LoadedRunConf
     const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
     addDuplicateKeyErrors(doc, lineCounter);
     if (doc.errors.length > 0) {
-      throw new ConfigError(
-        doc.errors.map((e) => {
-          const { line, col } = lineCounter.linePos(e.pos[0]);
-          return {
-            where: `${file}:${line}:${col}`,
-            path: '',
-            message: `YAML syntax error: ${clip(e.message.split('\n')[0]!)}`,
-            hint: e.code === 'DUPLICATE_KEY' ? 'each key may appear once per mapping' : undefined,
-          };
-        }),
-      );
+      const reported = doc.errors.slice(0, YAML_ERRORS_REPORTED).map((e) => {
+        const { line, col } = lineCounter.linePos(e.pos[0]);
+        return {
+          where: `${file}:${line}:${col}`,
+          path: '',
+          message: `YAML syntax error: ${clip(e.message.split('\n')[0]!)}`,
+          hint: e.code === 'DUPLICATE_KEY' ? 'each key may appear once per mapping' : undefined,
+        };
+      });
+      const more = doc.errors.length - reported.length;
+      if (more > 0) {
+        reported.push({
+          where: reported.at(-1)!.where,
+          path: '',
+          message: `${more} more YAML syntax errors after this one (is this a YAML file?)`,
+          hint: undefined,
+        });
+      }
+      throw new ConfigError(reported);
     }
     locator = new DocumentLocator(file, doc, lineCounter);
     let contents: unknown;

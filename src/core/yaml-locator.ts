@@ -135,18 +135,57 @@ export class DocumentLocator {
   }
 }
 
-/** A diagnostic at the YAML parser's position (`yaml` errors carry linePos). */
-export function yamlErrorDiagnostic(
-  file: string,
-  error: { message: string; linePos?: [{ line: number; col: number }, { line: number; col: number }?]; code?: string },
-  severity: DiagnosticSeverity = 'error',
-): Diagnostic {
-  const pos = error.linePos?.[0] ?? { line: 1, col: 1 };
-  // yaml's messages end with a code excerpt after "at line N, column M:"; the excerpt is ours to print
-  const full = error.message.split(/ at line \d+, column \d+:?/)[0]!.trim();
+/** A yaml parse error or warning: a position in the text (`pos`), and a line position when prettyErrors was on. */
+export interface YamlProblem {
+  message: string;
+  pos?: readonly [number, number];
+  linePos?: [{ line: number; col: number }, { line: number; col: number }?];
+  code?: string;
+}
+
+/**
+ * YAML syntax errors reported one by one per document; the rest are counted in one more line.
+ * A file of garbage gives one error per character (100,000 for 200 KB of `"`), which no one reads.
+ */
+export const YAML_ERRORS_REPORTED = 20;
+
+/**
+ * A diagnostic at the YAML parser's position. Parse with `prettyErrors: false` and pass the
+ * LineCounter: yaml's pretty errors build an excerpt per error by scanning the text, quadratic in
+ * the file's size when every character is an error (200 KB of `"`: 36 s instead of 1 s).
+ */
+export function yamlErrorDiagnostic(file: string, error: YamlProblem, severity: DiagnosticSeverity = 'error', lineCounter?: LineCounter): Diagnostic {
+  const pos = error.linePos?.[0] ?? (error.pos && lineCounter ? lineCounter.linePos(error.pos[0]) : { line: 1, col: 1 });
+  // pretty messages end with a code excerpt after "at line N, column M:"; the excerpt is ours to print
+  const full = error.message
+    .split(/ at line \d+, column \d+:?/)[0]!
+    .split('\n')[0]!
+    .trim();
   // yaml quotes the offending token, which may be the rest of the file
   const message = full.length > 300 ? `${full.slice(0, 300)}…` : full;
   return { file, line: pos.line, column: pos.col, severity, message: `YAML: ${message}` };
+}
+
+/** The first YAML_ERRORS_REPORTED problems as diagnostics, and one that counts the rest. */
+export function yamlErrorDiagnostics(
+  file: string,
+  problems: readonly YamlProblem[],
+  lineCounter: LineCounter,
+  severity: DiagnosticSeverity = 'error',
+): Diagnostic[] {
+  const out = problems.slice(0, YAML_ERRORS_REPORTED).map((p) => yamlErrorDiagnostic(file, p, severity, lineCounter));
+  const more = problems.length - YAML_ERRORS_REPORTED;
+  if (more > 0) {
+    const last = out.at(-1)!;
+    out.push({
+      file,
+      line: last.line,
+      column: last.column,
+      severity,
+      message: `YAML: ${more} more ${severity === 'error' ? 'syntax errors' : 'warnings'} after this one (is this a YAML file?)`,
+    });
+  }
+  return out;
 }
 
 /** A path for people: `spec.stages[3].rate.window`. */

@@ -15,6 +15,7 @@ import { displayValue } from '../../../src/core/zod-schema.js';
 import { loadPipelineTexts, parsePipelineText } from '../../../src/pipeline/load.js';
 import { PipelineSchema } from '../../../src/pipeline/schema.js';
 import { arbitraryFromZod, bounded, corpus, fuzzParameters, fuzzTimeout, mutatedText } from '../../support/fuzz.js';
+import { YAML_ERRORS_REPORTED } from '../../../src/core/yaml-locator.js';
 import { expectPositioned } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -61,6 +62,15 @@ describe('pipeline YAML under fuzzing', () => {
     },
     30_000,
   );
+
+  it('a file that is every character an error (100,000 double quotes): the first syntax errors and a count, in linear time', () => {
+    // yaml's pretty errors made this quadratic: 8 s for 100 KB, 36 s for 200 KB, one error per two characters
+    const text = '"'.repeat(100_000);
+    const result = bounded(BOUND_MS, () => parsePipelineText(text, FILE));
+    expectPositioned(result.diagnostics, FILE, text);
+    expect(result.diagnostics).toHaveLength(YAML_ERRORS_REPORTED + 1);
+    expect(result.diagnostics.at(-1)!.message).toBe('YAML: 49979 more syntax errors after this one (is this a YAML file?)');
+  });
 
   it(
     'mutations of the shipped files (truncation, huge strings, deep nesting, duplicate keys, wrong types, odd characters)',
