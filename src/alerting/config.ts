@@ -8,7 +8,7 @@
  * Durations are strings with units (`500ms`, `5s`, `1m`, `1h30m`), as in pipeline files.
  */
 import { z } from 'zod';
-import { positiveDuration } from '../core/duration.js';
+import { timerDuration } from '../core/duration.js';
 import { SASL_MECHANISMS } from '../kafka/client.js';
 import { RetrySchema, type ReceiverCommonDocument } from './receivers/options.js';
 import { RECEIVERS, RECEIVER_TYPES } from './receivers/registry.js';
@@ -67,8 +67,8 @@ export const KafkaSchema = z
         passwordFile: z.string().min(1).optional(),
       })
       .optional(),
-    connectionTimeout: positiveDuration().optional().describe('Default 10s.'),
-    requestTimeout: positiveDuration().optional().describe('Default 30s.'),
+    connectionTimeout: timerDuration().optional().describe('Default 10s.'),
+    requestTimeout: timerDuration().optional().describe('Default 30s.'),
   })
   .describe('The Kafka cluster holding the alert and incident topics.');
 
@@ -104,9 +104,9 @@ export const AlertsConfigSchema = z
           .default(false)
           .describe('A new group starts at the oldest record (true) or at the newest (false, no old alerts replayed). Default false.'),
         concurrency: positiveInt().max(64).default(4).describe('Partitions processed at once (each partition in order). Default 4.'),
-        sessionTimeout: positiveDuration().prefault('30s').describe('Consumer group session timeout. Default 30s.'),
-        heartbeatInterval: positiveDuration().prefault('3s').describe('Default 3s.'),
-        rebalanceTimeout: positiveDuration().prefault('1m').describe('Default 1m.'),
+        sessionTimeout: timerDuration().prefault('30s').describe('Consumer group session timeout. Default 30s.'),
+        heartbeatInterval: timerDuration().prefault('3s').describe('Default 3s.'),
+        rebalanceTimeout: timerDuration().prefault('1m').describe('Default 1m.'),
       })
       .prefault({}),
     deadLetter: z
@@ -140,7 +140,7 @@ export const AlertsConfigSchema = z
       .prefault({}),
     defaults: z
       .strictObject({
-        timeout: positiveDuration().optional().describe('Default 5s.'),
+        timeout: timerDuration().optional().describe('Default 5s.'),
         retry: RetrySchema.optional(),
       })
       .prefault({})

@@ -14,7 +14,7 @@ import type { KafkaClientConfig } from '../kafka/client.js';
 import type { SchemaRegistryConfig } from '../avro/registry.js';
 import type { Encoding } from '../avro/encodings.js';
 import { didYouMean, formatDiagnosticWithSource, sortDiagnostics, type Diagnostic } from '../core/diagnostics.js';
-import { diagnosticAt, DocumentLocator, formatPath, yamlErrorDiagnostic, type PathSegment } from '../core/yaml-locator.js';
+import { addDuplicateKeyErrors, diagnosticAt, DocumentLocator, formatPath, yamlErrorDiagnostics, type PathSegment } from '../core/yaml-locator.js';
 import { getIn, typeName, zodProblems, type Issue } from '../core/zod-diagnostics.js';
 import { AlertsConfigSchema, type AlertsConfigDocument, type ReceiverDocument, type RouteInput } from './config.js';
 import { MatcherSyntaxError, parseMatcher, type Matcher } from './matchers.js';
@@ -612,10 +612,11 @@ function maskSpans(text: string, spans: ReadonlyArray<{ line: number; column: nu
 /** Parses and checks configuration text. Never throws for problems in the text: they are diagnostics. */
 export function parseAlertsConfig(text: string, file = 'alerts.yaml', options: LoadOptions = {}): LoadResult {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  addDuplicateKeyErrors(doc, lineCounter);
   const diagnostics: Diagnostic[] = [];
-  for (const e of doc.errors) diagnostics.push(yamlErrorDiagnostic(file, e));
-  for (const w of doc.warnings) diagnostics.push(yamlErrorDiagnostic(file, w, 'warning'));
+  diagnostics.push(...yamlErrorDiagnostics(file, doc.errors, lineCounter));
+  diagnostics.push(...yamlErrorDiagnostics(file, doc.warnings, lineCounter, 'warning'));
   if (doc.errors.length > 0) return { config: null, diagnostics, text };
   const locator = new DocumentLocator(file, doc, lineCounter);
   let data: unknown;

@@ -9,7 +9,7 @@
  * already delivered by this process is not sent twice (idempotency-key cache per receiver).
  */
 import { register as defaultRegistry, type Registry } from 'prom-client';
-import { RecordDecoder, type DecodedRecord } from '../avro/encodings.js';
+import { RecordDecoder, UndecodableError, type DecodedRecord } from '../avro/encodings.js';
 import { ConfluentSchemaRegistry } from '../avro/registry.js';
 import { createKafka, createProducer, type Kafka, type Producer } from '../kafka/client.js';
 import { encoderFor } from '../avro/encodings.js';
@@ -59,7 +59,7 @@ export interface AlertsService {
 /** Errors of the Schema Registry or the network while decoding: retried, never dead-lettered. */
 export function isTransientDecodeError(error: unknown): boolean {
   const e = error as { status?: unknown; code?: unknown; message?: unknown; cause?: unknown } | null;
-  if (!e) return false;
+  if (!e || error instanceof UndecodableError) return false;
   if (typeof e.status === 'number') return e.status !== 404 && e.status !== 422;
   const text = `${String(e.message ?? '')} ${String(e.code ?? '')} ${String((e.cause as { code?: unknown } | undefined)?.code ?? '')}`;
   if (/schema registry: cannot/i.test(text)) return true;

@@ -22,8 +22,78 @@ export type Escape = (text: string) => string;
 
 export const noEscape: Escape = (text) => text;
 
-/** Slack mrkdwn: &, < and > are control characters. */
-export const slackEscape: Escape = (text) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/**
+ * A value on one line, without invisible or reordering characters: line breaks (and tabs) become
+ * spaces, so a value cannot forge lines of the message; C0/C1 controls and bidirectional overrides
+ * (which can make text read backwards) become U+FFFD.
+ */
+export function flattenText(text: string): string {
+  return (
+    text
+      .replace(/\r\n|[\t\n\r\u0085\u2028\u2029]/g, ' ')
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u0084\u0086-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '\ufffd')
+  );
+}
+
+/**
+ * Markup characters of the chat platforms and the look-alikes shown instead. A value from a record
+ * (an Event's message, an object's name) is text: what it holds must not become a link, a
+ * mention, an image, a heading or bold. Look-alikes keep it readable without any platform reading
+ * markup in it, where backslash escapes are not honoured alike by every client.
+ */
+const LOOKALIKES: Readonly<Record<string, string>> = {
+  '\\': '\uff3c', // ＼ (a backslash would escape the template's own next character)
+  '*': '\u2217', // ∗
+  _: '\u02cd', // ˍ
+  '~': '\u223c', // ∼
+  '`': '\u02cb', // ˋ
+  '[': '\uff3b', // ［
+  ']': '\uff3d', // ］
+  '<': '\u2039', // ‹
+  '>': '\u203a', // ›
+  '#': '\uff03', // ＃
+  '@': '\uff20', // ＠
+};
+
+/** `https://x` reads `https∶//x`: no client turns it into a link. */
+function defangUrls(text: string): string {
+  return text.replace(/:\/\//g, '\u2236//').replace(/\bwww\./gi, (m) => `${m.slice(0, 3)}\u2024`);
+}
+
+/**
+ * DingTalk and WeCom markdown: the value flattened, its markup characters replaced by look-alikes
+ * (no `[link](url)`, `![image](url)`, `<@userid>`, `<font>`, `@all`, `**bold**`, `# heading`), URLs
+ * defanged (`https∶//`). What is not markup (letters, digits, `/`, `:`, `.`, `-`, ...) stays.
+ */
+export const chatMarkdownEscape: Escape = (text) => defangUrls(flattenText(text).replace(/[\\*_~`[\]<>#@]/g, (c) => LOOKALIKES[c] ?? c));
+
+/** Plain text (a DingTalk title, a Slack header): flattened, URLs defanged, nothing else to escape. */
+export const plainTextEscape: Escape = (text) => defangUrls(flattenText(text));
+
+/**
+ * Slack mrkdwn: the value flattened; &, < and > escaped as Slack asks (so no `<url|link>`,
+ * `<!channel>`, `<@U123>`, `<#C123>`); the formatting characters * _ ~ ` and @ replaced by
+ * look-alikes (Slack has no escape for them); URLs defanged. Sections are also sent with
+ * `verbatim: true`, so Slack does not turn bare URLs or channel names into links.
+ */
+export const slackEscape: Escape = (text) =>
+  defangUrls(
+    flattenText(text)
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/[*_~`@]/g, (c) => LOOKALIKES[c] ?? c),
+  );
+
+/** Slack mrkdwn for values from the configuration (a link): only &, < and >, as Slack asks. */
+export const slackLinkEscape: Escape = (text) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** A value inside a URL: percent-encoded, so it cannot add a path, a query or leave the URL. */
+export const urlComponentEscape: Escape = (text) => encodeURIComponent(text);
+
+/** The names whose values come from the configuration (`externalUrl`), not from a record. */
+export const CONFIG_NAMES: ReadonlySet<string> = new Set(['link']);
 
 /** Inside a JSON string literal: the JSON escapes without the surrounding quotes. */
 export const jsonStringEscape: Escape = (text) => JSON.stringify(text).slice(1, -1);
@@ -208,7 +278,13 @@ function display(value: unknown): string {
 }
 
 export interface RenderOptions {
+  /** How a value from the record is written (`{{name}}`); `{{{name}}}` writes it as it is. */
   escape?: Escape;
+  /**
+   * Names whose values come from the configuration, not the record (`link`: the externalUrl), and
+   * how they are written: trusted as they are, or with the target's minimal escape.
+   */
+  trusted?: { names: ReadonlySet<string>; escape: Escape };
   /** Called with each name whose first segment resolves nowhere in the context (typo detection). */
   onMissing?: (name: string, offset: number) => void;
 }
@@ -222,6 +298,7 @@ export class Template {
 
   render(view: unknown, options: RenderOptions = {}): string {
     const escape = options.escape ?? noEscape;
+    const trusted = options.trusted;
     const out: string[] = [];
     const walk = (nodes: readonly Node[], stack: unknown[]): void => {
       for (const node of nodes) {
@@ -233,7 +310,7 @@ export class Template {
         if (value === MISSING) options.onMissing?.(node.name, node.offset);
         if (node.type === 'var') {
           const text = display(value);
-          out.push(node.raw ? text : escape(text));
+          out.push(node.raw ? text : trusted?.names.has(node.name) ? trusted.escape(text) : escape(text));
           continue;
         }
         if (node.inverted) {

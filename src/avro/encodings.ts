@@ -14,6 +14,7 @@
  */
 import type avro from 'avsc';
 import { AvroOut, compileWriter, encodeWith, type CompiledWriter } from './fast-writer.js';
+import { checkAvroBounds } from './bounded-read.js';
 import { decodeConfluentFrame, encodeConfluentFrame, CONFLUENT_MAGIC_BYTE } from './wire-format.js';
 import { ConfluentSchemaRegistry, valueSubject, type SchemaIdRegistry, type SchemaRegistryConfig } from './registry.js';
 import { loadSchema, type LoadedSchema } from './schemas.js';
@@ -205,6 +206,8 @@ export interface RecordDecoderOptions {
 
 interface ReadPlan {
   kind: string;
+  /** The writer schema: the bytes are checked against it (bounded-read.ts) before avsc reads them. */
+  writer: avro.Type;
   reader: avro.Type;
   resolver: avro.Resolver | undefined;
   fingerprint: string;
@@ -238,14 +241,14 @@ export class RecordDecoder {
     const kind = simpleName(writer.name);
     const reader = this.readerFor(kind);
     const resolver = reader.fingerprint === fingerprint ? undefined : reader.type.createResolver(writer);
-    return { kind, reader: reader.type, resolver, fingerprint };
+    return { kind, writer, reader: reader.type, resolver, fingerprint };
   }
 
   private planForFingerprint(fingerprint: string): ReadPlan {
     let plan = this.plansByFingerprint.get(fingerprint);
     if (!plan) {
       const writer = this.byFingerprint.get(fingerprint);
-      if (!writer) throw new Error(`unknown writer schema fingerprint ${fingerprint} (not a current or historic kubevents schema)`);
+      if (!writer) throw new Error(`unknown writer schema fingerprint ${short(fingerprint)} (not a current or historic kubevents schema)`);
       plan = this.plan(writer.type, fingerprint);
       this.plansByFingerprint.set(fingerprint, plan);
     }
@@ -256,8 +259,18 @@ export class RecordDecoder {
     let plan = this.plansById.get(id);
     if (!plan) {
       const registry = this.registry;
-      if (!registry) return Promise.reject(new Error('confluent-encoded value but the decoder has no schema registry'));
-      const created = registry.writerType(id).then((writer) => this.plan(writer, writer.fingerprint('sha256').toString('hex')));
+      if (!registry) return Promise.reject(new UndecodableError('confluent-encoded value but the decoder has no schema registry'));
+      // the registry's errors pass as they are (a registry that cannot be reached is retried);
+      // a writer schema that is not one of ours is the value's fault
+      const created = registry.writerType(id).then(
+        (writer) => undecodable(() => this.plan(writer, writer.fingerprint('sha256').toString('hex'))),
+        (error: unknown) => {
+          // the registry answered that it has no such schema: the id in the value is wrong
+          const status = (error as { status?: unknown } | null)?.status;
+          if (status === 404 || status === 422) throw new UndecodableError(`schema id ${id} is not in the Schema Registry (HTTP ${status})`, { cause: error });
+          throw error;
+        },
+      );
       this.plansById.set(id, created);
       created.catch(() => this.plansById.delete(id));
       plan = created;
@@ -269,24 +282,64 @@ export class RecordDecoder {
   encodingOf(value: Buffer, headers: Record<string, string> = {}): Encoding {
     const declared = headers[HEADERS.encoding];
     if (declared === 'confluent' || declared === 'avro-binary') return declared;
-    if (declared !== undefined) throw new Error(`unknown ${HEADERS.encoding} header '${declared}'`);
+    if (declared !== undefined) throw new UndecodableError(`unknown ${HEADERS.encoding} header ${short(declared)}`);
     if (headers[HEADERS.fingerprint]) return 'avro-binary';
     if (this.registry && value.length >= 5 && value[0] === CONFLUENT_MAGIC_BYTE) return 'confluent';
-    throw new Error(`cannot tell the encoding: no ${HEADERS.encoding} or ${HEADERS.fingerprint} header`);
+    throw new UndecodableError(`cannot tell the encoding: no ${HEADERS.encoding} or ${HEADERS.fingerprint} header`);
   }
 
+  /**
+   * The value decoded into the current schema of its kind. Rejects with UndecodableError when the
+   * value itself is at fault (headers, frame, unknown or foreign writer schema, bytes that do not
+   * fit it); any other rejection comes from the Schema Registry (and may pass when retried).
+   */
   async decode<T = unknown>(value: Buffer, headers: Record<string, string> = {}): Promise<DecodedRecord<T>> {
-    const encoding = this.encodingOf(value, headers);
+    const encoding = undecodable(() => this.encodingOf(value, headers));
     if (encoding === 'confluent') {
-      const { schemaId, payload } = decodeConfluentFrame(value);
+      const { schemaId, payload } = undecodable(() => decodeConfluentFrame(value));
       const plan = await this.planForId(schemaId);
-      return { kind: plan.kind, value: plan.reader.fromBuffer(payload, plan.resolver) as T, encoding, writerFingerprint: plan.fingerprint, schemaId };
+      const decoded = undecodable(() => {
+        checkAvroBounds(plan.writer, payload);
+        return plan.reader.fromBuffer(payload, plan.resolver) as T;
+      });
+      return { kind: plan.kind, value: decoded, encoding, writerFingerprint: plan.fingerprint, schemaId };
     }
     const fingerprint = headers[HEADERS.fingerprint];
-    if (!fingerprint) throw new Error(`avro-binary value without a ${HEADERS.fingerprint} header`);
-    const plan = this.planForFingerprint(fingerprint);
-    return { kind: plan.kind, value: plan.reader.fromBuffer(value, plan.resolver) as T, encoding, writerFingerprint: fingerprint };
+    if (!fingerprint) throw new UndecodableError(`avro-binary value without a ${HEADERS.fingerprint} header`);
+    const decoded = undecodable(() => {
+      const plan = this.planForFingerprint(fingerprint);
+      checkAvroBounds(plan.writer, value);
+      return { kind: plan.kind, value: plan.reader.fromBuffer(value, plan.resolver) as T };
+    });
+    return { ...decoded, encoding, writerFingerprint: fingerprint };
   }
+}
+
+/**
+ * A value that cannot be decoded, whatever is retried: it is not a kubevents record. Its message
+ * says why (header values quoted short); the consumer dead-letters such a value at once. Telling
+ * this apart by the type, not by words in the message, matters: the message quotes headers the
+ * producer chose, and a header saying "network" must not make the value look worth retrying.
+ */
+export class UndecodableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UndecodableError';
+  }
+}
+
+function undecodable<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (error) {
+    if (error instanceof UndecodableError) throw error;
+    throw new UndecodableError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+}
+
+/** A producer's text in a message: quoted, at most 100 characters. */
+function short(text: string): string {
+  return JSON.stringify(text.length > 100 ? `${text.slice(0, 100)}…` : text);
 }
 
 /** The encoder of an encoding: `confluent` (needs the registry) or `avro-binary`. */

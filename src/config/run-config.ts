@@ -24,9 +24,9 @@ import { join } from 'node:path';
 import { isSeq, LineCounter, parseDocument, stringify } from 'yaml';
 import { z } from 'zod';
 import { didYouMean } from '../core/diagnostics.js';
-import { durationOrNumber, showDuration } from '../core/duration.js';
-import { DocumentLocator, type PathSegment } from '../core/yaml-locator.js';
-import { zodProblems } from '../core/zod-diagnostics.js';
+import { durationOrNumber, MAX_TIMER_MS, showDuration } from '../core/duration.js';
+import { addDuplicateKeyErrors, DocumentLocator, YAML_ERRORS_REPORTED, type PathSegment } from '../core/yaml-locator.js';
+import { quoteShort, zodProblems } from '../core/zod-diagnostics.js';
 import { displayValue, shapeOf } from '../core/zod-schema.js';
 import { DEFAULT_TOPICS } from '../sinks/kafka-topics.js';
 import { SASL_MECHANISMS, type KafkaClientConfig, type SaslMechanism } from '../kafka/client.js';
@@ -58,7 +58,13 @@ const listOf = <T extends z.ZodType>(item: T) =>
     z.array(item),
   );
 /** Settings read before durations were accepted: the unit is in their name. */
-const legacyNumber = z.number().int('must be a whole number').positive('must be > 0').optional();
+const legacyNumber = (unit: 's' | 'ms') =>
+  z
+    .number()
+    .int('must be a whole number')
+    .positive('must be > 0')
+    .max(unit === 's' ? Math.floor(MAX_TIMER_MS / 1000) : MAX_TIMER_MS, `too long for a timer: at most ${showDuration(MAX_TIMER_MS)}`)
+    .optional();
 
 const tlsSchema = z.strictObject({
   /** TLS to the brokers (default true when a tls section is present). */
@@ -87,8 +93,8 @@ const kafkaSchema = z.strictObject({
   connectionTimeout: durationOrNumber('s').optional(),
   /** one request (kafkajs default 30s) */
   requestTimeout: durationOrNumber('s').optional(),
-  connectionTimeoutMs: legacyNumber,
-  requestTimeoutMs: legacyNumber,
+  connectionTimeoutMs: legacyNumber('ms'),
+  requestTimeoutMs: legacyNumber('ms'),
 });
 
 const topicsSchema = z.strictObject({
@@ -116,7 +122,7 @@ const checkpointSchema = z.strictObject({
   path: filePath.optional(),
   /** least time between two saves */
   interval: durationOrNumber('s').prefault('1s'),
-  intervalMs: legacyNumber,
+  intervalMs: legacyNumber('ms'),
 });
 
 const metricsSchema = z.strictObject({
@@ -136,9 +142,9 @@ const leaderElectionSchema = z
     leaseDuration: durationOrNumber('s').prefault('15s'),
     renewDeadline: durationOrNumber('s').prefault('10s'),
     retryPeriod: durationOrNumber('s').prefault('2s'),
-    leaseDurationSeconds: legacyNumber,
-    renewDeadlineSeconds: legacyNumber,
-    retryPeriodSeconds: legacyNumber,
+    leaseDurationSeconds: legacyNumber('s'),
+    renewDeadlineSeconds: legacyNumber('s'),
+    retryPeriodSeconds: legacyNumber('s'),
   })
   .superRefine((le, ctx) => {
     const { leaseDuration, renewDeadline, retryPeriod } = effectiveLeaseTimings(le);
@@ -438,6 +444,9 @@ export interface LoadedRunConfig {
 
 type Path = readonly PathSegment[];
 
+/** yaml quotes the offending token, which may be the rest of the file. */
+const clip = (text: string): string => (text.length > 300 ? `${text.slice(0, 300)}…` : text);
+
 function dotted(path: Path): string {
   return path
     .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
@@ -557,22 +566,37 @@ export function loadRunConfig(options: LoadRunConfigOptions = {}): LoadedRunConf
       throw new ConfigError([{ where: file, path: '', message: `cannot read the configuration file: ${(error as Error).message}` }]);
     }
     const lineCounter = new LineCounter();
-    const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+    const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+    addDuplicateKeyErrors(doc, lineCounter);
     if (doc.errors.length > 0) {
-      throw new ConfigError(
-        doc.errors.map((e) => {
-          const { line, col } = lineCounter.linePos(e.pos[0]);
-          return {
-            where: `${file}:${line}:${col}`,
-            path: '',
-            message: `YAML syntax error: ${e.message.split('\n')[0]}`,
-            hint: e.code === 'DUPLICATE_KEY' ? 'each key may appear once per mapping' : undefined,
-          };
-        }),
-      );
+      const reported = doc.errors.slice(0, YAML_ERRORS_REPORTED).map((e) => {
+        const { line, col } = lineCounter.linePos(e.pos[0]);
+        return {
+          where: `${file}:${line}:${col}`,
+          path: '',
+          message: `YAML syntax error: ${clip(e.message.split('\n')[0]!)}`,
+          hint: e.code === 'DUPLICATE_KEY' ? 'each key may appear once per mapping' : undefined,
+        };
+      });
+      const more = doc.errors.length - reported.length;
+      if (more > 0) {
+        reported.push({
+          where: reported.at(-1)!.where,
+          path: '',
+          message: `${more} more YAML syntax errors after this one (is this a YAML file?)`,
+          hint: undefined,
+        });
+      }
+      throw new ConfigError(reported);
     }
     locator = new DocumentLocator(file, doc, lineCounter);
-    const contents: unknown = doc.toJS({ maxAliasCount: 100 });
+    let contents: unknown;
+    try {
+      contents = doc.toJS({ maxAliasCount: 100 });
+    } catch (error) {
+      // an alias to no anchor (`*nowhere`), an alias bomb: yaml throws here, not in doc.errors
+      throw new ConfigError([{ where: position([]) ?? file, path: '', message: `YAML: ${(error as Error).message}` }]);
+    }
     if (contents === null || contents === undefined) {
       raw = {};
     } else if (typeof contents !== 'object' || Array.isArray(contents) || isSeq(doc.contents)) {
@@ -612,7 +636,7 @@ export function loadRunConfig(options: LoadRunConfigOptions = {}): LoadedRunConf
       issues.push({
         where: `env ${override.env}`,
         path: override.path.join('.'),
-        message: `${override.secret ? '(value hidden)' : JSON.stringify(value)}: ${parsed.error}`,
+        message: `${override.secret ? '(value hidden)' : quoteShort(value)}: ${parsed.error}`,
       });
       continue;
     }

@@ -78,8 +78,25 @@ function durationSchema(min: 'positive' | 'non-negative') {
         `invalid duration ${describeInput(issue.input)}: write a whole number with a unit (ms, s, m, h, d), largest unit first, e.g. 500ms, 30s, 5m, 1h30m`,
     })
     .transform(toMs);
-  return min === 'positive' ? base.refine((ms) => ms > 0, { error: 'must be longer than 0s' }) : base;
+  const bounded = base.refine((ms) => ms <= MAX_DURATION_MS, { error: `too long: at most ${showDuration(MAX_DURATION_MS)}` });
+  return min === 'positive' ? bounded.refine((ms) => ms > 0, { error: 'must be longer than 0s' }) : bounded;
 }
+
+/**
+ * The longest duration: beyond 2^53 ms a duration is no longer exact (`99999999999999999999d` read
+ * as 8.6e27 ms could not be printed back as what was written).
+ */
+export const MAX_DURATION_MS = Number.MAX_SAFE_INTEGER;
+
+/** The longest wait a Node.js timer takes (2^31-1 ms, 24d20h31m23s647ms); a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * A duration that is waited for with a timer (a request timeout, a backoff): at most MAX_TIMER_MS,
+ * since a longer timeout would fire at once.
+ */
+export const timerDuration = () =>
+  positiveDuration().refine((ms) => ms <= MAX_TIMER_MS, { error: `too long for a timer: at most ${showDuration(MAX_TIMER_MS)}` });
 
 /** A duration string, > 0, parsed to ms. */
 export const positiveDuration = () => durationSchema('positive');
@@ -103,8 +120,9 @@ export function durationOrNumber(unit: 's' | 'ms') {
       })
       .int(`a number here is whole ${unit === 's' ? 'seconds' : 'milliseconds'}; or write a duration such as 30s`)
       .positive('must be > 0')
+      .max(Math.floor(MAX_TIMER_MS / factor), `too long for a timer: at most ${Math.floor(MAX_TIMER_MS / factor)}`)
       .transform((n) => n * factor),
-    positiveDuration(),
+    timerDuration(),
   ]);
 }
 

@@ -59,8 +59,16 @@ export function typeName(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a map';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (typeof value === 'string') return `the string ${quoteShort(value)}`;
   return `${typeof value} ${String(value)}`;
+}
+
+const QUOTE_MAX = 80;
+
+/** A value quoted in a message: JSON-quoted, a long one cut (`"abc…" (1048576 characters)`), so messages stay short. */
+export function quoteShort(value: string): string {
+  if (value.length <= QUOTE_MAX) return JSON.stringify(value);
+  return `${JSON.stringify(value.slice(0, QUOTE_MAX)).slice(0, -1)}…" (${value.length} characters)`;
 }
 
 export function expectedName(expected: string): string {
@@ -187,7 +195,7 @@ export function zodProblems(issues: readonly Issue[], data: unknown, root: z.Zod
               const hint = (typeof tag === 'string' ? didYouMean(tag, options) : undefined) ?? (options.length ? `one of ${options.join(', ')}` : undefined);
               out.push({
                 path: tagPath,
-                message: at(parent, `unknown ${discriminator} ${typeof tag === 'string' ? JSON.stringify(tag) : typeName(tag)}`),
+                message: at(parent, `unknown ${discriminator} ${typeof tag === 'string' ? quoteShort(tag) : typeName(tag)}`),
                 ...(hint ? { hint } : {}),
               });
             }
@@ -218,7 +226,7 @@ export function zodProblems(issues: readonly Issue[], data: unknown, root: z.Zod
             path,
             message: at(
               path,
-              `invalid value ${value !== null && typeof value === 'object' ? typeName(value) : JSON.stringify(value)}; expected one of ${values.join(', ')}`,
+              `invalid value ${value !== null && typeof value === 'object' ? typeName(value) : typeof value === 'string' ? quoteShort(value) : JSON.stringify(value)}; expected one of ${values.join(', ')}`,
             ),
             ...(hint ? { hint } : {}),
           });

@@ -107,8 +107,21 @@ export function displayValue(schema: z.ZodType | undefined, value: unknown): unk
   if (def.type === 'union' && def.options) {
     const duration = def.options.find((o) => isDurationSchema(o));
     if (duration && typeof value === 'number') return showDuration(value);
-    const objectOption = def.options.find((o) => unwrapSchema(o).def.type === 'object');
-    if (objectOption && typeof value === 'object' && !Array.isArray(value)) return displayValue(objectOption, value);
+    if (typeof value === 'object' && !Array.isArray(value)) {
+      // the object option the value is of: every key in its shape, its literals (a discriminator such as `type`) equal
+      const objects = def.options.filter((o) => unwrapSchema(o).def.type === 'object');
+      const fits = (o: z.ZodType): boolean => {
+        const shape = (unwrapSchema(o) as z.ZodObject).shape as Record<string, z.ZodType>;
+        return Object.entries(value as Record<string, unknown>).every(([k, v]) => {
+          const field = shape[k];
+          if (!field) return false;
+          const fd = unwrapSchema(field).def as { type: string; values?: unknown[] };
+          return fd.type !== 'literal' || (fd.values ?? []).includes(v);
+        });
+      };
+      const objectOption = objects.find(fits) ?? objects[0];
+      if (objectOption) return displayValue(objectOption, value);
+    }
     const arrayOption = def.options.find((o) => unwrapSchema(o).def.type === 'array');
     if (arrayOption && Array.isArray(value)) return displayValue(arrayOption, value);
   }

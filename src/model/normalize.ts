@@ -13,6 +13,9 @@ export class NormalizeError extends Error {
 
 type Raw = Record<string, unknown>;
 
+/** The largest count: int32, as in the API and in KubeEvent.avsc. */
+const MAX_COUNT = 2_147_483_647;
+
 function isRecord(value: unknown): value is Raw {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -35,7 +38,8 @@ function time(value: unknown, field: string, raw: unknown): number | null {
   }
   if (typeof value === 'string') {
     const ms = Date.parse(value);
-    if (Number.isNaN(ms)) throw new NormalizeError(`${field} is not an RFC 3339 time: ${JSON.stringify(value)}`, raw);
+    if (Number.isNaN(ms))
+      throw new NormalizeError(`${field} is not an RFC 3339 time: ${JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)}`, raw);
     return ms;
   }
   throw new NormalizeError(`${field} must be a time string, got ${typeof value}`, raw);
@@ -142,7 +146,11 @@ export function normalizeEvent(raw: unknown, change: ChangeType, options: Normal
   if (lastTimestamp === null) {
     throw new NormalizeError('event has no time (series.lastObservedTime, lastTimestamp, eventTime, firstTimestamp, creationTimestamp all empty)', raw);
   }
-  const count = Math.max(1, Math.trunc(seriesCount ?? legacyCount ?? 1));
+  const rawCount = seriesCount ?? legacyCount ?? 1;
+  // the API's counts are int32, as is KubeEvent.count in Avro: a larger one cannot be a real count
+  // (and would fail the Avro encoding far from here); a count below 1 reads as 1
+  if (rawCount > MAX_COUNT) throw new NormalizeError(`count ${rawCount} is out of range (at most ${MAX_COUNT})`, raw);
+  const count = Math.max(1, Math.trunc(rawCount));
 
   return {
     uid,

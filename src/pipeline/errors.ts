@@ -9,7 +9,7 @@
 import type { z } from 'zod';
 import { didYouMean, type Diagnostic } from '../core/diagnostics.js';
 import { diagnosticAt, formatPath, type DocumentLocator, type PathSegment } from '../core/yaml-locator.js';
-import { typeName, zodProblems, type Issue, type Phrasing, type SchemaProblem } from '../core/zod-diagnostics.js';
+import { quoteShort, typeName, zodProblems, type Issue, type Phrasing, type SchemaProblem } from '../core/zod-diagnostics.js';
 import { requiredKeys, schemaAtPath } from '../core/zod-schema.js';
 import { ONE_KEY_ISSUE, SHORTHAND_STAGES, SINK_TYPES, STAGE_TYPES } from './schema.js';
 
@@ -57,8 +57,8 @@ function pipelinePhrasing(root: z.ZodType): Phrasing {
   return {
     place: (path) => where(placeOf(path)),
     unknownKey(path, key) {
-      if (isStagePath(path)) return { message: `unknown stage "${key}"`, hint: didYouMean(key, STAGE_TYPES) ?? `stages are: ${stageList}` };
-      if (isSinkPath(path)) return { message: `unknown sink "${key}"`, hint: didYouMean(key, SINK_TYPES) ?? `sinks are: ${sinkList}` };
+      if (isStagePath(path)) return { message: `unknown stage ${quoteShort(key)}`, hint: didYouMean(key, STAGE_TYPES) ?? `stages are: ${stageList}` };
+      if (isSinkPath(path)) return { message: `unknown sink ${quoteShort(key)}`, hint: didYouMean(key, SINK_TYPES) ?? `sinks are: ${sinkList}` };
       const owner = placeOf([...path, key]);
       return { message: owner.owner ? `unknown option "${owner.field}" for ${owner.owner}` : `unknown field "${formatPath([...path, key])}"` };
     },
@@ -82,7 +82,7 @@ function pipelinePhrasing(root: z.ZodType): Phrasing {
           const hint =
             didYouMean(value, kinds) ??
             `${noun}s are: ${stage ? stageList : sinkList}${stage ? `; written without options: ${SHORTHAND_STAGES.join(', ')}` : ''}`;
-          return [{ path, message: `unknown ${noun} "${value}"`, hint }];
+          return [{ path, message: `unknown ${noun} ${quoteShort(value)}`, hint }];
         }
         if (value === null || typeof value !== 'object' || Array.isArray(value)) {
           return [{ path, message: `a ${noun} is a map with one key, the ${noun} type (or just its name), got ${typeName(value)}` }];

@@ -12,7 +12,7 @@ import { extname, join } from 'node:path';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { packageRoot } from '../core/paths.js';
 import { hasErrors, sortDiagnostics, type Diagnostic } from '../core/diagnostics.js';
-import { DocumentLocator, yamlErrorDiagnostic, type PathSegment } from '../core/yaml-locator.js';
+import { addDuplicateKeyErrors, DocumentLocator, yamlErrorDiagnostics, type PathSegment } from '../core/yaml-locator.js';
 import { issuesToDiagnostics } from './errors.js';
 import { allSinks, buildGraph, type PipelineGraph } from './graph.js';
 import { PipelineSchema, type PipelineDocument } from './schema.js';
@@ -118,18 +118,19 @@ export async function expandPaths(paths: readonly string[]): Promise<{ files: st
 /** Parses and checks one file's text (all its documents). Cross-file checks are checkPipelineSet's. */
 export function parsePipelineText(text: string, file: string): { pipelines: LoadedPipeline[]; diagnostics: Diagnostic[] } {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const pipelines: LoadedPipeline[] = [];
   const diagnostics: Diagnostic[] = [];
   const list: Document[] = [...docs];
   if ('empty' in docs && docs.empty) {
-    for (const e of docs.errors) diagnostics.push(yamlErrorDiagnostic(file, e));
+    diagnostics.push(...yamlErrorDiagnostics(file, docs.errors, lineCounter));
   }
   let documents = 0;
   for (const doc of list) {
-    for (const w of doc.warnings) diagnostics.push(yamlErrorDiagnostic(file, w, 'warning'));
+    addDuplicateKeyErrors(doc, lineCounter);
+    diagnostics.push(...yamlErrorDiagnostics(file, doc.warnings, lineCounter, 'warning'));
     if (doc.errors.length > 0) {
-      for (const e of doc.errors) diagnostics.push(yamlErrorDiagnostic(file, e));
+      diagnostics.push(...yamlErrorDiagnostics(file, doc.errors, lineCounter));
       documents++;
       continue; // the content is unreliable: no schema errors on top of a syntax error
     }

@@ -16,6 +16,7 @@
  * schema per topic) by load.ts.
  */
 import { z } from 'zod';
+import { quoteShort } from '../core/zod-diagnostics.js';
 import { SINKS } from '../sinks/registry.js';
 import { EventTimeSchema } from './stage-options.js';
 import { STAGES } from './stages/registry.js';
@@ -34,6 +35,8 @@ export const ONE_KEY_ISSUE = 'kubevents.one-key';
 
 function exactlyOneKey(what: 'stage' | 'sink') {
   return (value: Record<string, unknown>, ctx: z.RefinementCtx): void => {
+    // runs even when the value failed the object check (when: () => true): `- null` is no map
+    if (value === null || typeof value !== 'object') return;
     const keys = Object.keys(value).filter((k) => value[k] !== undefined);
     if (keys.length === 1) return;
     ctx.addIssue({
@@ -42,7 +45,10 @@ function exactlyOneKey(what: 'stage' | 'sink') {
       message:
         keys.length === 0
           ? `empty ${what}: write a map with one key, the ${what} type`
-          : `a ${what} is a map with exactly one key (the ${what} type), found ${keys.map((k) => `"${k}"`).join(', ')}: is the indentation of "${keys[1]}" right?`,
+          : `a ${what} is a map with exactly one key (the ${what} type), found ${keys
+              .slice(0, 5)
+              .map((k) => quoteShort(k))
+              .join(', ')}${keys.length > 5 ? ` and ${keys.length - 5} more` : ''}: is the indentation of ${quoteShort(keys[1]!)} right?`,
     });
   };
 }

@@ -177,6 +177,66 @@ export interface RawWatchEvent {
   object: unknown;
 }
 
+/**
+ * The longest watch line accepted, in characters. An object is at most about 1.5 MiB in etcd and a
+ * request at most 3 MiB, so a real line is far below this; a stream that never ends its line would
+ * otherwise grow the buffer until the process runs out of memory.
+ */
+export const MAX_WATCH_LINE_CHARS = 16 * 1024 * 1024;
+
+/**
+ * Splits a watch stream (decoded text, in chunks as they arrive) into lines. Each chunk is scanned
+ * once, however long the line it belongs to (a long line in small chunks is not rescanned from its
+ * start for every chunk); a partial line longer than `maxLineChars` is an error.
+ */
+export class WatchLineDecoder {
+  private pending = '';
+
+  constructor(private readonly maxLineChars = MAX_WATCH_LINE_CHARS) {}
+
+  /** The complete, non-blank lines the chunk ends (trimmed); throws when the line in progress is too long. */
+  push(chunk: string): string[] {
+    const out: string[] = [];
+    let start = 0;
+    let nl = chunk.indexOf('\n');
+    while (nl >= 0) {
+      const line = (this.pending + chunk.slice(start, nl)).trim();
+      this.pending = '';
+      if (line.length > this.maxLineChars) throw new Error(`watch line of ${line.length} characters, over the limit of ${this.maxLineChars}`);
+      if (line !== '') out.push(line);
+      start = nl + 1;
+      nl = chunk.indexOf('\n', start);
+    }
+    if (start < chunk.length) {
+      if (this.pending.length + chunk.length - start > this.maxLineChars) {
+        throw new Error(`watch line of more than ${this.maxLineChars} characters without its end`);
+      }
+      this.pending += chunk.slice(start);
+    }
+    return out;
+  }
+
+  /** Characters of the line in progress (a partial last line is dropped when the stream ends). */
+  get pendingChars(): number {
+    return this.pending.length;
+  }
+}
+
+/** One watch line as an event; throws (with the line's start) when it is not JSON or has no type. */
+export function parseWatchLine(line: string): RawWatchEvent {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    throw new Error(`watch line is not JSON: ${line.slice(0, 120)}`);
+  }
+  const ev = parsed as Partial<RawWatchEvent> | null;
+  if (typeof ev !== 'object' || ev === null || Array.isArray(ev) || typeof ev.type !== 'string') {
+    throw new Error(`watch line has no type: ${line.slice(0, 120)}`);
+  }
+  return { type: ev.type, object: ev.object };
+}
+
 export interface WatchStreamOptions {
   signal: AbortSignal;
   /** Until the response headers arrive, ms. */
@@ -244,30 +304,28 @@ export async function streamWatch(
       arm(opts.idleTimeoutMs, stall);
       opts.onOpen?.();
       res.setEncoding('utf8');
-      let buffer = '';
+      const lines = new WatchLineDecoder();
       res.on('data', (chunk: string) => {
         if (settled) return;
         arm(opts.idleTimeoutMs, stall);
-        buffer += chunk;
-        let nl: number;
-        while (!settled && (nl = buffer.indexOf('\n')) >= 0) {
-          const line = buffer.slice(0, nl).trim();
-          buffer = buffer.slice(nl + 1);
-          if (line === '') continue;
-          let parsed: unknown;
+        let complete: string[];
+        try {
+          complete = lines.push(chunk);
+        } catch (e) {
+          finish(new KubeApiError(`${what}: ${(e as Error).message}`, 'protocol', null, null, null, { cause: e }));
+          return;
+        }
+        for (const line of complete) {
+          if (settled) return;
+          let ev: RawWatchEvent;
           try {
-            parsed = JSON.parse(line);
+            ev = parseWatchLine(line);
           } catch (e) {
-            finish(new KubeApiError(`${what}: watch line is not JSON: ${line.slice(0, 120)}`, 'protocol', null, null, null, { cause: e }));
-            return;
-          }
-          const ev = parsed as Partial<RawWatchEvent> | null;
-          if (typeof ev !== 'object' || ev === null || typeof ev.type !== 'string') {
-            finish(new KubeApiError(`${what}: watch line has no type: ${line.slice(0, 120)}`, 'protocol'));
+            finish(new KubeApiError(`${what}: ${(e as Error).message}`, 'protocol', null, null, null, { cause: e }));
             return;
           }
           try {
-            onEvent({ type: ev.type, object: ev.object });
+            onEvent(ev);
           } catch (e) {
             finish(e);
             return;

@@ -19,7 +19,7 @@ import { describeReceiver, judgeStatus, jsonMessage } from './common.js';
 import type { ReceiverCommonConfig, HttpRequest, HttpResponse, Receiver, RenderedMessage, Verdict } from './types.js';
 import { z } from 'zod';
 import { positiveDuration } from '../../core/duration.js';
-import type { Template } from '../template.js';
+import { CONFIG_NAMES, noEscape, urlComponentEscape, type Template } from '../template.js';
 import { defineReceiver } from './definition.js';
 import { commonOptions, headerOptions, templateOption, urlOptions, secretNote } from './options.js';
 
@@ -100,6 +100,21 @@ export function postableAlert(
   return alert;
 }
 
+/**
+ * The generatorURL template rendered with record values percent-encoded (they cannot add a path, a
+ * query or leave the URL; the configured link is taken as it is); a result that is not an http(s)
+ * URL is left out, since Alertmanager refuses the whole alert for an invalid generatorURL.
+ */
+export function renderGeneratorUrl(template: Template, n: Notification): string | null {
+  const url = template.render(n.view, { escape: urlComponentEscape, trusted: { names: CONFIG_NAMES, escape: noEscape } }).trim();
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.toString() : null;
+  } catch {
+    return null;
+  }
+}
+
 export class AlertmanagerReceiver implements Receiver {
   readonly name: string;
   readonly type = 'alertmanager' as const;
@@ -114,7 +129,7 @@ export class AlertmanagerReceiver implements Receiver {
   }
 
   render(n: Notification, now: number): RenderedMessage {
-    const generatorURL = this.config.generatorURL ? this.config.generatorURL.render(n.view).trim() || null : this.externalUrl;
+    const generatorURL = this.config.generatorURL ? renderGeneratorUrl(this.config.generatorURL, n) : this.externalUrl;
     return jsonMessage([postableAlert(n, this.config, now, generatorURL)], false, this.config.headers);
   }
 

@@ -107,7 +107,7 @@ export const SLACK_TEXT = `*{{summary}}*
 {{/samples}}
 {{/hasSamples}}
 {{#link}}
-<{{{link}}}|Details>
+<{{link}}|Details>
 {{/link}}
 `;
 

@@ -16,12 +16,15 @@ import { byteLength, prefixWithinBytes, truncateBytes } from '../truncate.js';
 import { describeReceiver, judgeErrcode, jsonMessage } from './common.js';
 import type { ReceiverCommonConfig, HttpRequest, HttpResponse, Receiver, RenderedMessage, Verdict } from './types.js';
 import { z } from 'zod';
-import type { Template } from '../template.js';
+import { chatMarkdownEscape, CONFIG_NAMES, noEscape, plainTextEscape, type RenderOptions, type Template } from '../template.js';
 import { DINGTALK_TEXT, DINGTALK_TITLE } from './defaults.js';
 import { defineReceiver } from './definition.js';
 import { commonOptions, templateOption, urlOptions, secretNote } from './options.js';
 
 export const DINGTALK_MAX_TEXT_BYTES = 20_000;
+
+/** Record values in the markdown as text (template.ts chatMarkdownEscape); the configured link as it is. */
+const MARKDOWN: RenderOptions = { escape: chatMarkdownEscape, trusted: { names: CONFIG_NAMES, escape: noEscape } };
 export const DINGTALK_MAX_TITLE_BYTES = 256;
 /** errcodes of the robot's rate limit */
 export const DINGTALK_THROTTLE_CODES: ReadonlySet<number> = new Set([130101, 410100]);
@@ -49,11 +52,12 @@ export class DingTalkReceiver implements Receiver {
 
   render(n: Notification): RenderedMessage {
     const c = this.config;
-    const title = prefixWithinBytes(c.title.render(n.view).replace(/\s+/g, ' ').trim(), DINGTALK_MAX_TITLE_BYTES) || n.view.title;
+    // the title is plain text (the notification list); the text is markdown: record values stay text in both
+    const title = prefixWithinBytes(c.title.render(n.view, { escape: plainTextEscape }).replace(/\s+/g, ' ').trim(), DINGTALK_MAX_TITLE_BYTES) || n.view.title;
     // mentions only notify when the @mobile / @userId is also in the text
     const mentions = [...c.atMobiles.map((m) => `@${m}`), ...c.atUserIds.map((u) => `@${u}`)].join(' ');
     const suffix = mentions ? `\n\n${mentions}` : '';
-    const rendered = c.text.render(n.view).trim();
+    const rendered = c.text.render(n.view, MARKDOWN).trim();
     const text = truncateBytes(rendered, DINGTALK_MAX_TEXT_BYTES - byteLength(suffix)) + suffix;
     const payload: Record<string, unknown> = { msgtype: 'markdown', markdown: { title, text } };
     if (c.atMobiles.length || c.atUserIds.length || c.atAll) payload['at'] = { atMobiles: c.atMobiles, atUserIds: c.atUserIds, isAtAll: c.atAll };

@@ -3,7 +3,7 @@
  * definitions of this folder to build their own from.
  */
 import { z } from 'zod';
-import { positiveDuration } from '../../core/duration.js';
+import { timerDuration } from '../../core/duration.js';
 import type { RateLimit } from '../rate-limit.js';
 
 export const positiveInt = () => z.number().int().min(1);
@@ -15,10 +15,10 @@ const NAME = z
 export const RetrySchema = z
   .strictObject({
     maxAttempts: positiveInt().max(100).optional().describe('Attempts in total, the first included. Default 6.'),
-    initialBackoff: positiveDuration().optional().describe('Wait before the first retry, doubled for each further one (with jitter). Default 1s.'),
-    maxBackoff: positiveDuration().optional().describe('Cap of the exponential wait. Default 1m.'),
-    maxRetryAfter: positiveDuration().optional().describe("Cap applied to a server's Retry-After. Default 5m."),
-    throttleBackoff: positiveDuration()
+    initialBackoff: timerDuration().optional().describe('Wait before the first retry, doubled for each further one (with jitter). Default 1s.'),
+    maxBackoff: timerDuration().optional().describe('Cap of the exponential wait. Default 1m.'),
+    maxRetryAfter: timerDuration().optional().describe("Cap applied to a server's Retry-After. Default 5m."),
+    throttleBackoff: timerDuration()
       .optional()
       .describe('Least wait after DingTalk/WeCom say "too many messages" (errcodes 130101, 410100, 45009, 45033). Default 30s.'),
   })
@@ -26,7 +26,7 @@ export const RetrySchema = z
 
 export const RateLimitSchema = z.strictObject({
   messages: positiveInt().describe('At most this many messages (attempts) ...'),
-  per: positiveDuration().describe('... in any window of this length.'),
+  per: timerDuration().describe('... in any window of this length.'),
   burst: positiveInt()
     .optional()
     .describe('Token bucket capacity. Default messages/10 (at least 1); the refill is messages - burst per window, so no window sees more than `messages`.'),
@@ -39,7 +39,7 @@ const showLimit = (limit: RateLimit | null): string =>
 export const commonOptions = (defaultRateLimit: RateLimit | null) => ({
   name: NAME.describe('Unique name, referred to by routes.'),
   sendResolved: z.boolean().default(true).describe('Also notify resolved alerts and closed incidents.'),
-  timeout: positiveDuration().optional().describe('Deadline of each request (connect, headers, body). Default: defaults.timeout (5s).'),
+  timeout: timerDuration().optional().describe('Deadline of each request (connect, headers, body). Default: defaults.timeout (5s).'),
   retry: RetrySchema.optional(),
   rateLimit: RateLimitSchema.nullable()
     .optional()

@@ -8,7 +8,7 @@
  * Retry-After; 4xx such as invalid_blocks or no_service are permanent.
  */
 import type { Notification } from '../notification.js';
-import { slackEscape } from '../template.js';
+import { CONFIG_NAMES, plainTextEscape, slackEscape, slackLinkEscape, type RenderOptions } from '../template.js';
 import { shorten, splitChunks, truncateChars } from '../truncate.js';
 import { SLACK_FALLBACK } from './defaults.js';
 import { compileTemplate } from '../template.js';
@@ -28,6 +28,9 @@ export const SLACK_DEFAULT_MAX_TEXT_CHARS = 12_000;
 
 const fallbackTemplate = compileTemplate(SLACK_FALLBACK);
 
+/** Record values as text in mrkdwn (template.ts slackEscape); the configured link with Slack's own escaping. */
+const MRKDWN: RenderOptions = { escape: slackEscape, trusted: { names: CONFIG_NAMES, escape: slackLinkEscape } };
+
 export interface SlackBlock {
   type: string;
   [key: string]: unknown;
@@ -45,8 +48,9 @@ export function slackBlocks(title: string, text: string, context: string, maxTex
     chunks = chunks.slice(0, room);
     chunks[room - 1] = truncateChars(`${chunks[room - 1] as string}\n…`, SLACK_MAX_SECTION_CHARS);
   }
-  for (const chunk of chunks) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: chunk } });
-  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncateChars(context, SLACK_MAX_SECTION_CHARS) }] });
+  // verbatim: Slack does not turn bare URLs, channel names or @here into links and mentions
+  for (const chunk of chunks) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: chunk, verbatim: true } });
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncateChars(context, SLACK_MAX_SECTION_CHARS), verbatim: true }] });
   return { blocks, truncated };
 }
 
@@ -61,11 +65,11 @@ export class SlackReceiver implements Receiver {
   render(n: Notification): RenderedMessage {
     const v = n.view;
     // the header is plain_text: no mrkdwn escaping
-    const title = this.config.title.render(v).replace(/\s+/g, ' ').trim();
-    const text = this.config.text.render(v, { escape: slackEscape }).trim();
+    const title = this.config.title.render(v, { escape: plainTextEscape }).replace(/\s+/g, ' ').trim();
+    const text = this.config.text.render(v, MRKDWN).trim();
     const context = slackEscape(`kubevents · ${v.kind} ${v.id} · ${v.idempotencyKey}`);
     const { blocks, truncated } = slackBlocks(title, text, context, this.config.maxTextChars);
-    const fallback = truncateChars(fallbackTemplate.render(v, { escape: slackEscape }), SLACK_MAX_FALLBACK_CHARS);
+    const fallback = truncateChars(fallbackTemplate.render(v, MRKDWN), SLACK_MAX_FALLBACK_CHARS);
     return jsonMessage({ text: fallback, blocks }, truncated);
   }
 

@@ -13,12 +13,15 @@ import { byteLength, truncateBytes } from '../truncate.js';
 import { describeReceiver, judgeErrcode, jsonMessage } from './common.js';
 import type { ReceiverCommonConfig, HttpRequest, HttpResponse, Receiver, RenderedMessage, Verdict } from './types.js';
 import { z } from 'zod';
-import type { Template } from '../template.js';
+import { chatMarkdownEscape, CONFIG_NAMES, noEscape, type RenderOptions, type Template } from '../template.js';
 import { WECOM_TEXT } from './defaults.js';
 import { defineReceiver } from './definition.js';
 import { commonOptions, templateOption, urlOptions } from './options.js';
 
 export const WECOM_MAX_CONTENT_BYTES = 4096;
+
+/** Record values in the markdown as text (template.ts chatMarkdownEscape: no <@userid>, <font>, links); the configured link as it is. */
+const MARKDOWN: RenderOptions = { escape: chatMarkdownEscape, trusted: { names: CONFIG_NAMES, escape: noEscape } };
 export const WECOM_THROTTLE_CODES: ReadonlySet<number> = new Set([45009, 45033]);
 
 export class WeComReceiver implements Receiver {
@@ -32,7 +35,7 @@ export class WeComReceiver implements Receiver {
   render(n: Notification): RenderedMessage {
     const mentions = this.config.mentionUserIds.map((u) => `<@${u}>`).join(' ');
     const suffix = mentions ? `\n${mentions}` : '';
-    const rendered = this.config.text.render(n.view).trim();
+    const rendered = this.config.text.render(n.view, MARKDOWN).trim();
     const content = truncateBytes(rendered, WECOM_MAX_CONTENT_BYTES - byteLength(suffix)) + suffix;
     return jsonMessage({ msgtype: 'markdown', markdown: { content } }, content.length - suffix.length !== rendered.length);
   }

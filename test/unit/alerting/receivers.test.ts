@@ -122,7 +122,10 @@ describe('message formats', () => {
     expect(body.blocks[1].text.type).toBe('mrkdwn');
     expect(body.blocks[1].text.text).toMatch(/^\*a &lt;b&gt; &amp; c\*\n\*Severity:\* ERROR/);
     expect(body.blocks[1].text.text).toContain('<https://grafana.example.com/d/k|Details>');
-    expect(body.blocks.at(-1)).toEqual({ type: 'context', elements: [{ type: 'mrkdwn', text: `kubevents · Alert ${n.id} · ${n.idempotencyKey}` }] });
+    expect(body.blocks.at(-1)).toEqual({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `kubevents · Alert ${n.id} · ${n.idempotencyKey}`, verbatim: true }],
+    });
   });
 
   it('webhook: the record as JSON by default, with identifying headers and resolved header secrets', () => {

@@ -44,7 +44,7 @@ describe('toAvroBinary (encoded once into a reused buffer)', () => {
       }),
       { numRuns: 300 },
     );
-  }, 30_000);
+  }, 30_000); // a few thousand encodings: room for the CI's shared cores while the fuzz suites run beside it
 
   it('still reports invalid records as an EncodeError, and encodes fine afterwards', () => {
     const bad = { ...sampleEvent(1), count: 'three' } as unknown as KubeEvent;
