@@ -6,7 +6,8 @@
  *        [--repeat N] [--save] [--kafka-brokers HOST:PORT] [--kubeconfig FILE]
  *
  * Default: inprocess, kafka, e2e, startup, profile, whatif (the hot spots' suggested fixes, measured)
- * and state (operator state checkpoints: snapshot, deltas, restore). The in-process benchmarks need no service;
+ * and state (operator state checkpoints: snapshot, deltas, restore); peer (kubernetes-event-exporter on the
+ * same control plane and broker, bench/peer.ts) only with --only peer. The in-process benchmarks need no service;
  * kafka and e2e start the test broker (test/env/kafka.ts startKafka()), e2e and startup the test
  * control plane (test/env/kube.ts startKube()), unless given --kafka-brokers / --kubeconfig.
  * --events N scales the in-process (default 1,000,000) and kafka (default 300,000) runs;
@@ -20,7 +21,9 @@ import { fileURLToPath } from 'node:url';
 import { intArg, loadAverage, machineInfo, parseArgs, progress, type MachineInfo } from './lib.js';
 import { profileMarkdown, summarizeProfile, type CpuProfile, type ProfileSummary } from './profile-summary.js';
 
-const BENCHES = ['inprocess', 'kafka', 'e2e', 'startup', 'profile', 'whatif', 'cluster', 'state'] as const;
+const BENCHES = ['inprocess', 'kafka', 'e2e', 'startup', 'profile', 'whatif', 'cluster', 'state', 'peer'] as const;
+/** Run only when asked for by --only: they take long and need more than the test environment (peer: a KEE binary). */
+const ON_REQUEST: readonly Bench[] = ['peer'];
 type Bench = (typeof BENCHES)[number];
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
@@ -28,7 +31,7 @@ const repo = resolve(here, '..', '..');
 const resultsDir = join(repo, 'bench', 'results');
 
 const args = parseArgs(process.argv.slice(2));
-const only = (args.get('only') ?? BENCHES.join(',')).split(',').map((s) => s.trim()) as Bench[];
+const only = (args.get('only') ?? BENCHES.filter((b) => !ON_REQUEST.includes(b)).join(',')).split(',').map((s) => s.trim()) as Bench[];
 for (const b of only) if (!BENCHES.includes(b)) throw new Error(`--only: unknown benchmark '${b}' (one of ${BENCHES.join(', ')})`);
 const inprocessEvents = intArg(args, 'events', 1_000_000);
 const kafkaEvents = intArg(args, 'kafka-events', args.has('events') ? Math.min(inprocessEvents, 300_000) : 300_000);
@@ -89,8 +92,8 @@ async function main(): Promise<void> {
   const failures: string[] = [];
   let profileMd: string | null = null;
 
-  const needKafka = only.includes('kafka') || only.includes('e2e') || only.includes('cluster');
-  const needKube = only.includes('e2e') || only.includes('startup') || only.includes('cluster');
+  const needKafka = only.includes('kafka') || only.includes('e2e') || only.includes('cluster') || only.includes('peer');
+  const needKube = only.includes('e2e') || only.includes('startup') || only.includes('cluster') || only.includes('peer');
   try {
     /** Starts the services the remaining benchmarks need (in parallel; provisioning is cached), after the in-process ones so those run without them. */
     const startServices = async (): Promise<void> => {
@@ -460,6 +463,43 @@ async function main(): Promise<void> {
           target: '',
           load: '',
         });
+      }
+    }
+    if (only.includes('peer')) {
+      if (!brokers || !kubeconfig) failures.push('peer: needs the broker and the control plane');
+      else {
+        const passOn = ['events', 'bumps', 'rounds', 'live-events', 'live-rate', 'kee-bin', 'quiet-seconds'].flatMap((name) => {
+          const v = args.get(`peer-${name}`) ?? (name === 'kee-bin' ? args.get(name) : undefined);
+          return v === undefined ? [] : [`--${name}`, v];
+        });
+        const p = await child<Json>('peer.js', ['--kubeconfig', kubeconfig, '--brokers', brokers, ...passOn]);
+        results.peer = p;
+        for (const r of p['runs'] as Json[]) {
+          const d = r['drain'];
+          const k = r['kill'];
+          const name = r['tool'] === 'kee' ? 'kubernetes-event-exporter v1.7' : 'kubevents';
+          rows.push({
+            benchmark: `peer, round ${r['round']}: ${name}`,
+            metric: `backlog of ${fmt(r['backlog'].created)} Events (apiserver ${fmt(r['backlog'].apiserverCreatesPerSec)} creates/s): drain s / CPU-s per 1,000 / peak RSS MB`,
+            value: `${fmt(d.ms / 1000, 1)} / ${fmt(d.cpuSPer1000Events, 2)} / ${fmt(d.peakRssMB, 1)}`,
+            target: '',
+            load: `${fmt(d.loadavgBefore[0], 2)} → ${fmt(d.loadavgAfter[0], 2)}`,
+          });
+          rows.push({
+            benchmark: '',
+            metric: `count bumps on ${fmt(r['bumps'].patched)} Events: bump records published`,
+            value: fmt(r['bumps'].bumpRecords),
+            target: '',
+            load: '',
+          });
+          rows.push({
+            benchmark: '',
+            metric: 'kill -9 mid-drain / live: losses, duplicate records (same idempotency key), backlog records published again',
+            value: `${fmt(k.midDrain.losses)}, ${fmt(k.midDrain.duplicates.records)} (${k.midDrain.duplicates.sameIdempotencyKey ?? '-'}) / ${fmt(k.whileLive.losses)}, ${fmt(k.whileLive.duplicates.records)} (${k.whileLive.duplicates.sameIdempotencyKey ?? '-'}), ${fmt(k.whileLive.backlogRecordsPublishedAgain)}`,
+            target: '',
+            load: `${fmt(k.midDrain.loadavgBefore[0], 2)} → ${fmt(k.whileLive.loadavgAfter[0], 2)}`,
+          });
+        }
       }
     }
   } finally {
