@@ -59,6 +59,13 @@ export class EventFeed implements CheckpointSource {
   private inList = false;
   private lastSeq = 0;
   private readonly covered: Map<string, string>;
+  /**
+   * Events (uid -> resourceVersion) handed to the job from a list that has not reached its SYNCED
+   * yet. A pause inside that list (backpressure) drops the rest of it, and the next start lists
+   * again from the same point: without this, the Events already handed over would be handed over
+   * again, and a backlog larger than the sink buffer would be listed over and over, never past it.
+   */
+  private readonly handedInList = new Map<string, string>();
   private selectors: { fieldSelector?: string | undefined; labelSelector?: string | undefined };
   private retiredFlag = false;
 
@@ -159,7 +166,10 @@ export class EventFeed implements CheckpointSource {
     const position = tracker.open(rv);
     this.lastSeq = position.seq;
     try {
-      if (!this.skip(item)) this.deps.onItem(this, item, position);
+      if (!this.skip(item)) {
+        if (item.type === 'EVENT' && item.checkpoint === null) this.handedInList.set(item.event.uid, item.event.resourceVersion);
+        this.deps.onItem(this, item, position);
+      }
     } catch (error) {
       // never checkpoint past an item that could not be handled: a restart replays it
       tracker.retain(position);
@@ -170,6 +180,7 @@ export class EventFeed implements CheckpointSource {
     if (item.type === 'SYNCED') {
       this.resume = { resourceVersion: item.resourceVersion, time: Date.now() };
       this.inList = false;
+      this.handedInList.clear();
     } else if (item.type === 'GAP') {
       this.inList = true;
     } else if (item.checkpoint) {
@@ -184,9 +195,14 @@ export class EventFeed implements CheckpointSource {
     }
   }
 
-  /** An Event of a covered namespace at or before what was already handled (see the module doc). */
+  /** An Event of a covered namespace at or before what was already handled (see the module doc), or already handed over from an unfinished list. */
   private skip(item: EventSourceItem): boolean {
-    if (this.covered.size === 0 || item.type !== 'EVENT') return false;
+    if (item.type !== 'EVENT') return false;
+    if (item.checkpoint === null && this.handedInList.size > 0) {
+      const handed = this.handedInList.get(item.event.uid);
+      if (handed !== undefined && isAtOrBefore(item.event.resourceVersion, handed)) return true;
+    }
+    if (this.covered.size === 0) return false;
     const upTo = this.covered.get(item.event.namespace ?? '');
     return upTo !== undefined && isAtOrBefore(item.event.resourceVersion, upTo);
   }
