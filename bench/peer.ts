@@ -23,6 +23,7 @@
  *   node dist/bench/peer.js --kubeconfig FILE --brokers HOST:PORT [--events 20000] [--bumps 2000]
  *        [--rounds 1] [--pods 200] [--concurrency 48] [--live-events 2000] [--live-rate 100]
  *        [--quiet-seconds 15] [--drain-timeout-seconds 900] [--kee-bin PATH] [--heap-mb 307]
+ *        [--tools kubevents,kee] [--parts drain,kill] [--kee-omit-lookup]
  *        [--result-file FILE]
  *
  * KEE's binary: --kee-bin, else $KUBEVENTS_BENCH_KEE_BIN, else the one bench/peer-build.sh leaves
@@ -59,8 +60,16 @@ const quietMs = intArg(args, 'quiet-seconds', 15) * 1000;
 const liveEvents = intArg(args, 'live-events', 2_000);
 const liveRate = intArg(args, 'live-rate', 100);
 
+/** Which exporters run (both by default; one alone for a what-if such as --kee-omit-lookup). */
+const tools = (args.get('tools') ?? 'kubevents,kee').split(',').map((t) => t.trim());
+for (const t of tools) if (t !== 'kubevents' && t !== 'kee') throw new Error(`--tools: unknown exporter '${t}' (kubevents, kee)`);
+/** What-if: KEE without its per-Event lookup of the regarding object (its `omitLookup`). */
+const keeOmitLookup = args.has('kee-omit-lookup');
+/** drain: parts 1 and 2; kill: part 3 */
+const parts = (args.get('parts') ?? 'drain,kill').split(',').map((p) => p.trim());
+
 const KEE_TAG = 'v1.7';
-const keeBin = resolveKeeBinary();
+const keeBin = tools.includes('kee') ? resolveKeeBinary() : '';
 
 function resolveKeeBinary(): string {
   const given = args.get('kee-bin') ?? process.env['KUBEVENTS_BENCH_KEE_BIN'];
@@ -360,6 +369,7 @@ function keeConfig(topic: string): string {
     // its README's advice against client-side throttling (the defaults are 5 QPS, burst 10)
     'kubeQPS: 100',
     'kubeBurst: 500',
+    ...(keeOmitLookup ? ['omitLookup: true'] : []),
     'route:',
     '  routes:',
     '    - match:',
@@ -623,10 +633,10 @@ async function killAndRestart(tool: Tool, round: number): Promise<Record<string,
 
 const rows: Array<Record<string, unknown>> = [];
 for (let round = 0; round < rounds; round++) {
-  const order: Tool[] = round % 2 === 0 ? ['kubevents', 'kee'] : ['kee', 'kubevents'];
+  const order = (round % 2 === 0 ? (['kubevents', 'kee'] as const) : (['kee', 'kubevents'] as const)).filter((t) => tools.includes(t));
   for (const tool of order) {
-    const drainPart = await drainAndBumps(tool, round);
-    const killPart = await killAndRestart(tool, round);
+    const drainPart = parts.includes('drain') ? await drainAndBumps(tool, round) : null;
+    const killPart = parts.includes('kill') ? await killAndRestart(tool, round) : null;
     rows.push({ tool, round, ...drainPart, kill: killPart });
   }
 }
@@ -644,7 +654,9 @@ writeResult(args, {
   rounds,
   pods: podCount,
   kubevents: { heapMb: heapMb > 0 ? heapMb : null, encoding: 'avro-binary', checkpoint: 'file, default interval (1 s)' },
+  tools,
   kee: {
+    omitLookup: keeOmitLookup,
     binary: keeBin,
     tag: KEE_TAG,
     build: existsSync(keeInfoFile) ? readFileSync(keeInfoFile, 'utf8').trim().split('\n') : null,
