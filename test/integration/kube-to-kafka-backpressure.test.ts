@@ -210,6 +210,61 @@ describe('kube job backpressure', () => {
   });
 });
 
+describe('kube job starting on a backlog larger than the sink buffer', () => {
+  // The pause comes inside the initial list, before any resume point: the next start lists again,
+  // and must neither hand the already handled Events over again nor stall at the buffer's size
+  // (found by the peer benchmark: 20,000 listed Events, 10,000 buffered, listed over and over).
+  it('lists it in several passes, each Event once, and reaches the watch', async () => {
+    const ns = uniqueName('k2k-backlog');
+    await createNamespace(kc, ns);
+    namespaces.push(ns);
+    const topics = await createTopics(`k2k-bl-${randomUUID().slice(0, 8)}`);
+    const created = new Set<string>();
+    for (let i = 0; i < 60; i++) created.add((await createTestEvent(ns, `backlog-${i}`, 'Backlog')).key);
+
+    const logs: LogLine[] = [];
+    const handed = new Map<string, number>();
+    const job = runLiveJob({
+      cluster: 'k2k-bl',
+      kube: { kubeConfig: kc, namespaces: [ns] },
+      output: {
+        type: 'kafka',
+        sink: {
+          kafka: { brokers: kafkaEnv.brokers, clientId: 'k2k-bl-job' },
+          encoding: 'avro-binary',
+          topics,
+          maxBufferedRecords: 8,
+          batch: { lingerMs: 20, maxRecords: 4 },
+        },
+      },
+      checkpoint: { type: 'file', path: join(workDir, `${ns}.json`) },
+      checkpointIntervalMs: 200,
+      logger: capturingLogger(logs),
+      registry: new Registry(),
+      onEvent: (e: KubeEvent) => void handed.set(e.idempotencyKey, (handed.get(e.idempotencyKey) ?? 0) + 1),
+    });
+    let failure: unknown;
+    job.done.catch((error: unknown) => (failure = error));
+    const seen = new Set<string>();
+    const counts = new Map<string, number>();
+    const close = await readKeys(topics.KubeEvent, seen, counts);
+    try {
+      await waitFor(() => failure !== undefined || [...created].every((k) => seen.has(k)), 90_000, 'all 60 listed occurrences on the events topic', 100);
+      expect(failure).toBeUndefined();
+      expect(logs.some((l) => l.msg.startsWith('sink buffer full'))).toBe(true);
+      // the list was resumed, not restarted from its first Event: each was handed over once
+      expect([...created].filter((k) => handed.get(k) !== 1)).toEqual([]);
+      // and the watch runs after it: a new Event arrives
+      const later = await createTestEvent(ns, 'after-backlog', 'Backlog');
+      await waitFor(() => seen.has(later.key), 30_000, 'the Event created after the backlog', 100);
+      expect((await job.stop()).clean).toBe(true);
+      await job.done;
+    } finally {
+      await close();
+    }
+  });
+});
+
 describe('kube job stopped while Kafka is down', () => {
   it('gives up what is not acknowledged at the deadline, keeps the checkpoint before it, publishes it on the next start', async () => {
     const ns = uniqueName('k2k-deadline');
