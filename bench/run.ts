@@ -36,6 +36,8 @@ for (const b of only) if (!BENCHES.includes(b)) throw new Error(`--only: unknown
 const inprocessEvents = intArg(args, 'events', 1_000_000);
 const kafkaEvents = intArg(args, 'kafka-events', args.has('events') ? Math.min(inprocessEvents, 300_000) : 300_000);
 const repeat = intArg(args, 'repeat', 3);
+/** in-process runs: generate the stream this many events at a time, untimed (bench/inprocess.ts) */
+const pregenerate = args.has('pregenerate') ? ['--pregenerate', String(intArg(args, 'pregenerate', 1000))] : [];
 const profileEvents = intArg(args, 'profile-events', Math.min(inprocessEvents, 300_000));
 
 /** Runs one benchmark process; resolves with what it wrote to its result file. */
@@ -125,7 +127,7 @@ async function main(): Promise<void> {
       const generator = await child<Json>('inprocess.js', ['--events', String(inprocessEvents), '--mode', 'generator']);
       const runs: Json[] = [];
       for (let i = 0; i < repeat; i++) {
-        runs.push(await child<Json>('inprocess.js', ['--events', String(inprocessEvents)]));
+        runs.push(await child<Json>('inprocess.js', ['--events', String(inprocessEvents), ...pregenerate]));
         progress(
           `inprocess run ${i + 1}: ${fmt(runs.at(-1)!['eventsPerSec'])} events/s wall, ${fmt(runs.at(-1)!['eventsPerCpuSec'])} per CPU-second, peak RSS ${runs.at(-1)!['memoryMB'].peakRss} MB`,
         );
@@ -135,7 +137,7 @@ async function main(): Promise<void> {
       const stageEvents = String(Math.max(10_000, Math.floor(inprocessEvents / 5)));
       const stages: Json[] = [await child<Json>('inprocess.js', ['--events', stageEvents, '--mode', 'generator'])];
       for (const upto of ['normalize', 'process', 'alerting', 'encode']) {
-        stages.push(await child<Json>('inprocess.js', ['--events', stageEvents, '--upto', upto]));
+        stages.push(await child<Json>('inprocess.js', ['--events', stageEvents, '--upto', upto, ...pregenerate]));
       }
       // what-if: the same run with the V8 old generation capped (NODE_OPTIONS=--max-old-space-size=192)
       const capped = await child<Json>('inprocess.js', ['--events', String(inprocessEvents)], ['--expose-gc', '--max-old-space-size=192']);
@@ -180,7 +182,10 @@ async function main(): Promise<void> {
       rows.push({
         benchmark: '',
         metric: `CPU µs per event by stage (${Number(stageEvents).toLocaleString('en')} events each)`,
-        value: names.map((n, i) => `${n} ${fmt(levels[i + 1]! - levels[i]!, 1)}`).join('; ') + `; generator ${fmt(levels[0], 1)}; total ${fmt(levels[4], 1)}`,
+        // pre-generated levels do not include the generator: the first stage starts from zero
+        value:
+          names.map((n, i) => `${n} ${fmt(levels[i + 1]! - (i === 0 && pregenerate.length ? 0 : levels[i]!), 1)}`).join('; ') +
+          `; generator ${fmt(levels[0], 1)}${pregenerate.length ? ' (not in the stages)' : ''}; total ${fmt(levels[4], 1)}`,
         target: '',
         load: stages.map((x) => fmt(x['loadavgStart'][0], 2)).join(', '),
       });
@@ -195,7 +200,7 @@ async function main(): Promise<void> {
 
     if (only.includes('profile')) {
       const dir = mkdtempSync(join(tmpdir(), 'kubevents-prof-'));
-      const r = await child<Json>('inprocess.js', ['--events', String(profileEvents)], ['--expose-gc', '--cpu-prof', `--cpu-prof-dir=${dir}`]);
+      const r = await child<Json>('inprocess.js', ['--events', String(profileEvents), ...pregenerate], ['--expose-gc', '--cpu-prof', `--cpu-prof-dir=${dir}`]);
       const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
       if (!file) failures.push('profile: no .cpuprofile written');
       else {

@@ -245,8 +245,16 @@ export function compileWriter(type: avro.Type, options: CompileOptions = {}): Co
         return record(t);
       case 'union:unwrapped': {
         const branches = (t.types as AnyType[]).map((b) => compile(b));
+        // avsc picks the branch by the value's bucket (getValueBucket) unless a logical branch must
+        // be asked; for null and strings, the most common values, the bucket is known without the call
+        const buckets = t._bucketIndices as Record<string, number | undefined>;
+        const bucketsOnly = !t._dynamicBranches;
+        const nullIndex = bucketsOnly ? buckets['null'] : undefined;
+        const stringIndex = bucketsOnly ? buckets['string'] : undefined;
         return (o, v) => {
-          const index = t._getIndex(v) as number | undefined;
+          const index = (
+            v === null && nullIndex !== undefined ? nullIndex : typeof v === 'string' && stringIndex !== undefined ? stringIndex : t._getIndex(v)
+          ) as number | undefined;
           if (index === undefined) invalid('union');
           writeLong(o, index);
           if (v !== null) branches[index]!(o, v);
@@ -285,7 +293,7 @@ export function compileWriter(type: avro.Type, options: CompileOptions = {}): Co
       const held = bytes.get(v as object);
       if (held !== undefined) {
         o.ensure(held.length);
-        held.copy(o.buf, o.pos);
+        o.buf.set(held, o.pos);
         o.pos += held.length;
         return;
       }

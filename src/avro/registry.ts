@@ -32,6 +32,17 @@ export interface SchemaRegistryConfig {
   clientId?: string;
   /** Retries of one registry request (default 3). */
   retries?: number;
+  /** How long one registry request may take before it is abandoned (and retried), ms (default 10 s). */
+  requestTimeoutMs?: number;
+}
+
+export const DEFAULT_REGISTRY_REQUEST_TIMEOUT_MS = 10_000;
+
+type RegistryMiddleware = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]['middlewares']>[number];
+
+/** A timeout on every request of the registry client (its HTTP layer, mappersmith, aborts the request when it passes). */
+function requestTimeout(ms: number): RegistryMiddleware {
+  return () => ({ prepareRequest: (next) => next().then((request) => request.enhance({ timeout: ms })) });
 }
 
 /** What the encoders and decoders need from a registry. */
@@ -61,6 +72,8 @@ export class ConfluentSchemaRegistry implements SchemaIdRegistry {
         clientId: config.clientId ?? 'kubevents',
         ...(config.username !== undefined ? { auth: { username: config.username, password: config.password ?? '' } } : {}),
         retry: { retries: config.retries ?? 3 },
+        // the library sets no timeout: a registry that accepts the connection and never answers would hold the start-up for ever
+        middlewares: [requestTimeout(config.requestTimeoutMs ?? DEFAULT_REGISTRY_REQUEST_TIMEOUT_MS)],
       },
       { [SchemaType.AVRO]: { logicalTypes: LOGICAL_TYPES } },
     );

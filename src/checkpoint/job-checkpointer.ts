@@ -170,6 +170,11 @@ export class JobCheckpointer implements CheckpointSaver {
     this.unsubscribe.push(this.unpositioned.onCommit(() => this.maybeCommit()));
   }
 
+  /** Resolves once no commit is in flight (for whoever reads the store right after a tick: tests). */
+  async idle(): Promise<void> {
+    while (this.committing) await this.committing.catch(() => undefined);
+  }
+
   /** Whether operator state is checkpointed (the store keeps it and there is a snapshot function). */
   get keepsState(): boolean {
     return this.store !== null;

@@ -13,8 +13,9 @@
  * - KafkaCheckpointStore (kafka-store.ts): a compacted topic, for deployments; state pieces go to
  *   a second compacted topic and are read back by offset.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync, rmSync, unlinkSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync, rmSync, unlinkSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
+import { makeDirectory } from '../core/paths.js';
 import { sha256 } from './state-codec.js';
 
 export interface CheckpointKey {
@@ -294,7 +295,7 @@ function safeName(text: string): string {
 /** temp file + fsync + rename + fsync(dir) */
 export function writeAtomically(path: string, text: string | Buffer): void {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   try {
     const fd = openSync(tmp, 'w', 0o644);

@@ -4,6 +4,7 @@
  */
 import { accessSync, constants, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeDirectory } from '../core/paths.js';
 import { CliError, EXIT } from './exit-codes.js';
 
 const REASONS: Record<string, string> = {
@@ -13,12 +14,13 @@ const REASONS: Record<string, string> = {
   ENOTDIR: 'a part of the path is a file, not a folder',
   EEXIST: 'it exists and is not a folder',
   ENOSPC: 'no space left on the device',
+  ENOENT: 'the folder cannot be created there',
 };
 
 /** Creates `dir` if needed and checks that files can be created in it. */
 export function prepareOutDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirectory(dir);
     accessSync(dir, constants.W_OK);
     // access() trusts the mode bits; a read-only mount or an ACL only shows on a real write
     const probe = join(dir, `.kubevents-write-check-${process.pid}`);

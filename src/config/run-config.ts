@@ -408,12 +408,16 @@ export class ConfigError extends Error {
   }
 }
 
+/** Problems printed one by one; the rest are counted (a file of 20,000 unknown keys is not 40,000 lines). */
+export const ISSUES_PRINTED = 50;
+
 export function formatIssues(issues: readonly ConfigIssue[]): string {
   const lines = [`invalid configuration (${issues.length} problem${issues.length === 1 ? '' : 's'}):`];
-  for (const i of issues) {
+  for (const i of issues.slice(0, ISSUES_PRINTED)) {
     lines.push(`  ${i.where}: ${i.path ? `${i.path}: ` : ''}${i.message}`);
     if (i.hint) lines.push(`    hint: ${i.hint}`);
   }
+  if (issues.length > ISSUES_PRINTED) lines.push(`  ... and ${issues.length - ISSUES_PRINTED} more problems (fix these first)`);
   return lines.join('\n');
 }
 
@@ -660,7 +664,10 @@ export function loadRunConfig(options: LoadRunConfigOptions = {}): LoadedRunConf
     const problems = zodProblems(result.error.issues, raw, runConfigSchema, {
       // the path is printed beside the message
       place: () => '',
-      unknownKey: (path, key) => ({ message: 'unknown setting', ...(suggestion(key, path) ? { hint: suggestion(key, path)! } : {}) }),
+      unknownKey: (path, key) => {
+        const hint = suggestion(key, path);
+        return { message: 'unknown setting', ...(hint ? { hint } : {}) };
+      },
       missing: (path) => {
         const env = envFor(path);
         return { message: 'required setting missing', ...(env ? { hint: `write it in the file, or set ${env.env}` } : {}) };

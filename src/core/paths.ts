@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 let cachedRoot: string | undefined;
@@ -26,4 +26,35 @@ export function packageRoot(): string {
 export function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
+}
+
+/**
+ * `mkdir -p`: creates `dir` and its missing parents. Not `mkdirSync(dir, { recursive: true })`:
+ * Node 20's recursive mkdir loops for ever when the kernel answers ENOENT under a parent that
+ * exists (`--out /proc/x`, some FUSE and overlay mounts); here each folder is made once and the
+ * error of the first that cannot be made is thrown.
+ */
+export function makeDirectory(dir: string): void {
+  const missing: string[] = [];
+  for (let current = resolve(dir); ;) {
+    try {
+      if (statSync(current).isDirectory()) break;
+      throw Object.assign(new Error(`${current} exists and is not a folder`), { code: current === resolve(dir) ? 'EEXIST' : 'ENOTDIR' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    missing.push(current);
+    const parent = dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  for (const folder of missing.reverse()) {
+    try {
+      mkdirSync(folder);
+    } catch (error) {
+      // made meanwhile by someone else: fine
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST' && statSync(folder).isDirectory()) continue;
+      throw error;
+    }
+  }
 }

@@ -65,30 +65,26 @@
  *   may be truncated; its records are written again into a new segment.
  */
 import { Subject, Subscription } from 'rxjs';
-import type { KubeConfig } from '@kubernetes/client-node';
-import type { Registry } from 'prom-client';
-import type { Writable } from 'node:stream';
 import { JobCheckpointer } from '../checkpoint/job-checkpointer.js';
-import { DEFAULT_CHECKPOINT_TOPIC, KafkaCheckpointStore } from '../checkpoint/kafka-store.js';
+import { openCheckpointStore } from '../checkpoint/open-store.js';
 import { ResumePointStore } from '../checkpoint/resume-point-store.js';
-import { checkpointKeyString, FileCheckpointStore, type CheckpointKey, type CheckpointStore, type StateKey, type StatePosition } from '../checkpoint/store.js';
+import { checkpointKeyString, type CheckpointStore, type StateKey, type StatePosition } from '../checkpoint/store.js';
 import { CheckpointTracker } from '../checkpoint/tracker.js';
-import { silentLogger, type Logger } from '../core/logger.js';
-import { createKafka, type KafkaClientConfig } from '../kafka/client.js';
+import { silentLogger } from '../core/logger.js';
 import type { Alert } from '../model/alert.js';
 import type { Incident } from '../model/incident.js';
 import type { KubeEvent } from '../model/kube-event.js';
 import { deadLetterRecord, gapRecord, type OutRecord } from '../model/out-record.js';
 import type { SourcePosition } from '../model/position.js';
 import { deadLetterOf, gapRecordOf } from '../model/records.js';
-import { PipelineSet, type ReloadResult } from '../pipeline/hot-swap.js';
-import { mergePipelinesSnapshots, parsePipelinesSnapshot, type PipelinesSnapshot } from '../pipeline/state.js';
+import { PipelineSet } from '../pipeline/hot-swap.js';
+import type { PipelinesSnapshot } from '../pipeline/state.js';
 import { defaultPipelinePaths, loadPipelines, type LoadedPipeline, type LoadResult } from '../pipeline/load.js';
 import { combineNamespaces, pipelineTopics, sinkTypesOf, watchScope } from '../pipeline/scope.js';
 import { ConsoleSink } from '../sinks/console.js';
 import type { SinkEnvironment } from '../sinks/definition.js';
 import { DEFAULT_FILE_ROLL_INTERVAL_MS, FileSink } from '../sinks/file-sink.js';
-import { connectKafkaSink, type KafkaPublisher, type KafkaSinkConfig } from '../sinks/kafka-publisher.js';
+import { connectKafkaSink, type KafkaPublisher } from '../sinks/kafka-publisher.js';
 import { DEFAULT_TOPICS, type SinkTopics } from '../sinks/kafka-topics.js';
 import { sinksFor } from '../sinks/registry.js';
 import { SinkRouter } from '../sinks/router.js';
@@ -99,129 +95,15 @@ import { EventFeed, type FeedDeps } from '../sources/event-feed.js';
 import type { DeadLetter, EventSourceItem } from '../sources/event-source.js';
 import { createKubeSource, type KubeSource } from '../sources/kube-source.js';
 import { connectObjectCache } from '../sources/object-cache.js';
-import { CACHED_KINDS, type CachedKind } from '../sources/object-lookup.js';
-import { compareResourceVersions } from '../sources/resource-version.js';
-import type { WatchTimingsInput } from '../sources/watch-resource.js';
+import { CACHED_KINDS } from '../sources/object-lookup.js';
+import { ApiServerUnreachableError, DEFAULT_PIPELINE, DEFAULT_SHUTDOWN_TIMEOUT_MS, type LiveJob, type LiveJobOptions } from './live-job-options.js';
+import { loadOperatorState, ResumePositions, takeOver } from './resume-positions.js';
 import { gracefulShutdown, type ShutdownReport } from './shutdown.js';
 
-export const DEFAULT_PIPELINE = 'default';
-export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+export * from './live-job-options.js';
+
 const DEFAULT_MAX_BUFFERED_RECORDS = 10_000;
 const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
-
-export interface LiveJobKubeOptions {
-  /** An already built KubeConfig (then kubeconfig/context/inCluster are ignored). */
-  kubeConfig?: KubeConfig;
-  kubeconfig?: string | null;
-  context?: string | null;
-  inCluster?: boolean;
-  /** Namespaces to watch; null or empty: all. */
-  namespaces?: readonly string[] | null;
-  eventApi?: 'auto' | 'core/v1' | 'events.k8s.io/v1';
-  cacheKinds?: readonly CachedKind[];
-  timings?: WatchTimingsInput;
-  /** Without a successful list for this long, say so in the log (the API server and why; default 60 s). */
-  connectTimeoutMs?: number;
-  /** Without a successful list for this long, fail the job (exit 1 with that line); default never. */
-  failAfterMs?: number | null;
-}
-
-/** The API server has not answered a list for `failAfterMs`. */
-export class ApiServerUnreachableError extends Error {
-  override name = 'ApiServerUnreachableError';
-}
-
-export type LiveJobOutput =
-  | {
-      type: 'kafka';
-      /** The Kafka sink (cluster and pipeline come from the job). */
-      sink: Omit<KafkaSinkConfig, 'cluster' | 'pipeline'>;
-      /** Verify at start that the topics exist (default true); `sink.createTopics` creates them instead. */
-      checkTopics?: boolean;
-      /** Directory for the pipelines' `file` sinks (Avro container files in segments; default "out"). */
-      outDir?: string;
-      /** Roll interval of those files (default 30 s). */
-      rollIntervalMs?: number;
-    }
-  | {
-      type: 'files';
-      /** Directory of the Avro container files. */
-      outDir: string;
-      /** How often a segment of files is closed and its records checkpointed (default 30 s). */
-      rollIntervalMs?: number;
-      topics?: Partial<SinkTopics>;
-    };
-
-export type LiveJobCheckpointStore =
-  | { type: 'kafka'; kafka: KafkaClientConfig; topic?: string }
-  | { type: 'file'; path: string }
-  /** a store built by the caller (tests) */
-  | { type: 'custom'; store: CheckpointStore };
-
-export interface LiveJobOptions {
-  /** Cluster name stamped on every record and part of the checkpoint key. */
-  cluster: string;
-  /** Pipeline name: the `kubevents.pipeline` header and part of the checkpoint key (default "default"). */
-  pipeline?: string;
-  kube: LiveJobKubeOptions;
-  output: LiveJobOutput;
-  checkpoint: LiveJobCheckpointStore;
-  /** Minimum time between two checkpoint saves, ms (default 1000). */
-  checkpointIntervalMs?: number;
-  /** stop(): stop the watches, flush the sinks and save the checkpoints within this time (default 10 s). */
-  shutdownTimeoutMs?: number;
-  /** How long to wait for the object caches before starting the Event watch (default 60 s; then enrichment may be partial at first). */
-  cacheSyncTimeoutMs?: number;
-  logger?: Logger;
-  /** prom-client registry for the sink, checkpoint and source metrics (default: the sink's default, none for checkpoints). */
-  registry?: Registry;
-  /**
-   * The pipelines to run (loaded and valid, see loadPipelinesForRun); default: the bundled
-   * pipelines/default.yaml. Their `kafka` sinks publish to their topics (files without Kafka), a
-   * topic named like a kind's default topic (`k8s.events`, `k8s.alerts`, `k8s.incidents`) being
-   * the configured topic of that kind; the Event watch covers `watchScope(pipelines)` within
-   * `kube.namespaces`.
-   */
-  pipelines?: readonly LoadedPipeline[];
-  /** Re-reads the pipeline files for reload() (SIGHUP); default: the bundled default again when `pipelines` is not given. */
-  loadPipelines?: () => Promise<LoadResult>;
-  /** Called for every event record the pipelines publish (once per event, e.g. --print-events). */
-  onEvent?: (event: KubeEvent) => void;
-  /** Called for every alert / incident record the pipelines emit (once per record, whatever its sinks). */
-  onAlert?: (alert: Alert) => void;
-  onIncident?: (incident: Incident) => void;
-  /** The pipelines' `console` sinks: one readable line per record (default: logged at info). */
-  onConsole?: (line: string, record: OutRecord) => void;
-  /** The pipelines' `stdout` sinks (default: process.stdout). */
-  stdout?: Writable & { isTTY?: boolean };
-}
-
-export interface LiveJob {
-  /**
-   * Resolves once the job was stopped with stop() and shut down (cleanly or not: see stop()'s
-   * report); rejects when the job failed (start-up, the watch failed for good, a sink refused a
-   * record, the processing threw), after a shutdown that saved what was acknowledged.
-   */
-  done: Promise<void>;
-  /**
-   * Graceful shutdown: stops the watches, flushes the sinks and saves the checkpoints within
-   * `shutdownTimeoutMs`. Idempotent (the first call's options apply). The report says whether
-   * everything was flushed and saved. `saveCheckpoints: false` stops the checkpoint saves at once
-   * and skips the last one (a replica that lost its Lease: the checkpoints are the new leader's).
-   */
-  stop(options?: { saveCheckpoints?: boolean }): Promise<ShutdownReport>;
-  /**
-   * For /readyz: ok once the start-up finished (sink connected, object caches synced or their
-   * wait timed out, Event watches started) and while the job is neither stopping nor failed.
-   */
-  readiness(): { ok: boolean; detail: string };
-  /**
-   * Re-reads the pipeline files (SIGHUP): an invalid set is refused (errors logged with
-   * file:line:col, the running pipelines go on); a valid one takes over between two events, without
-   * touching the watch or the checkpoints. Rejects while the job is not running yet.
-   */
-  reload(): Promise<ReloadResult>;
-}
 
 export function runLiveJob(options: LiveJobOptions): LiveJob {
   const logger = (options.logger ?? silentLogger).child({ component: 'live-job' });
@@ -260,90 +142,20 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
   let current: SourcePosition | null = null;
   const abortStartup = new AbortController();
   // where the Event watches resume: the positions of the restored state, else each one's checkpoint
-  let positions: { from: 'state' | 'checkpoints'; byResource: Record<string, StatePosition> } = { from: 'checkpoints', byResource: {} };
+  let resume: ResumePositions | undefined;
   let feedDeps: FeedDeps | undefined;
   let liveSource: KubeSource | undefined;
 
-  /**
-   * The committed operator state (positions and the pipelines' snapshot), or null: none, no state
-   * kept, or unreadable (logged: the pipelines start empty, the watches resume from their checkpoints).
-   */
-  async function loadState(cp: JobCheckpointer): Promise<{ snapshot: PipelinesSnapshot; positions: Record<string, StatePosition> } | null> {
-    if (!cp.keepsState) return null;
-    try {
-      const loaded = await cp.loadState();
-      if (!loaded) {
-        logger.info({ state: cp.name }, 'no operator state saved: the pipelines start empty');
-        return null;
-      }
-      const started = performance.now();
-      const snapshot = mergePipelinesSnapshots(loaded.chain.map(parsePipelinesSnapshot));
-      const keys = snapshot.pipelines.reduce((n, p) => n + Object.values(p.stages).reduce((m, s) => m + s.keys.length, 0), 0);
-      logger.info(
-        {
-          state: cp.name,
-          epoch: loaded.meta.epoch,
-          pieces: loaded.meta.pieces.length,
-          bytes: loaded.bytes,
-          keys,
-          takenAt: new Date(loaded.meta.takenAt).toISOString(),
-          positions: loaded.meta.positions,
-          loadMs: Math.round(loaded.loadMs + performance.now() - started),
-        },
-        'operator state loaded',
-      );
-      return { snapshot, positions: loaded.meta.positions };
-    } catch (error) {
-      logger.warn({ err: error, state: cp.name }, 'operator state could not be loaded: the pipelines start empty, the watches resume from their checkpoints');
-      return null;
-    }
-  }
-
-  const keyOf = (namespace: string | null): CheckpointKey => ({ cluster, pipeline, resource: namespace === null ? 'events' : `events@${namespace}` });
-
-  /**
-   * Where the watch of `namespace` (null: all) resumes. Its own position when known; else one
-   * taken from the watches that covered its Events before: all namespaces' for one namespace; the
-   * earliest of the namespaces' for all (their Events up to their own positions then skipped).
-   * None: it lists, as a first start does. Without restored state the positions are the
-   * checkpoints in the store.
-   */
-  async function positionFor(namespace: string | null): Promise<{ position: StatePosition | null; via: string | null }> {
-    const known = async (resource: string): Promise<StatePosition | null> => {
-      if (positions.from === 'state') return positions.byResource[resource] ?? null;
-      const saved = await store!.load({ cluster, pipeline, resource });
-      return saved ? { resourceVersion: saved.resourceVersion } : null;
-    };
-    const own = await known(keyOf(namespace).resource);
-    if (own) return { position: own, via: null };
-    if (namespace !== null) {
-      const all = await known('events');
-      if (all?.resourceVersion) {
-        const upTo = all.covered?.[namespace];
-        return { position: { resourceVersion: all.resourceVersion, ...(upTo ? { covered: { [namespace]: upTo } } : {}) }, via: 'events' };
-      }
-      return { position: null, via: null };
-    }
-    const namespaces =
-      positions.from === 'state'
-        ? Object.entries(positions.byResource)
-            .filter(([r, p]) => r.startsWith('events@') && p.resourceVersion)
-            .map(([r, p]) => [r.slice('events@'.length), p.resourceVersion!] as const)
-        : [];
-    if (namespaces.length === 0) return { position: null, via: null };
-    return { position: takeOver(namespaces), via: namespaces.map(([ns]) => `events@${ns}`).join(',') };
-  }
-
   /** A feed for `namespace` (null: all), resuming per positionFor (or from `position`), followed by the checkpoints. */
   async function addFeed(namespace: string | null, deps: FeedDeps, given?: StatePosition | null): Promise<EventFeed> {
-    const key = keyOf(namespace);
-    const { position, via } = given !== undefined ? { position: given, via: 'the watches it takes over' } : await positionFor(namespace);
+    const key = resume!.keyOf(namespace);
+    const { position, via } = given !== undefined ? { position: given, via: 'the watches it takes over' } : await resume!.positionFor(namespace);
     const rv = position?.resourceVersion ?? null;
     logger.info(
       {
         checkpoint: checkpointKeyString(key),
         resourceVersion: rv,
-        from: positions.from,
+        from: resume!.from,
         ...(via ? { via } : {}),
         ...(position?.covered ? { covered: position.covered } : {}),
       },
@@ -571,7 +383,7 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
 
     // --- checkpoints: the positions of the Event watches and the pipelines' state, committed as one
     const stateKey: StateKey = { cluster, pipeline };
-    store = new ResumePointStore(checkpointStoreOf(options.checkpoint, baseLogger, logger, stateKey), logger);
+    store = new ResumePointStore(openCheckpointStore(options.checkpoint, baseLogger, logger, stateKey), logger);
     checkpoints = new JobCheckpointer({
       store,
       key: stateKey,
@@ -583,9 +395,9 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
       logger,
       ...(options.registry ? { registry: options.registry } : {}),
     });
-    const restored = await loadState(checkpoints);
+    const restored = await loadOperatorState(checkpoints, logger);
     if (stopping) return;
-    positions = restored ? { from: 'state', byResource: restored.positions } : { from: 'checkpoints', byResource: {} };
+    resume = new ResumePositions({ cluster, pipeline }, store, restored?.positions ?? null);
     feedDeps = {
       kubeSource,
       cluster,
@@ -851,27 +663,6 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
 
 type PipelineSetLookup = ConstructorParameters<typeof PipelineSet>[0]['lookup'];
 
-function checkpointStoreOf(checkpoint: LiveJobCheckpointStore, baseLogger: Logger, logger: Logger, stateFor: StateKey): CheckpointStore {
-  switch (checkpoint.type) {
-    case 'kafka': {
-      const store = new KafkaCheckpointStore({
-        kafka: createKafka(checkpoint.kafka, baseLogger.child({ component: 'checkpoint-store' })),
-        topic: checkpoint.topic ?? DEFAULT_CHECKPOINT_TOPIC,
-        logger,
-        stateFor,
-      });
-      logger.info({ store: 'kafka', topic: store.topic, stateTopic: store.stateTopic }, 'checkpoint store');
-      return store;
-    }
-    case 'file':
-      logger.info({ store: 'file', path: checkpoint.path }, 'checkpoint store');
-      return new FileCheckpointStore(checkpoint.path);
-    case 'custom':
-      logger.info({ store: 'custom' }, 'checkpoint store');
-      return checkpoint.store;
-  }
-}
-
 function deadLetterFromSource(d: DeadLetter, cluster: string, pipeline: string, resource: string, positions: readonly SourcePosition[]): OutRecord {
   const meta = (d.raw as { metadata?: { namespace?: unknown; name?: unknown; uid?: unknown } } | null)?.metadata;
   const ns = typeof meta?.namespace === 'string' ? meta.namespace : '';
@@ -887,17 +678,6 @@ function deadLetterFromSource(d: DeadLetter, cluster: string, pipeline: string, 
     time: d.detectedAt,
   });
   return deadLetterRecord(letter, `${cluster}/Event/${ns}/${name}`, `${cluster}/events/${ns}/${name}@${d.resourceVersion}`, positions);
-}
-
-/**
- * The position of a watch taking over namespaces that watches of their own followed up to the
- * given resourceVersions: resume from the earliest, skip each namespace's Events up to its own.
- */
-function takeOver(handled: ReadonlyArray<readonly [string, string]>): StatePosition {
-  let earliest = handled[0]![1];
-  for (const [, rv] of handled) if (compareResourceVersions(rv, earliest) === -1) earliest = rv;
-  const covered = Object.fromEntries(handled.filter(([, rv]) => rv !== earliest));
-  return { resourceVersion: earliest, ...(Object.keys(covered).length > 0 ? { covered } : {}) };
 }
 
 function asError(error: unknown): Error {

@@ -40,11 +40,44 @@ type Test = (event: KubeEvent) => boolean;
 export interface CompiledRule {
   rule: ClassificationRule;
   test: Test;
+  /** the reasons the rule is limited to (its `reason`), null when any reason may match */
+  reasons: readonly string[] | null;
 }
 
 export interface CompiledRules {
   rules: readonly CompiledRule[];
   fallback: Required<ClassifyFallback>;
+}
+
+/** Distinct reasons whose candidate rules are remembered; past it they are computed per event. */
+const MAX_INDEXED_REASONS = 4096;
+
+/**
+ * The rules that may match an event of one reason, in rule order: most rules name their reasons,
+ * so an event is tested against a few rules instead of all of them. Cached per reason, capped.
+ */
+function rulesByReason(compiled: CompiledRules): (reason: string) => readonly CompiledRule[] {
+  const byReason = new Map<string, readonly CompiledRule[]>();
+  const candidatesOf = (reason: string): readonly CompiledRule[] => compiled.rules.filter((r) => r.reasons === null || r.reasons.includes(reason));
+  return (reason) => {
+    let candidates = byReason.get(reason);
+    if (candidates === undefined) {
+      candidates = candidatesOf(reason);
+      if (byReason.size < MAX_INDEXED_REASONS) byReason.set(reason, candidates);
+    }
+    return candidates;
+  };
+}
+
+const indexes = new WeakMap<CompiledRules, (reason: string) => readonly CompiledRule[]>();
+
+function candidateRules(compiled: CompiledRules, reason: string): readonly CompiledRule[] {
+  let index = indexes.get(compiled);
+  if (index === undefined) {
+    index = rulesByReason(compiled);
+    indexes.set(compiled, index);
+  }
+  return index(reason);
 }
 
 const list = (v: string | string[] | undefined): string[] | null => (v === undefined ? null : Array.isArray(v) ? v : [v]);
@@ -91,7 +124,11 @@ export function compileRule(rule: ClassificationRule): CompiledRule {
       ),
     );
   }
-  return { rule, test: (e) => tests.every((t) => t(e)) };
+  const test: Test = (e) => {
+    for (let i = 0; i < tests.length; i++) if (!tests[i]!(e)) return false;
+    return true;
+  };
+  return { rule, test, reasons };
 }
 
 /** The effective, ordered rule list for these options, compiled. Throws RuleError on a malformed or duplicate rule. */
@@ -117,7 +154,9 @@ export function compileRules(options: ClassifyOptions = {}): CompiledRules {
 
 /** Classification of one event by the first matching rule, else the fallback (rule null). */
 export function classifyEvent(event: KubeEvent, compiled: CompiledRules): Classification {
-  for (const { rule, test } of compiled.rules) {
+  const candidates = candidateRules(compiled, event.reason);
+  for (let i = 0; i < candidates.length; i++) {
+    const { rule, test } = candidates[i]!;
     if (test(event)) return { category: rule.category, severity: rule.severity, rule: rule.name };
   }
   const f = compiled.fallback;

@@ -1,7 +1,8 @@
-import { mkdirSync, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import avro from 'avsc';
+import { makeDirectory } from '../core/paths.js';
 import type { LoadedSchema } from '../avro/schemas.js';
 
 interface OpenFile {
@@ -40,7 +41,7 @@ export class AvroFileWriter {
     readonly directory: string,
     private readonly options: AvroFileWriterOptions = {},
   ) {
-    mkdirSync(directory, { recursive: true });
+    makeDirectory(directory);
   }
 
   async write(topic: string, schema: LoadedSchema, record: unknown): Promise<void> {

@@ -55,7 +55,11 @@ class FakeState {
 const fold = (chain: unknown[]): number =>
   chain.reduce<number>((n, v) => ((v as { full: boolean }).full ? (v as { total: number }).total : n + (v as { add: number }).add), 0);
 
-const settle = () => new Promise((r) => setTimeout(r, 20));
+/** Lets the acknowledgements and the commit they allow happen (a commit writes files: on a loaded machine it outlasts any fixed wait). */
+const settle = async (cp: JobCheckpointer): Promise<void> => {
+  await new Promise((r) => setTimeout(r, 20));
+  await cp.idle();
+};
 
 describe('JobCheckpointer', () => {
   it('commits a cut once its records are acknowledged: the state and the positions together', async () => {
@@ -67,13 +71,13 @@ describe('JobCheckpointer', () => {
     const ack = source.item('10');
     state.bump();
     cp.tick(); // the cut: not committable yet
-    await settle();
+    await settle(cp);
     expect(store.states.size).toBe(0);
     // more happens after the cut: not part of it
     const ack2 = source.item('11');
     state.bump();
     ack();
-    await settle();
+    await settle(cp);
     const meta = store.states.get('c1/default/state')!;
     expect(meta).toMatchObject({ epoch: 1, positions: { events: { resourceVersion: '10' } }, pipelines: [{ name: 'p', fingerprint: 'f' }] });
     expect(await store.load(source.key)).toMatchObject({ resourceVersion: '10' });
@@ -81,7 +85,7 @@ describe('JobCheckpointer', () => {
     // the next cut is a delta on it
     ack2();
     cp.tick();
-    await settle();
+    await settle(cp);
     const loaded = await new JobCheckpointer({ store, key: stateKey, snapshot: state.snapshot }).loadState();
     expect(loaded!.meta.pieces.map((p) => p.index)).toEqual([0, 1]);
     expect(loaded!.meta.positions).toEqual({ events: { resourceVersion: '11' } });
@@ -101,22 +105,22 @@ describe('JobCheckpointer', () => {
     cp.unpositioned.close(p);
     state.bump();
     cp.tick();
-    await settle();
+    await settle(cp);
     expect(store.states.size).toBe(0);
     cp.unpositioned.ack(p);
-    await settle();
+    await settle(cp);
     expect(store.states.get('c1/default/state')?.positions).toEqual({ events: { resourceVersion: '5' } });
 
     source.inList = true;
     source.item('')();
     state.bump();
     cp.tick();
-    await settle();
+    await settle(cp);
     expect(store.states.get('c1/default/state')?.positions).toEqual({ events: { resourceVersion: '5' } });
     source.inList = false;
     source.item('9')();
     cp.tick();
-    await settle();
+    await settle(cp);
     expect(store.states.get('c1/default/state')?.positions).toEqual({ events: { resourceVersion: '9' } });
   });
 
@@ -139,7 +143,7 @@ describe('JobCheckpointer', () => {
       n = i;
       source.item(String(i))();
       cp.tick();
-      await settle();
+      await settle(cp);
       epochs.push(store.states.get('c1/default/state')!.epoch);
     }
     // full 1500 bytes, deltas 1000: a new chain once two deltas (2000) outweigh it
@@ -148,7 +152,7 @@ describe('JobCheckpointer', () => {
     expect([...store.pieces.keys()].every((k) => k.includes('/2/'))).toBe(true);
     const saves = store.saves;
     cp.tick();
-    await settle();
+    await settle(cp);
     expect(store.saves).toBe(saves);
   });
 
@@ -177,7 +181,7 @@ describe('JobCheckpointer', () => {
       source.item(rv)();
       state.bump();
       cp.tick();
-      await settle();
+      await settle(cp);
     }
     const loaded = await new JobCheckpointer({ store: inner, key: stateKey, snapshot: state.snapshot }).loadState();
     expect(loaded!.meta).toMatchObject({ epoch: 2, positions: { events: { resourceVersion: '3' } } });
@@ -229,10 +233,10 @@ describe('JobCheckpointer', () => {
     cp.addSource(all);
     all.item('4')();
     cp.tick();
-    await settle();
+    await settle(cp);
     expect(store.states.size).toBe(0);
     ack();
-    await settle();
+    await settle(cp);
     expect(store.states.get('c1/default/state')?.positions).toEqual({ events: { resourceVersion: '4' } });
     expect(cp.saved()).toEqual({ events: '4' });
   });
@@ -247,9 +251,9 @@ describe('JobCheckpointer', () => {
     cp.addSource(source);
     source.item('1')();
     cp.tick();
-    await settle();
+    await settle(cp);
     cp.tick();
-    await settle();
+    await settle(cp);
     source.item('2')();
     await cp.stop();
     expect(saved).toEqual(['1', '2']);
@@ -275,7 +279,7 @@ describe('FileCheckpointStore: operator state', () => {
       source.item(rv)();
       state.bump(2);
       cp.tick();
-      await settle();
+      await settle(cp);
     }
     expect(readdirSync(dir).sort()).toEqual(['checkpoints.json', 'checkpoints.json.state']);
     expect(readdirSync(join(dir, 'checkpoints.json.state'))).toEqual(['c1_default.1.0.bin', 'c1_default.1.1.bin', 'c1_default.1.2.bin']);

@@ -79,6 +79,24 @@ leaderElection:
 `;
 
 describe('loadRunConfig', () => {
+  it('a file of many problems: each is an issue, the message prints the first 50 and counts the rest', () => {
+    const text = Array.from({ length: 200 }, (_, i) => `clustr${i}: x`).join('\n');
+    let error: unknown;
+    try {
+      loadRunConfig({ file: 'many.yaml', env: {}, readFile: () => text, checkFile: () => null });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const { issues, message } = error as ConfigError;
+    expect(issues).toHaveLength(200);
+    expect(issues[0]).toMatchObject({ where: 'many.yaml:1:1', path: 'clustr0', message: 'unknown setting' });
+    const lines = message.split('\n');
+    expect(lines[0]).toBe('invalid configuration (200 problems):');
+    expect(lines.filter((l) => l.startsWith('  many.yaml:'))).toHaveLength(50);
+    expect(lines.at(-1)).toBe('  ... and 150 more problems (fix these first)');
+  });
+
   it('defaults only: valid, no Kafka, file checkpoints, metrics on 0.0.0.0:9090, leader election off', () => {
     const { config, file: f, envApplied, warnings } = loadRunConfig({ env: {} });
     expect(f).toBeNull();
