@@ -26,13 +26,13 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import https from 'node:https';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KubeConfig } from '@kubernetes/client-node';
 import { createKafka } from '../src/kafka/client.js';
 import { HEADERS } from '../src/avro/encodings.js';
 import { ensureNamespace, microTimeNow } from './kube-load.js';
+import { KubeConfig } from '@kubernetes/client-node';
+import { connectKubeApi } from './kube-api.js';
 import { calibrate, intArg, loadAverage, parseArgs, percentile, progress, round2, sleep, writeResult } from './lib.js';
 
 const args = parseArgs(process.argv.slice(2));
@@ -54,55 +54,8 @@ const loadStart = loadAverage();
 const calibrationCpuMs = calibrate();
 const kc = new KubeConfig();
 kc.loadFromFile(kubeconfig);
-const cluster = kc.getCurrentCluster();
-if (!cluster) throw new Error('kubeconfig has no current cluster');
-const server = cluster.server.replace(/\/+$/, '');
-const base: https.RequestOptions = { headers: { 'Content-Type': 'application/json', Accept: 'application/json' } };
-await kc.applyToHTTPSOptions(base);
-const agent = new https.Agent({
-  keepAlive: true,
-  maxSockets: concurrency,
-  ca: base.ca,
-  cert: base.cert,
-  key: base.key,
-  rejectUnauthorized: base.rejectUnauthorized,
-});
-const headers = base.headers as Record<string, string>;
-
-function request(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const text = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      `${server}${path}`,
-      {
-        method,
-        agent,
-        headers: {
-          ...headers,
-          ...(method === 'PATCH' ? { 'Content-Type': 'application/merge-patch+json' } : {}),
-          ...(text ? { 'Content-Length': String(Buffer.byteLength(text)) } : {}),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const raw = Buffer.concat(chunks).toString('utf8');
-          let json: any = null;
-          try {
-            json = raw ? JSON.parse(raw) : null;
-          } catch {
-            json = raw;
-          }
-          resolve({ status: res.statusCode ?? 0, json });
-        });
-      },
-    );
-    req.setTimeout(60_000, () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end(text);
-  });
-}
+const api = await connectKubeApi(kubeconfig, concurrency);
+const request = api.request;
 
 /** Runs `make(i)` for i in [0, count) with `concurrency` requests at a time; objects/s. */
 async function createAll(
@@ -349,7 +302,7 @@ clearInterval(sampler);
 child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));
 await consumer.disconnect();
-agent.destroy();
+api.close();
 
 const result = {
   bench: 'cluster',

@@ -32,14 +32,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KubeConfig } from '@kubernetes/client-node';
 import { createKafka } from '../src/kafka/client.js';
 import { HEADERS } from '../src/avro/encodings.js';
 import { deleteNamespace, ensureNamespace, microTimeNow } from './kube-load.js';
+import { KubeConfig } from '@kubernetes/client-node';
+import { connectKubeApi } from './kube-api.js';
 import { calibrate, intArg, loadAverage, parseArgs, progress, round2, sleep, writeResult } from './lib.js';
 
 const args = parseArgs(process.argv.slice(2));
@@ -93,58 +93,10 @@ const namespace = `bench-peer-${run}`;
 const loadStart = loadAverage();
 const calibrationCpuMs = calibrate();
 
-// ---- the API, by raw HTTPS on keep-alive connections (as bench/cluster.ts)
 const kc = new KubeConfig();
 kc.loadFromFile(kubeconfig);
-const cluster = kc.getCurrentCluster();
-if (!cluster) throw new Error('kubeconfig has no current cluster');
-const server = cluster.server.replace(/\/+$/, '');
-const base: https.RequestOptions = { headers: { 'Content-Type': 'application/json', Accept: 'application/json' } };
-await kc.applyToHTTPSOptions(base);
-const agent = new https.Agent({
-  keepAlive: true,
-  maxSockets: concurrency,
-  ca: base.ca,
-  cert: base.cert,
-  key: base.key,
-  rejectUnauthorized: base.rejectUnauthorized,
-});
-const authHeaders = base.headers as Record<string, string>;
-
-function request(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const text = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      `${server}${path}`,
-      {
-        method,
-        agent,
-        headers: {
-          ...authHeaders,
-          ...(method === 'PATCH' ? { 'Content-Type': 'application/merge-patch+json' } : {}),
-          ...(text ? { 'Content-Length': String(Buffer.byteLength(text)) } : {}),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const raw = Buffer.concat(chunks).toString('utf8');
-          let json: any = null;
-          try {
-            json = raw ? JSON.parse(raw) : null;
-          } catch {
-            json = raw;
-          }
-          resolve({ status: res.statusCode ?? 0, json });
-        });
-      },
-    );
-    req.setTimeout(60_000, () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end(text);
-  });
-}
+const api = await connectKubeApi(kubeconfig, concurrency);
+const request = api.request;
 
 /** Runs `make(i)` for i in [0, count) with `concurrency` requests at a time, at most `perSec` a second when given. */
 async function forEachConcurrently(
@@ -642,7 +594,7 @@ for (let round = 0; round < rounds; round++) {
 }
 await deleteBacklog();
 await deleteNamespace(kc, namespace);
-agent.destroy();
+api.close();
 
 const keeInfoFile = join(dirname(keeBin), 'BUILD-INFO');
 writeResult(args, {
