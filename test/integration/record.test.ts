@@ -213,6 +213,10 @@ describe('kubevents record on the real control plane', () => {
       // the Events that come seconds after their objects settled; for the first ones (Scheduled,
       // SuccessfulCreate) the live run and the recorder each race the Pod's update on their own watches
       if (liveEvent.reason !== 'BackOff' && liveEvent.reason !== 'FailedScheduling') continue;
+      // a FailedScheduling comes milliseconds after its Pod is created: the live run's own Pod cache
+      // may not hold it yet (then it publishes no enrichment; seen once in four full runs). What the
+      // live run missed is not the recording's to reproduce: compare where the live run had the Pod
+      if (liveEvent.enrichment === undefined) continue;
       compared += 1;
       expect(r!.enrichment?.ownerChain, key).toEqual(liveEvent.enrichment?.ownerChain);
       expect(r!.enrichment?.workload, key).toEqual(liveEvent.enrichment?.workload);
