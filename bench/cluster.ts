@@ -54,7 +54,7 @@ const loadStart = loadAverage();
 const calibrationCpuMs = calibrate();
 const kc = new KubeConfig();
 kc.loadFromFile(kubeconfig);
-const api = await connectKubeApi(kubeconfig, concurrency);
+const api = await connectKubeApi(kc, concurrency);
 const request = api.request;
 
 /** Runs `make(i)` for i in [0, count) with `concurrency` requests at a time; objects/s. */

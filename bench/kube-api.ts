@@ -4,7 +4,7 @@
  * requests than client-node's per-call overhead allows.
  */
 import https from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
+import { type KubeConfig } from '@kubernetes/client-node';
 
 export interface KubeApi {
   server: string;
@@ -13,12 +13,10 @@ export interface KubeApi {
   close(): void;
 }
 
-export async function connectKubeApi(kubeconfig: string, concurrency: number): Promise<KubeApi> {
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfig);
+/** A keep-alive HTTPS agent with the kubeconfig's credentials, the server's URL and the auth headers. */
+export async function keepAliveAgent(kc: KubeConfig, concurrency: number): Promise<{ server: string; agent: https.Agent; headers: Record<string, string> }> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
-  const server = cluster.server.replace(/\/+$/, '');
   const base: https.RequestOptions = { headers: { 'Content-Type': 'application/json', Accept: 'application/json' } };
   await kc.applyToHTTPSOptions(base);
   const agent = new https.Agent({
@@ -29,7 +27,11 @@ export async function connectKubeApi(kubeconfig: string, concurrency: number): P
     key: base.key,
     rejectUnauthorized: base.rejectUnauthorized,
   });
-  const headers = base.headers as Record<string, string>;
+  return { server: cluster.server.replace(/\/+$/, ''), agent, headers: base.headers as Record<string, string> };
+}
+
+export async function connectKubeApi(kc: KubeConfig, concurrency: number): Promise<KubeApi> {
+  const { server, agent, headers } = await keepAliveAgent(kc, concurrency);
 
   function request(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
     const text = body === undefined ? undefined : JSON.stringify(body);

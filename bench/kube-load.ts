@@ -12,6 +12,7 @@ import https from 'node:https';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { keepAliveAgent } from './kube-api.js';
 import { intArg, parseArgs, percentile, progress, round2, writeResult } from './lib.js';
 
 /** Wall-clock now with microseconds, as an RFC 3339 MicroTime. */
@@ -69,20 +70,8 @@ export async function deleteNamespace(kc: KubeConfig, name: string): Promise<voi
 export async function createEvents(options: CreateOptions): Promise<CreateStats> {
   const { kc, namespace, count, rate, concurrency, prefix } = options;
   const pods = options.pods ?? 200;
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('kubeconfig has no current cluster');
-  const url = new URL(`${cluster.server.replace(/\/+$/, '')}/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/events`);
-  const base: https.RequestOptions = { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' } };
-  await kc.applyToHTTPSOptions(base);
-  const agent = new https.Agent({
-    keepAlive: true,
-    maxSockets: concurrency,
-    ca: base.ca,
-    cert: base.cert,
-    key: base.key,
-    rejectUnauthorized: base.rejectUnauthorized,
-  });
-  const headers = base.headers as Record<string, string>;
+  const { server, agent, headers } = await keepAliveAgent(kc, concurrency);
+  const url = new URL(`${server}/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/events`);
 
   const post = (body: string): Promise<void> =>
     new Promise((resolvePost, reject) => {

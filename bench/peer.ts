@@ -95,7 +95,7 @@ const calibrationCpuMs = calibrate();
 
 const kc = new KubeConfig();
 kc.loadFromFile(kubeconfig);
-const api = await connectKubeApi(kubeconfig, concurrency);
+const api = await connectKubeApi(kc, concurrency);
 const request = api.request;
 
 /** Runs `make(i)` for i in [0, count) with `concurrency` requests at a time, at most `perSec` a second when given. */
