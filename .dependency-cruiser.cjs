@@ -47,6 +47,14 @@ module.exports = {
       to: { path: `^src/(?!(?:${[folder, ...layers[folder]].join('|')})/)` },
     })),
     {
+      name: 'kafkajs-only-in-client',
+      severity: 'error',
+      comment:
+        'Only src/kafka/client.ts imports kafkajs (and encoder-patch.ts, which it calls first): it patches the Encoder kafkajs loads (src/kafka/encoder-patch.ts), which an earlier import of kafkajs would prevent, and it keeps the Kafka client swappable.',
+      from: { path: '^src/', pathNot: '^src/kafka/(client|encoder-patch)\\.ts$' },
+      to: { path: 'node_modules/kafkajs/' },
+    },
+    {
       name: 'no-unknown-folder',
       severity: 'error',
       comment: 'Every folder of src/ has its place in the layers of .dependency-cruiser.cjs.',

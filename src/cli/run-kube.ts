@@ -117,6 +117,7 @@ export function kubeJobOptionsOf(options: RunOptions, loaded: LoadedRunConfig): 
         sink: {
           kafka,
           encoding: config.encoding,
+          compression: config.kafka?.compression,
           schemaRegistry: schemaRegistryConfigOf(config),
           topics,
           createTopics: options.createTopics ? {} : false,

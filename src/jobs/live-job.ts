@@ -85,6 +85,7 @@ import { ConsoleSink } from '../sinks/console.js';
 import type { SinkEnvironment } from '../sinks/definition.js';
 import { DEFAULT_FILE_ROLL_INTERVAL_MS, FileSink } from '../sinks/file-sink.js';
 import { connectKafkaSink, type KafkaPublisher } from '../sinks/kafka-publisher.js';
+import { kafkajsEncoderPatched } from '../kafka/client.js';
 import { DEFAULT_TOPICS, type SinkTopics } from '../sinks/kafka-topics.js';
 import { sinksFor } from '../sinks/registry.js';
 import { SinkRouter } from '../sinks/router.js';
@@ -438,6 +439,8 @@ export function runLiveJob(options: LiveJobOptions): LiveJob {
         {
           brokers: output.sink.kafka.brokers,
           encoding: output.sink.encoding,
+          compression: connected.sink.compression,
+          kafkajsEncoderPatched,
           topics: connected.sink.topics,
           pipelineTopics: pipelineTopics(loaded, kindTopics).map((r) => r.topic),
         },

@@ -4,7 +4,9 @@
  * be swapped (e.g. for a librdkafka binding) by rewriting one file.
  */
 import { readFileSync } from 'node:fs';
-import kafkajs from 'kafkajs';
+import { createRequire } from 'node:module';
+import type * as KafkajsModule from 'kafkajs';
+import { compressFrame, decompressFrame } from 'lz4-napi';
 import type {
   Admin,
   Consumer,
@@ -28,6 +30,12 @@ import type {
 } from 'kafkajs';
 import type { Logger } from '../core/logger.js';
 
+import { patchKafkajsEncoder } from './encoder-patch.js';
+
+/** Whether kafkajs encodes with the patched Encoder (src/kafka/encoder-patch.ts). */
+export const kafkajsEncoderPatched = patchKafkajsEncoder();
+// required, not imported: an import would load kafkajs before patchKafkajsEncoder() runs
+const kafkajs = createRequire(import.meta.url)('kafkajs') as typeof KafkajsModule;
 const { Kafka: KafkaClass, logLevel, CompressionTypes, CompressionCodecs, Partitioners } = kafkajs;
 
 export type {
@@ -87,21 +95,31 @@ const COMPRESSION_TYPES: Record<Compression, number> = {
   zstd: CompressionTypes.ZSTD,
 };
 
-const CODEC_PACKAGES: Record<Exclude<Compression, 'none' | 'gzip'>, string> = {
+const CODEC_PACKAGES: Record<Exclude<Compression, 'none' | 'gzip' | 'lz4'>, string> = {
   snappy: 'kafkajs-snappy',
-  lz4: 'kafkajs-lz4',
   zstd: '@kafkajs/zstd',
 };
 
 /**
- * kafkajs compression code for a configured compression. gzip is built in; snappy, lz4 and zstd
- * need a codec package registered in kafkajs's CompressionCodecs (not dependencies of kubevents
- * today), so asking for one without it fails here, at start, rather than on the first batch.
+ * LZ4 (Kafka's framing is the standard LZ4 frame format) through lz4-napi, whose prebuilt binaries
+ * come from the npm registry like any package. Both directions run on libuv's thread pool, off the
+ * thread that processes events; the broker validates every batch it appends, so a frame it could
+ * not read would fail the produce request (test/integration/kafka-lz4.test.ts).
+ */
+CompressionCodecs[CompressionTypes.LZ4] = () => ({
+  compress: (encoder: { buffer: Buffer }) => compressFrame(encoder.buffer),
+  decompress: (buffer: Buffer) => decompressFrame(buffer),
+});
+
+/**
+ * kafkajs compression code for a configured compression. gzip and lz4 are built in; snappy and
+ * zstd need a codec package registered in kafkajs's CompressionCodecs (not dependencies of
+ * kubevents), so asking for one without it fails here, at start, rather than on the first batch.
  */
 export function compressionType(compression: Compression): number {
   const code = COMPRESSION_TYPES[compression];
   if (code === undefined) throw new Error(`unknown compression '${String(compression)}' (one of ${COMPRESSIONS.join(', ')})`);
-  if (compression !== 'none' && compression !== 'gzip') {
+  if (compression === 'snappy' || compression === 'zstd') {
     // kafkajs ships placeholders for these that throw "not implemented" when called
     const factory = (CompressionCodecs as Record<number, unknown>)[code];
     let available = false;

@@ -51,6 +51,7 @@ export interface KafkaSinkOptions {
   maxWaitingWrites?: number;
   /** produce requests in flight (default 1) */
   maxInFlightBatches?: number;
+  /** record batch compression (default lz4: see src/config/run-config.ts) */
   compression?: Compression;
   /** broker-side ack timeout per request, ms (default 30 000) */
   ackTimeoutMs?: number;
@@ -201,7 +202,9 @@ export class KafkaSink implements Sink {
   private readonly maxBufferedBytes: number;
   private readonly maxWaitingWrites: number;
   private readonly maxInFlight: number;
-  private readonly compression: number;
+  private readonly compressionCode: number;
+  /** the configured compression of record batches */
+  readonly compression: Compression;
   private readonly ackTimeoutMs: number;
   private readonly backoffInitial: number;
   private readonly backoffMax: number;
@@ -244,7 +247,8 @@ export class KafkaSink implements Sink {
     this.maxBufferedBytes = options.maxBufferedBytes ?? 64 * 1024 * 1024;
     this.maxWaitingWrites = options.maxWaitingWrites ?? 10_000;
     this.maxInFlight = Math.max(1, options.maxInFlightBatches ?? 1);
-    this.compression = compressionType(options.compression ?? 'gzip');
+    this.compression = options.compression ?? 'lz4';
+    this.compressionCode = compressionType(this.compression);
     this.ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
     this.backoffInitial = options.retryBackoff?.initialMs ?? 250;
     this.backoffMax = options.retryBackoff?.maxMs ?? 30_000;
@@ -550,7 +554,7 @@ export class KafkaSink implements Sink {
           topicMessages: topicMessagesOf(batch),
           acks: ACKS_ALL,
           timeout: this.ackTimeoutMs,
-          compression: this.compression,
+          compression: this.compressionCode,
         });
         stop();
         this.acknowledged(batch);

@@ -79,6 +79,8 @@ describe('kubevents run --source kube --pipelines, reloaded on SIGHUP', () => {
     const started = await job.waitForLog('live job running', 120_000);
     expect(started['pipelines']).toEqual(['all-events', 'team']);
     expect(job.log('publishing to Kafka')?.['pipelineTopics']).toEqual(expect.arrayContaining([t.all, t.warningsV1, t.teamAlerts]));
+    // lz4 by default, kafkajs with the patched Encoder (src/kafka/encoder-patch.ts) in the real process; the consumer below reads the records back
+    expect(job.log('publishing to Kafka')).toMatchObject({ compression: 'lz4', kafkajsEncoderPatched: true });
 
     // --- a consumer on the pipelines' topics (warnings-v2 is named only by the later version: the reload creates it)
     const admin = h.kafka.admin();

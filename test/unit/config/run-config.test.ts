@@ -147,6 +147,17 @@ describe('loadRunConfig', () => {
     expect(config.checkpoint.store).toBe('kafka');
   });
 
+  it('compression: lz4 unless set, gzip or none from the file or KUBEVENTS_KAFKA_COMPRESSION, anything else refused at its line', () => {
+    const base = 'encoding: avro-binary\nkafka:\n  brokers: [k:9092]\n';
+    expect(loadRunConfig({ file: file(base), env: {} }).config.kafka?.compression).toBe('lz4');
+    expect(loadRunConfig({ file: file(`${base}  compression: gzip\n`), env: {} }).config.kafka?.compression).toBe('gzip');
+    expect(loadRunConfig({ file: file(`${base}  compression: gzip\n`), env: { KUBEVENTS_KAFKA_COMPRESSION: 'none' } }).config.kafka?.compression).toBe('none');
+    const path = file(`${base}  compression: zstd\n`);
+    const [issue] = issuesOf(() => loadRunConfig({ file: path, env: {} }));
+    expect(issue).toMatchObject({ where: `${path}:4:16`, path: 'kafka.compression' });
+    expect(issue!.message).toMatch(/lz4.*gzip.*none/);
+  });
+
   it('names a referenced file that cannot be read (CA, client certificate and key, kubeconfig) at its line, before anything connects', () => {
     const ca = join(dir, 'ca.crt');
     writeFileSync(ca, '-----BEGIN CERTIFICATE-----\n');
