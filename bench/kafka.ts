@@ -15,7 +15,7 @@
  *   with the sink's headers or (--headers none) without: what kafkajs itself costs per record.
  *
  * What-ifs (default: the sink's production defaults): --batch-records N, --linger-ms N,
- * --in-flight N (maxInFlightBatches), --compression none|gzip.
+ * --in-flight N (maxInFlightBatches), --compression none|gzip|lz4.
  */
 import { randomUUID } from 'node:crypto';
 import { Subject } from 'rxjs';
@@ -44,7 +44,7 @@ if (mode !== 'pipeline' && mode !== 'sink' && mode !== 'producer') throw new Err
 /** producer mode: the sink's 7 headers per record, or none */
 const headersMode = args.get('headers') ?? 'sink';
 const compression = args.get('compression') ?? 'gzip';
-if (compression !== 'gzip' && compression !== 'none') throw new Error(`--compression must be gzip or none, got ${compression}`);
+if (compression !== 'gzip' && compression !== 'none' && compression !== 'lz4') throw new Error(`--compression must be gzip, lz4 or none, got ${compression}`);
 const settings = {
   acks: 'all',
   maxRecords: intArg(args, 'batch-records', 500),
@@ -81,7 +81,7 @@ const connected = await connectKafkaSink(
       ? {
           batch: { maxRecords: settings.maxRecords, lingerMs: settings.lingerMs },
           maxInFlightBatches: settings.maxInFlightBatches,
-          compression: settings.compression as 'gzip' | 'none',
+          compression: settings.compression as 'gzip' | 'lz4' | 'none',
         }
       : {}),
   },
@@ -160,7 +160,7 @@ if (mode === 'pipeline') {
     await producer.sendBatch({
       topicMessages: [{ topic: topics.KubeEvent, messages: batch }],
       acks: ACKS_ALL,
-      compression: compressionType(settings.compression as 'gzip' | 'none'),
+      compression: compressionType(settings.compression as 'gzip' | 'lz4' | 'none'),
     });
     written += batch.length;
     producerAcked += batch.length;
