@@ -11,7 +11,7 @@
  *   before its POST; lag = the record read back from the events topic by a consumer - eventTime
  *   (an upper bound of creation -> Kafka ack), p50/p99/max, and the time until the last arrived;
  * - a Node going NotReady (kwok's not-ready stage; the node-lifecycle controller evicts its Pods):
- *   the records and alerts that follow within `--notready-seconds`;
+ *   the records, alerts and incidents (the default pipeline's node-not-ready branch) that follow within `--notready-seconds`;
  * - every alert record on the alerts topic during the run, by alertname.
  *
  * Objects are created only when missing (a cached run reuses them: pass --kubeconfig of a control
@@ -151,7 +151,7 @@ progress(
 
 // ---- kubevents, in its own process
 const run = randomUUID().slice(0, 8);
-const topics = { events: `scale.events.${run}`, alerts: `scale.alerts.${run}` };
+const topics = { events: `scale.events.${run}`, alerts: `scale.alerts.${run}`, incidents: `scale.incidents.${run}` };
 const configFile = join(dirname(kubeconfig), `kubevents-scale-${run}.yaml`);
 const { writeFileSync } = await import('node:fs');
 writeFileSync(
@@ -164,7 +164,7 @@ writeFileSync(
     'topics:',
     `  events: ${topics.events}`,
     `  alerts: ${topics.alerts}`,
-    `  incidents: scale.incidents.${run}`,
+    `  incidents: ${topics.incidents}`,
     `  gaps: scale.gaps.${run}`,
     `  deadLetters: scale.deadletter.${run}`,
     '',
@@ -176,10 +176,19 @@ await admin.connect();
 await admin.createTopics({ topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 6, replicationFactor: 1 })) });
 await admin.disconnect();
 
-/** Records read back: receive time per idempotency key, and alerts by name. */
+/** Records read back: receive time per idempotency key, alerts by name, node incidents. */
 const received = new Map<string, number>();
 const alerts = new Map<string, number>();
 let alertRecords = 0;
+interface IncidentSeen {
+  correlation: string;
+  status: string;
+  node: string | null;
+  memberCount: number;
+  rootReason: string;
+  receivedAt: number;
+}
+const incidents: IncidentSeen[] = [];
 const consumer = consumerKafka.consumer({ groupId: `bench-cluster-${run}`, maxWaitTimeInMs: 50 });
 await consumer.connect();
 await consumer.subscribe({ topics: Object.values(topics), fromBeginning: true });
@@ -193,6 +202,10 @@ await consumer.run({
     if (topic === topics.events) {
       const key = h[HEADERS.idempotencyKey];
       if (key && !received.has(key)) received.set(key, now);
+    } else if (topic === topics.incidents && message.value) {
+      const d = await decoder.decode<Omit<IncidentSeen, 'receivedAt'>>(message.value, h);
+      const { correlation, status, node, memberCount, rootReason } = d.value;
+      incidents.push({ correlation, status, node, memberCount, rootReason, receivedAt: now });
     } else if (message.value) {
       const d = await decoder.decode<{ alertname?: string; labels?: Record<string, string> }>(message.value, h);
       const name = (d.value as { alertname?: string }).alertname ?? '?';
@@ -293,9 +306,14 @@ progress(`cluster: storm of ${stormCreate.created} at ${stormCreate.perSec}/s, l
 const victim = nodeName(1);
 const recordsBefore = received.size;
 const alertsBefore = alertRecords;
+const incidentsBefore = incidents.length;
+const notReadyAt = Date.now();
 await request('PATCH', `/api/v1/nodes/${victim}`, { metadata: { labels: { 'kubevents.test/not-ready': 'true' } } });
 await sleep(notReadySeconds * 1000);
 await request('PATCH', `/api/v1/nodes/${victim}`, { metadata: { labels: { 'kubevents.test/not-ready': null } } });
+progress(
+  `cluster: Node ${victim} NotReady for ${notReadySeconds} s: ${received.size - recordsBefore} records, ${incidents.length - incidentsBefore} incident records`,
+);
 const end = child.pid ? procStats(child.pid) : null;
 
 clearInterval(sampler);
@@ -327,7 +345,15 @@ const result = {
     peakRssMB: afterStorm?.hwmMB ?? null,
     cpuS: afterStorm && atSync ? round2(afterStorm.cpuS - atSync.cpuS) : null,
   },
-  notReady: { node: victim, seconds: notReadySeconds, records: received.size - recordsBefore, alerts: alertRecords - alertsBefore },
+  notReady: {
+    node: victim,
+    seconds: notReadySeconds,
+    records: received.size - recordsBefore,
+    alerts: alertRecords - alertsBefore,
+    // the default pipeline's node-not-ready branch makes incidents (correlate), not alerts
+    incidents: incidents.slice(incidentsBefore).map(({ receivedAt, ...incident }) => ({ ...incident, afterMs: receivedAt - notReadyAt })),
+  },
+  incidents: incidents.length,
   alertsByName: Object.fromEntries(alerts),
   process: { peakRssMB: Math.max(peak.hwmMB, end?.hwmMB ?? 0), cpuS: end?.cpuS ?? peak.cpuS },
   calibrationCpuMs,
