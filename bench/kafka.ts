@@ -15,7 +15,7 @@
  *   with the sink's headers or (--headers none) without: what kafkajs itself costs per record.
  *
  * What-ifs (default: the sink's production defaults): --batch-records N, --linger-ms N,
- * --in-flight N (maxInFlightBatches), --compression none|gzip|lz4.
+ * --in-flight N (maxInFlightBatches), --compression none|gzip|lz4 (default lz4, the sink's default).
  */
 import { randomUUID } from 'node:crypto';
 import { Subject } from 'rxjs';
@@ -43,7 +43,7 @@ const mode = args.get('mode') ?? 'pipeline';
 if (mode !== 'pipeline' && mode !== 'sink' && mode !== 'producer') throw new Error(`--mode must be pipeline, sink or producer, got ${mode}`);
 /** producer mode: the sink's 7 headers per record, or none */
 const headersMode = args.get('headers') ?? 'sink';
-const compression = args.get('compression') ?? 'gzip';
+const compression = args.get('compression') ?? 'lz4';
 if (compression !== 'gzip' && compression !== 'none' && compression !== 'lz4') throw new Error(`--compression must be gzip, lz4 or none, got ${compression}`);
 const settings = {
   acks: 'all',

@@ -472,8 +472,10 @@ async function main(): Promise<void> {
         });
         rows.push({
           benchmark: '',
-          metric: 'alerts by name (whole run); records / alerts after a Node NotReady',
-          value: `${JSON.stringify(c['alertsByName'])}; ${fmt(c['notReady'].records)} / ${fmt(c['notReady'].alerts)}`,
+          metric: 'alerts by name (whole run); after a Node dies: records / alerts / node incidents (status, members, s after)',
+          value: `${JSON.stringify(c['alertsByName'])}; ${fmt(c['notReady'].records)} / ${fmt(c['notReady'].alerts)} / ${
+            (c['notReady'].incidents as Json[]).map((i) => `${i['status']} ${i['memberCount']} ${fmt(i['afterMs'] / 1000, 1)}`).join(', ') || 'none'
+          }`,
           target: '',
           load: '',
         });
