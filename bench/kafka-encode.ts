@@ -10,13 +10,13 @@
  */
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { HEADERS, toAvroBinary } from '../src/avro/encodings.js';
+import { toAvroBinary } from '../src/avro/encodings.js';
 import { loadSchema } from '../src/avro/schemas.js';
 import { objectKey } from '../src/model/kube-event.js';
 import { patchKafkajsEncoder } from '../src/kafka/encoder-patch.js';
 import { buildWorld, EventStream } from './generator.js';
 import { calibrate, intArg, loadAverage, parseArgs, round2, writeResult } from './lib.js';
-import { benchProcessing, warmCache } from './processing.js';
+import { benchProcessing, sinkHeaders, warmCache } from './processing.js';
 import type { KubeEvent } from '../src/model/kube-event.js';
 import type { WatchEvent } from '../src/model/watch-event.js';
 import { Subject } from 'rxjs';
@@ -49,20 +49,11 @@ const stream = new EventStream(world, { events: 20_000 });
 for (let i = 0; i < 20_000; i++) input.next(stream.next()!);
 input.complete();
 const schema = loadSchema('KubeEvent');
-// the sink's headers (src/sinks/kafka-sink.ts encodeEntry, avro-binary)
 const messages = processed.map((e) => ({
   key: objectKey(e),
   value: toAvroBinary(schema, e),
   timestamp: String(e.lastTimestamp),
-  headers: {
-    [HEADERS.encoding]: 'avro-binary',
-    [HEADERS.schemaName]: schema.type.name ?? 'KubeEvent',
-    [HEADERS.fingerprint]: schema.fingerprint,
-    [HEADERS.kind]: 'KubeEvent',
-    [HEADERS.cluster]: 'bench',
-    [HEADERS.idempotencyKey]: e.idempotencyKey,
-    [HEADERS.pipeline]: 'default',
-  },
+  headers: sinkHeaders(schema, e, 'default'),
 }));
 const batches: Array<typeof messages> = [];
 for (let i = 0, m = 0; i < records; i += batch) {

@@ -26,12 +26,12 @@ import type { WatchEvent } from '../src/model/watch-event.js';
 import { kubeEventRecord, type OutRecord } from '../src/model/out-record.js';
 import { connectKafkaSink } from '../src/sinks/kafka-publisher.js';
 import { ACKS_ALL, compressionType, createKafka, createProducer, type Message } from '../src/kafka/client.js';
-import { HEADERS, toAvroBinary } from '../src/avro/encodings.js';
+import { toAvroBinary } from '../src/avro/encodings.js';
 import { loadSchema } from '../src/avro/schemas.js';
 import { objectKey } from '../src/model/kube-event.js';
 import { buildWorld, EventStream } from './generator.js';
 import { calibrate, intArg, loadAverage, mb, parseArgs, peakRss, progress, RssSampler, writeResult } from './lib.js';
-import { benchProcessing, warmCache } from './processing.js';
+import { benchProcessing, sinkHeaders, warmCache } from './processing.js';
 
 const args = parseArgs(process.argv.slice(2));
 const brokers = (args.get('brokers') ?? '').split(',').filter(Boolean);
@@ -134,17 +134,7 @@ if (mode === 'pipeline') {
   const schema = loadSchema('KubeEvent');
   const messages: Message[] = [];
   processing.events$.subscribe((e) => {
-    const headers: Record<string, string> =
-      headersMode === 'none'
-        ? {}
-        : {
-            [HEADERS.encoding]: 'avro-binary',
-            [HEADERS.schemaName]: schema.type.name ?? 'KubeEvent',
-            [HEADERS.fingerprint]: schema.fingerprint,
-            [HEADERS.kind]: 'KubeEvent',
-            [HEADERS.cluster]: 'bench',
-            [HEADERS.idempotencyKey]: e.idempotencyKey,
-          };
+    const headers = headersMode === 'none' ? {} : sinkHeaders(schema, e);
     messages.push({ key: objectKey(e), value: toAvroBinary(schema, e), headers, timestamp: String(e.lastTimestamp) });
   });
   for (let i = 0; i < 20_000; i++) input.next(stream.next()!);

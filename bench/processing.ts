@@ -21,6 +21,8 @@ import { defaultProcessing } from './default-processing.js';
 import { silentLogger } from '../src/core/logger.js';
 import { eventOccurrences, type EventItem, type EventSourceItem } from '../src/sources/event-source.js';
 import { ObjectCache } from '../src/sources/object-cache.js';
+import { HEADERS } from '../src/avro/encodings.js';
+import type { LoadedSchema } from '../src/avro/schemas.js';
 import type { KubeObject, ObjectLookup } from '../src/sources/object-lookup.js';
 
 const MINUTE = 60_000;
@@ -127,4 +129,20 @@ export function warmCache(objects: Iterable<{ kind: string; object: KubeObject }
   }
   for (const kind of ['Node', 'Deployment', 'ReplicaSet', 'Pod']) cache.markSynced(kind);
   return cache;
+}
+
+/**
+ * The headers the Kafka sink sets on a KubeEvent record in the avro-binary encoding
+ * (src/sinks/kafka-sink.ts encodeEntry), for the benchmarks that drive kafkajs below the sink.
+ */
+export function sinkHeaders(schema: LoadedSchema, e: KubeEvent, pipeline?: string): Record<string, string> {
+  return {
+    [HEADERS.encoding]: 'avro-binary',
+    [HEADERS.schemaName]: schema.type.name ?? 'KubeEvent',
+    [HEADERS.fingerprint]: schema.fingerprint,
+    [HEADERS.kind]: 'KubeEvent',
+    [HEADERS.cluster]: 'bench',
+    [HEADERS.idempotencyKey]: e.idempotencyKey,
+    ...(pipeline ? { [HEADERS.pipeline]: pipeline } : {}),
+  };
 }
