@@ -131,6 +131,8 @@ function stateMetricsFor(registry: Registry): StateMetrics {
   };
 }
 
+/** Pieces of failed commits remembered for deletion (see JobCheckpointer.unreferenced). */
+const MAX_UNREFERENCED_PIECES = 1_000;
 export class JobCheckpointer implements CheckpointSaver {
   /** Positions of the records written without a source position: a cut waits for them too. */
   readonly unpositioned = new CheckpointTracker('records without a source position');
@@ -158,6 +160,13 @@ export class JobCheckpointer implements CheckpointSaver {
   private forceFull = true;
   /** The chain a start resumed from (deleted once this process commits its own). */
   private inherited: { epoch: number; pieces: StatePieceRef[] } | null = null;
+  /**
+   * Pieces written for commits that then failed. They cannot be deleted at once: a commit that
+   * timed out may still have landed and be the latest. The next full commit (a failure forces one)
+   * supersedes them, and deletes them then. Abandoned commits leave theirs alone: the chain is the
+   * new leader's, who may write the same (epoch, index).
+   */
+  private unreferenced: Array<{ epoch: number; piece: StatePieceRef }> = [];
   private readonly savedRvs = new Map<string, string | null>();
   private readonly unsubscribe: Array<() => void> = [];
 
@@ -279,12 +288,14 @@ export class JobCheckpointer implements CheckpointSaver {
   private async commit(cut: Cut): Promise<void> {
     const store = this.store!;
     const key = this.options.key;
+    let written: { epoch: number; piece: StatePieceRef } | null = null;
     try {
       const data = await cut.data;
       if (this.abandoned) return;
       const epoch = cut.full ? this.epoch + 1 : this.epoch;
       const index = cut.full ? 0 : this.chain.length;
       const ref = await store.writeStatePiece(key, epoch, index, data);
+      written = { epoch, piece: ref };
       const pieces = cut.full ? [ref] : [...this.chain, ref];
       const live = cut.sources.filter((s) => !s.source.retired);
       const savedAt = this.now();
@@ -327,7 +338,10 @@ export class JobCheckpointer implements CheckpointSaver {
       this.stateMetrics?.storedBytes.set(pieces.reduce((n, p) => n + p.bytes, 0));
       this.options.logger?.debug({ state: this.name, epoch, piece: index, bytes: data.length, full: cut.full }, 'state and positions committed');
       if (before) {
-        const old = [before, this.inherited].filter((c): c is { epoch: number; pieces: StatePieceRef[] } => c !== null && c.pieces.length > 0);
+        // a failed full commit wrote at the epoch just committed: that key now holds the new piece
+        const failed = this.unreferenced.filter((u) => u.epoch !== epoch).map(({ epoch: e, piece }) => ({ epoch: e, pieces: [piece] }));
+        this.unreferenced = [];
+        const old = [before, this.inherited, ...failed].filter((c): c is { epoch: number; pieces: StatePieceRef[] } => c !== null && c.pieces.length > 0);
         this.inherited = null;
         for (const c of old) {
           store.discardStatePieces(key, c.epoch, c.pieces).catch((error: unknown) => {
@@ -337,6 +351,9 @@ export class JobCheckpointer implements CheckpointSaver {
       }
     } catch (error) {
       this.forceFull = true; // the next delta's base is unknown
+      // bounded: a failure forces the next commit to be full, which deletes these; past the cap
+      // (a store failing for hours) the oldest stay behind as garbage
+      if (written && !this.abandoned && this.unreferenced.push(written) > MAX_UNREFERENCED_PIECES) this.unreferenced.shift();
       for (const s of cut.sources) this.metrics?.failures.inc({ resource: s.source.key.resource });
       this.options.logger?.warn({ err: error, state: this.name }, 'checkpoint: saving the state and positions failed; retried at the next interval');
     } finally {

@@ -187,6 +187,36 @@ describe('JobCheckpointer', () => {
     expect(loaded!.meta).toMatchObject({ epoch: 2, positions: { events: { resourceVersion: '3' } } });
     expect(loaded!.meta.pieces).toHaveLength(1);
     expect(fold(loaded!.chain)).toBe(3);
+    // the piece written for the failed commit (epoch 1, piece 1) went with epoch 1's chain
+    await settle(cp);
+    expect([...inner.pieces.keys()]).toEqual([expect.stringContaining('/2/')]);
+  });
+
+  it('a failed full commit: its piece is replaced by the next full one at the same epoch, and kept', async () => {
+    const inner = new MemoryCheckpointStore();
+    let fail = true;
+    const store: CheckpointStore = Object.assign(Object.create(inner) as MemoryCheckpointStore, {
+      commitState: async (...args: Parameters<MemoryCheckpointStore['commitState']>) => {
+        if (fail) {
+          fail = false;
+          throw new Error('broker away');
+        }
+        return inner.commitState(...args);
+      },
+    });
+    const state = new FakeState();
+    const source = new FakeSource();
+    const cp = new JobCheckpointer({ store, key: stateKey, snapshot: state.snapshot, logger: silentLogger });
+    cp.addSource(source);
+    for (const rv of ['1', '2', '3']) {
+      source.item(rv)();
+      state.bump();
+      cp.tick();
+      await settle(cp);
+    }
+    const loaded = await new JobCheckpointer({ store: inner, key: stateKey, snapshot: state.snapshot }).loadState();
+    expect(loaded!.meta).toMatchObject({ epoch: 1, positions: { events: { resourceVersion: '3' } } });
+    expect(fold(loaded!.chain)).toBe(3);
   });
 
   it('stop(): the cut waiting for acknowledgements and a last one are committed; abandon(): nothing more', async () => {
