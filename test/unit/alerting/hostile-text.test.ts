@@ -11,6 +11,7 @@ import { alertNotification, incidentNotification, type Notification } from '../.
 import { createReceiver } from '../../../src/alerting/receivers/registry.js';
 import type { Receiver, ReceiverConfig } from '../../../src/alerting/receivers/types.js';
 import type { Alert } from '../../../src/model/alert.js';
+import type { Incident } from '../../../src/model/incident.js';
 import { configFrom, sampleAlert, sampleIncident } from './fixtures.js';
 
 /** Each line is one attack; joined, they are one hostile message. */
@@ -121,19 +122,19 @@ const hostileAlert = (): Alert =>
     sampleMessages: [HOSTILE, `second ${HOSTILE}`],
   });
 const alert = alertNotification(hostileAlert(), { externalUrl: CONFIG.externalUrl });
-const incident = incidentNotification(
+const hostileIncident = (): Incident =>
   sampleIncident({
     subject: `Node/${HOSTILE}`,
     node: HOSTILE,
     rootCause: HOSTILE,
     rootReason: HOSTILE,
     members: sampleIncident().members.map((m) => ({ ...m, message: HOSTILE, reason: HOSTILE, name: HOSTILE })),
-  }),
-  { externalUrl: CONFIG.externalUrl },
-);
-const NOTIFICATIONS: Array<[string, Notification]> = [
-  ['an Alert', alert],
-  ['an Incident', incident],
+  });
+const incident = incidentNotification(hostileIncident(), { externalUrl: CONFIG.externalUrl });
+/** what was notified, and the record it was made from (as JSON: bigints as strings) */
+const NOTIFICATIONS: Array<[string, Notification, unknown]> = [
+  ['an Alert', alert, hostileAlert()],
+  ['an Incident', incident, hostileIncident()],
 ];
 
 /** Markdown that Slack's mrkdwn does not read: these may stay in a Slack message as they are. */
@@ -150,7 +151,7 @@ function expectReadable(text: string): void {
 }
 
 describe('untrusted text stays text', () => {
-  describe.each(NOTIFICATIONS)('in %s', (_what, n) => {
+  describe.each(NOTIFICATIONS)('in %s', (_what, n, record) => {
     it('DingTalk markdown: no link, image, mention, HTML or formatting from the record; only the configured @mobile; the configured link kept', () => {
       const body = JSON.parse(receiver('dt').render(n, 0).body) as {
         markdown: { title: string; text: string };
@@ -211,7 +212,8 @@ describe('untrusted text stays text', () => {
 
     it('webhook JSON: the record as data, every string exactly as it was; a template cannot be broken out of', () => {
       const plain = JSON.parse(receiver('wh').render(n, 0).body) as Record<string, unknown>;
-      expect(plain).toEqual(JSON.parse(n.view.json));
+      expect(plain).toEqual(JSON.parse(JSON.stringify(record, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))));
+      expect(JSON.stringify(plain)).toContain(JSON.stringify(HOSTILE).slice(1, -1));
       const tpl = JSON.parse(receiver('wh-tpl').render(n, 0).body) as Record<string, unknown>;
       expect(Object.keys(tpl).sort()).toEqual(['members', 'object', 'samples', 'text']);
       expect(tpl['text']).toBe(`${n.view.title}: ${n.view.summary}`);
