@@ -159,7 +159,20 @@ export class KafkaCheckpointStore implements CheckpointStore, StateStore {
       // the state topic waits at its end until the chunks to fetch are known (seek)
       if (stateFor) await consumer.subscribe({ topic: this.stateTopic, fromBeginning: false });
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`checkpoint topic ${this.topic}: not read to its end within ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(() => {
+          if (remaining.size > 0) {
+            reject(new Error(`checkpoint topic ${this.topic}: not read to its end within ${timeoutMs} ms`));
+            return;
+          }
+          // the checkpoints are read, the state's chunks did not all come (deleted, or a topic that is
+          // not compacted): the positions stand on their own, the state is fetched again (and fails
+          // there, so the pipelines start empty: resume-positions.ts)
+          this.options.logger?.warn(
+            { stateTopic: this.stateTopic, state: stateFor, missing: chunks?.missing() },
+            `state topic ${this.stateTopic}: not every chunk of the state ${stateFor ?? ''} came within ${timeoutMs} ms; loading the checkpoints without it`,
+          );
+          resolve();
+        }, timeoutMs);
         const done = (): void => {
           clearTimeout(timer);
           resolve();
@@ -268,7 +281,8 @@ export class KafkaCheckpointStore implements CheckpointStore, StateStore {
         timeout: this.options.timeoutMs ?? 30_000,
         messages: [{ key: `${stateKeyString(key)}/${epoch}/${index}/${n}`, value: data.subarray(at, at + chunkBytes), partition: 0 }],
       });
-      if (!result || result.baseOffset === undefined) throw new Error(`state topic ${this.stateTopic}: no offset for a chunk`);
+      if (!result || result.baseOffset === undefined)
+        throw new Error(`state topic ${this.stateTopic}: no offset for chunk ${n} of piece ${index} of ${stateKeyString(key)} epoch ${epoch}`);
       located.push({ partition: result.partition, offset: result.baseOffset });
     }
     return { index, bytes: data.length, sha256: sha256(data), kafka: located };
@@ -389,6 +403,12 @@ class ChunkFetch {
   complete(): boolean {
     for (const v of this.wanted.values()) if (v === null) return false;
     return true;
+  }
+
+  /** The chunks not read yet (partition/offset), for the log: the first 10 and how many. */
+  missing(): { chunks: string[]; count: number } {
+    const missing = [...this.wanted].filter(([, v]) => v === null).map(([id]) => id);
+    return { chunks: missing.slice(0, 10), count: missing.length };
   }
 
   pieces(where: string): Buffer[] {

@@ -40,6 +40,26 @@ function meta(key: { cluster: string; pipeline: string }, epoch: number, pieces:
 }
 
 describe('KafkaCheckpointStore: operator state on the real broker', () => {
+  it('chunks the state record names that are not on the state topic: the checkpoints still load, the state does not', async () => {
+    const topic = `state-${randomUUID().slice(0, 8)}.checkpoints`;
+    const key = { cluster: 'c1', pipeline: 'default' };
+    const writer = new KafkaCheckpointStore({ kafka, topic });
+    const ref = await writer.writeStatePiece(key, 1, 0, randomBytes(1_000));
+    // as if its chunks were deleted (a state topic created with cleanup.policy=delete, say)
+    const gone: StatePieceRef = { ...ref, kafka: ref.kafka!.map((c) => ({ ...c, offset: String(BigInt(c.offset) + 1_000n) })) };
+    await writer.commitState(meta(key, 1, [gone], '77'), [{ ...key, resource: 'events', resourceVersion: '77', updatedAt: Date.now() }]);
+    await writer.close();
+
+    const reader = new KafkaCheckpointStore({ kafka, topic, stateFor: key, loadTimeoutMs: 3_000 });
+    try {
+      // before: the shared read failed ("not read to its end"), and the positions with it, on every start
+      expect((await reader.load({ ...key, resource: 'events' }))?.resourceVersion).toBe('77');
+      await expect(reader.loadState(key)).rejects.toThrow(/state topic|chunk/);
+    } finally {
+      await reader.close();
+    }
+  });
+
   it('a chain of several MB in chunks, committed with the checkpoints, read back by offset by a new instance', async () => {
     const topic = `state-${randomUUID().slice(0, 8)}.checkpoints`;
     const key = { cluster: 'c1', pipeline: 'default' };
@@ -68,6 +88,8 @@ describe('KafkaCheckpointStore: operator state on the real broker', () => {
       expect(loaded!.pieces.map((p) => p.length)).toEqual([full.length, ...deltas.map((d) => d.length)]);
       expect(loaded!.pieces[0]!.equals(full)).toBe(true);
       expect(loaded!.pieces[3]!.equals(deltas[2]!)).toBe(true);
+      // the unrelated cluster's state is its own
+      expect((await reader.loadState({ cluster: 'other', pipeline: 'default' }))?.meta.epoch).toBe(7);
       await reader.close();
     }
 
