@@ -37,6 +37,8 @@ export interface SchemaRegistryConfig {
 }
 
 export const DEFAULT_REGISTRY_REQUEST_TIMEOUT_MS = 10_000;
+/** Retries of a registry request answered with a 5xx (4 attempts in all); one that times out is not retried. */
+export const DEFAULT_REGISTRY_RETRIES = 3;
 
 type RegistryMiddleware = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]['middlewares']>[number];
 
@@ -71,7 +73,7 @@ export class ConfluentSchemaRegistry implements SchemaIdRegistry {
         host: config.url.replace(/\/+$/, ''),
         clientId: config.clientId ?? 'kubevents',
         ...(config.username !== undefined ? { auth: { username: config.username, password: config.password ?? '' } } : {}),
-        retry: { retries: config.retries ?? 3 },
+        retry: { retries: config.retries ?? DEFAULT_REGISTRY_RETRIES },
         // the library sets no timeout: a registry that accepts the connection and never answers would hold the start-up for ever
         middlewares: [requestTimeout(config.requestTimeoutMs ?? DEFAULT_REGISTRY_REQUEST_TIMEOUT_MS)],
       },

@@ -104,7 +104,7 @@ const CODEC_PACKAGES: Record<Exclude<Compression, 'none' | 'gzip' | 'lz4'>, stri
  * LZ4 (Kafka's framing is the standard LZ4 frame format) through lz4-napi, whose prebuilt binaries
  * come from the npm registry like any package. Both directions run on libuv's thread pool, off the
  * thread that processes events; the broker validates every batch it appends, so a frame it could
- * not read would fail the produce request (test/integration/kafka-lz4.test.ts).
+ * not read would fail the produce request (the live run publishes lz4 in test/integration/kube-pipelines-reload.test.ts and flink-downstream.test.ts, where Flink reads it back).
  */
 CompressionCodecs[CompressionTypes.LZ4] = () => ({
   compress: (encoder: { buffer: Buffer }) => compressFrame(encoder.buffer),
