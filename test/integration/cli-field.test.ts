@@ -197,11 +197,24 @@ describe('kubevents run --source kube, with an API server that does not answer',
     );
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    await new Promise((r) => setTimeout(r, 4_000));
-    const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then(async (res) => ({ status: res.status, body: await res.text() }));
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    expect(ready.status).toBe(503);
-    expect(ready.body).toContain(`[-]job not ready: connecting to the API server https://127.0.0.1:${port} (GET /version: connect ECONNREFUSED`);
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // poll until the probe says why it is not ready (a fixed wait failed when the start was slow)
+    let ready: { status: number; body: string } | null = null;
+    try {
+      for (let deadline = Date.now() + 5_500; Date.now() < deadline && !ready?.body.includes('connecting to the API server');) {
+        ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then(
+          async (res) => ({ status: res.status, body: await res.text() }),
+          () => null,
+        );
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      if (!ready) child.kill('SIGKILL');
+    }
+    const code = await closed;
+    expect(ready, stderr).not.toBeNull();
+    expect(ready!.status).toBe(503);
+    expect(ready!.body).toContain(`[-]job not ready: connecting to the API server https://127.0.0.1:${port} (GET /version: connect ECONNREFUSED`);
     expect(code).toBe(1);
     expect(Date.now() - started).toBeLessThan(20_000);
     // the error line after connectTimeout, then the exit line

@@ -254,7 +254,9 @@ describe('watchResource: 410 Gone after quiet periods (apiserver restarts)', () 
   it('a watch that expires again right after its relist backs off', async () => {
     const { logger, lines } = captureLogger();
     seed(3);
-    const c = watchPods({ timings: QUIET, logger });
+    // "right after" is 5 s here: the second restart comes after two waits and a new watch, which
+    // took more than QUIET's 400 ms on a loaded machine
+    const c = watchPods({ timings: { ...QUIET, relistFlapMs: 5_000 }, logger });
     await waitFor(() => server.liveWatches === 1);
     restart();
     await waitFor(synced(c, 2));
