@@ -121,7 +121,8 @@ export interface StageCheckpoint {
 /** Folds `delta` into the full snapshot before it; a full `next` replaces it. Neither argument is changed. */
 export function mergeStageSnapshots(base: StageSnapshot, next: StageSnapshot): StageSnapshot {
   if (next.full) return next;
-  if (!base.full) throw new Error('mergeStageSnapshots: the base is not a full snapshot');
+  if (!base.full)
+    throw new Error(`mergeStageSnapshots: the base of a ${next.operator} v${next.version} delta is not a full snapshot (a ${base.operator} delta)`);
   if (base.operator !== next.operator || base.version !== next.version) {
     throw new Error(`mergeStageSnapshots: a delta of ${next.operator} v${next.version} on a snapshot of ${base.operator} v${base.version}`);
   }

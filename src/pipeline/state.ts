@@ -90,9 +90,10 @@ export function parsePipelinesSnapshot(value: unknown): PipelinesSnapshot {
     throw new Error('pipelines snapshot: not a {version, full, pipelines} object');
   }
   if (v.version !== PIPELINES_SNAPSHOT_VERSION) throw new Error(`pipelines snapshot: version ${String(v.version)}, expected ${PIPELINES_SNAPSHOT_VERSION}`);
-  for (const p of v.pipelines) {
+  for (const [i, p] of v.pipelines.entries()) {
     if (!p || typeof p.name !== 'string' || typeof p.fingerprint !== 'string' || typeof p.stages !== 'object' || p.stages === null) {
-      throw new Error('pipelines snapshot: a pipeline without name, fingerprint or stages');
+      const name = p && typeof p.name === 'string' ? ` (${p.name})` : '';
+      throw new Error(`pipelines snapshot: pipeline ${i}${name} has no name, fingerprint or stages`);
     }
   }
   return v as PipelinesSnapshot;
