@@ -138,6 +138,19 @@ describe('compiled Avro writer', () => {
       }),
       { numRuns: 300 },
     );
+    // kept, not encoded again: a frozen Enrichment whose field is read through a counting getter
+    const sample = fc.sample(valueOf(type), { numRuns: 50, seed: 7 }).find((x) => (x as Record<string, unknown>)['enrichment']) as Record<string, unknown>;
+    const enrichment = { ...(sample['enrichment'] as Record<string, unknown>) };
+    const node = enrichment['node'];
+    let reads = 0;
+    delete enrichment['node'];
+    const counted = Object.defineProperty(enrichment, 'node', { enumerable: true, get: () => (reads++, node) });
+    const event = { ...sample, enrichment: deepFreeze(counted) };
+    const first = fastBytes(writer, event);
+    expect(reads).toBeGreaterThan(0);
+    const readsAfterFirst = reads;
+    expect(fastBytes(writer, { ...event })).toEqual(first);
+    expect(reads).toBe(readsAfterFirst);
   }, 30_000);
 
   it('the bundled recording and 20,000 generated events (processed, with their alerts): the same bytes as avsc', () => {
