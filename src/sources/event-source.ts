@@ -14,7 +14,7 @@
  * order with the events.
  *
  * State: the highest count per live event uid (dropped on DELETED), i.e. proportional to the
- * Events that exist. The output is shared (refCount): every subscriber of items$, events$ and
+ * Events that exist, at most MAX_TRACKED_EVENTS (see there). The output is shared (refCount): every subscriber of items$, events$ and
  * deadLetters$ rides the same watch; a late subscriber gets what happens from then on.
  */
 import { catchError, defer, filter, map, Observable, share, throwError, type OperatorFunction } from 'rxjs';
@@ -24,6 +24,7 @@ import type { ChangeType, KubeEvent, SourceApi } from '../model/kube-event.js';
 import { NormalizeError, normalizeEvent } from '../model/normalize.js';
 import type { GapMarker, SyncedMarker, WatchEvent } from '../model/watch-event.js';
 import { KubeApiError } from './kube-http.js';
+import { MAX_TRACKED_EVENTS } from './relist-diff.js';
 import { RESOURCES } from './resources.js';
 import type { ResumePoint, WatchScope } from './watch-resource.js';
 import type { WatchSource } from './watch-registry.js';
@@ -61,6 +62,8 @@ export interface OccurrenceOptions {
   cluster: string;
   logger?: Logger;
   now?: () => number;
+  /** Default MAX_TRACKED_EVENTS. */
+  maxTracked?: number;
 }
 
 /**
@@ -72,7 +75,10 @@ export function eventOccurrences(options: OccurrenceOptions): OperatorFunction<W
   const log = (options.logger ?? silentLogger).child({ component: 'event-source' });
   return (source) =>
     new Observable<EventSourceItem>((subscriber) => {
+      // insertion order is the order of last change (see MAX_TRACKED_EVENTS)
       const counts = new Map<string, number>();
+      const maxTracked = options.maxTracked ?? MAX_TRACKED_EVENTS;
+      let warned = false;
       return source.subscribe({
         next: (change) => {
           if (change.type === 'SYNCED' || change.type === 'GAP') {
@@ -100,7 +106,18 @@ export function eventOccurrences(options: OccurrenceOptions): OperatorFunction<W
           }
           const previous = counts.get(event.uid);
           if (change.type === 'MODIFIED' && previous !== undefined && event.count <= previous) return;
+          counts.delete(event.uid);
           counts.set(event.uid, Math.max(previous ?? 0, event.count));
+          if (counts.size > maxTracked) {
+            counts.delete(counts.keys().next().value as string);
+            if (!warned) {
+              warned = true;
+              log.warn(
+                { maxTracked },
+                'more live Events than kubevents remembers: the least recently changed are forgotten (a later change of one may be published again, with the same idempotency key)',
+              );
+            }
+          }
           subscriber.next({ type: 'EVENT', event, checkpoint });
         },
         error: (e: unknown) => subscriber.error(e),

@@ -3,10 +3,24 @@
  * expired continue token, or a resume from a checkpoint) emits only the difference:
  * no second ADDED for a version already emitted, MODIFIED for changed objects, DELETED for objects
  * that vanished in between. Memory: one small entry per live object (uid, resourceVersion, name,
- * namespace), not the objects themselves.
+ * namespace), not the objects themselves, at most `maxTracked` of them: beyond it the entry changed
+ * least recently is forgotten (counted in `evicted`). A relist then emits a forgotten object that
+ * still exists again (ADDED; for Events the same occurrence, so the same idempotency key) and cannot
+ * tell that one that vanished is gone.
  */
 import type { ChangeType } from '../model/kube-event.js';
 import { isAtOrBefore, isBefore } from './resource-version.js';
+
+/**
+ * Live Events whose occurrence count (event-source.ts) and emitted version (here, for the Event
+ * watch) are remembered: about 250 bytes of heap each. The apiserver keeps Events for its
+ * --event-ttl (1 h by default), so at a steady 500 Events/s a cluster holds 1.8 million of them,
+ * which no heap sized for a small container holds (bench steady: a 153 MB heap ran out after 771 s
+ * at 500/s). Beyond the cap the Event changed least recently is forgotten: a later count bump of it
+ * is still one occurrence, a later change that is not a bump is taken for one (published again, with
+ * the idempotency key of its count), and a relist publishes it again if it still exists.
+ */
+export const MAX_TRACKED_EVENTS = 200_000;
 
 export interface ObjectIdentity {
   uid: string;
@@ -21,14 +35,31 @@ interface Entry {
 }
 
 export class EmittedVersions {
+  /** Insertion order is the order of last change: the first entry is the one changed least recently. */
   private readonly byUid = new Map<string, Entry>();
   private listSeen: Set<string> | null = null;
+  /** Entries forgotten to stay within maxTracked. */
+  evicted = 0;
 
   /**
    * @param baseline a checkpoint resourceVersion: objects not yet tracked whose version is at or
    *   before it are taken as emitted by an earlier run (and only tracked, not emitted again).
+   * @param maxTracked most objects remembered (see the module comment).
    */
-  constructor(private readonly baseline: string | null = null) {}
+  constructor(
+    private readonly baseline: string | null = null,
+    private readonly maxTracked = Number.POSITIVE_INFINITY,
+  ) {}
+
+  private remember(uid: string, entry: Entry): void {
+    this.byUid.delete(uid);
+    this.byUid.set(uid, entry);
+    if (this.byUid.size > this.maxTracked) {
+      const oldest = this.byUid.keys().next().value as string;
+      this.byUid.delete(oldest);
+      this.evicted++;
+    }
+  }
 
   get size(): number {
     return this.byUid.size;
@@ -53,10 +84,10 @@ export class EmittedVersions {
     if (prev) {
       if (prev.rv === rv || isBefore(rv, prev.rv)) return false;
     } else if (this.baseline !== null && isAtOrBefore(rv, this.baseline)) {
-      this.byUid.set(id.uid, { rv, name: id.name, namespace: id.namespace });
+      this.remember(id.uid, { rv, name: id.name, namespace: id.namespace });
       return false;
     }
-    this.byUid.set(id.uid, { rv, name: id.name, namespace: id.namespace });
+    this.remember(id.uid, { rv, name: id.name, namespace: id.namespace });
     return true;
   }
 
@@ -71,12 +102,12 @@ export class EmittedVersions {
     this.listSeen.add(id.uid);
     const prev = this.byUid.get(id.uid);
     if (!prev) {
-      this.byUid.set(id.uid, { rv, name: id.name, namespace: id.namespace });
+      this.remember(id.uid, { rv, name: id.name, namespace: id.namespace });
       if (this.baseline !== null && isAtOrBefore(rv, this.baseline)) return null;
       return 'ADDED';
     }
     if (prev.rv === rv || isBefore(rv, prev.rv)) return null;
-    this.byUid.set(id.uid, { rv, name: id.name, namespace: id.namespace });
+    this.remember(id.uid, { rv, name: id.name, namespace: id.namespace });
     return 'MODIFIED';
   }
 

@@ -43,7 +43,7 @@ import type { GapMarker, WatchEvent } from '../model/watch-event.js';
 import type { KubeObject } from './object-lookup.js';
 import { Backoff, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff.js';
 import { getJson, isGone, isRetryable, KubeApiError, readStatus, streamWatch, type RawWatchEvent } from './kube-http.js';
-import { EmittedVersions, type ObjectIdentity } from './relist-diff.js';
+import { EmittedVersions, MAX_TRACKED_EVENTS, type ObjectIdentity } from './relist-diff.js';
 import { apiVersionOf, collectionPath, resourceId, type ResourceDescriptor } from './resources.js';
 import { compareResourceVersions, laterResourceVersion } from './resource-version.js';
 
@@ -219,7 +219,9 @@ async function runScope(
   const apiVersion = apiVersionOf(resource);
   const selectors = { fieldSelector: options.fieldSelector, labelSelector: options.labelSelector };
   const resumeFrom = options.resumeFrom ?? null;
-  const tracker = new EmittedVersions(resumeFrom?.resourceVersion ?? null);
+  // Events come and go by the hundred thousand (see MAX_TRACKED_EVENTS); the other kinds are what
+  // the object caches hold anyway
+  const tracker = new EmittedVersions(resumeFrom?.resourceVersion ?? null, resource.kind === 'Event' ? MAX_TRACKED_EVENTS : Number.POSITIVE_INFINITY);
   const backoff = new Backoff(timings.backoff, random);
 
   let rv: string | null = resumeFrom?.resourceVersion ?? null;

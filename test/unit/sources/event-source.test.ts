@@ -66,6 +66,24 @@ describe('eventOccurrences', () => {
     expect(items.filter((i) => i.type === 'EVENT')).toHaveLength(2);
   });
 
+  it('remembers at most maxTracked Events: the one changed least recently is forgotten, and a later change of it counts as an occurrence', async () => {
+    const annotated = (name: string, count: number): Obj => ({
+      ...v1Event(name, count),
+      metadata: { ...v1Event(name, count).metadata, annotations: { a: 'b' } },
+    });
+    const items = await lastValueFrom(
+      from([
+        change('ADDED', v1Event('a', 2), '50'),
+        change('ADDED', v1Event('b', 2), '51'),
+        change('MODIFIED', v1Event('a', 3), '52'), // a changed after b: b is now the least recent
+        change('ADDED', v1Event('c', 2), '53'), // a third: b is forgotten
+        change('MODIFIED', annotated('a', 3), '54'), // remembered: not a bump, not an occurrence
+        change('MODIFIED', annotated('b', 2), '55'), // forgotten: taken for one (same idempotency key as before)
+      ]).pipe(eventOccurrences({ cluster: 'c1', now: () => 42, maxTracked: 2 }), toArray()),
+    );
+    expect(items.map((i) => (i.type === 'EVENT' ? i.event.idempotencyKey : i.type))).toEqual(['uid-a/2', 'uid-b/2', 'uid-a/3', 'uid-c/2', 'uid-b/2']);
+  });
+
   it('decides change from the occurrence (count), not from the watch change that carried it', async () => {
     const items = await run([
       // a relist after 410 Gone lists a repeated Event as ADDED; a resumed watch may see a first occurrence as MODIFIED

@@ -82,6 +82,19 @@ describe('EmittedVersions (relist diff)', () => {
     expect(t.endList()).toEqual([{ uid: 'c', name: 'c', namespace: 'ns' }]);
     expect(t.size).toBe(3);
   });
+  it('remembers at most maxTracked objects, forgetting the one changed least recently', () => {
+    const t = new EmittedVersions(null, 2);
+    expect(t.observeWatch('ADDED', id('a'), '10')).toBe(true);
+    expect(t.observeWatch('ADDED', id('b'), '11')).toBe(true);
+    expect(t.observeWatch('MODIFIED', id('a'), '12')).toBe(true); // a is now the most recent
+    expect(t.observeWatch('ADDED', id('c'), '13')).toBe(true); // b goes
+    expect([t.size, t.evicted, t.has('a'), t.has('b'), t.has('c')]).toEqual([2, 1, true, false, true]);
+    // a relist: the forgotten b is emitted again, and is not known to be gone when it is
+    t.beginList();
+    expect(t.observeListed(id('a'), '12')).toBeNull();
+    expect(t.observeListed(id('b'), '11')).toBe('ADDED');
+    expect(t.endList()).toEqual([{ uid: 'c', name: 'c', namespace: 'ns' }]);
+  });
   it('takes versions at or before a checkpoint as already emitted', () => {
     const t = new EmittedVersions('15');
     t.beginList();
