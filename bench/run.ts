@@ -473,14 +473,14 @@ async function main(): Promise<void> {
     if (only.includes('steady')) {
       if (!brokers || !kubeconfig) failures.push('steady: needs the broker and the control plane');
       else {
-        const passOn = ['rate', 'seconds', 'warmup-seconds', 'heaps', 'nodes', 'pods'].flatMap((name) => {
+        const passOn = ['rate', 'seconds', 'warmup-seconds', 'variants', 'nodes', 'pods'].flatMap((name) => {
           const v = args.get(`steady-${name}`);
           return v === undefined ? [] : [`--${name}`, v];
         });
         const st = await child<Json>('steady.js', ['--kubeconfig', kubeconfig, '--brokers', brokers, ...passOn]);
         results.steady = st;
         for (const r of st['runs'] as Json[]) {
-          const heap = r['heapMb'] === null ? "Node's default heap" : `--max-old-space-size=${r['heapMb']}`;
+          const heap = `${r['heapMb'] === null ? "Node's default heap" : `--max-old-space-size=${r['heapMb']}`}${[...r['nodeFlags'], ...Object.entries(r['env']).map(([k, v]) => `${k}=${v}`)].map((f) => ` ${f}`).join('')}`;
           rows.push({
             benchmark: `steady ${fmt(st['rate'])}/s for ${fmt(st['seconds'])} s (${fmt(st['nodes'])} Nodes, ${fmt(st['pods'])} Pods), ${heap} (V8 limit ${fmt(r['heapSizeLimitMB'])} MB)`,
             metric: `kubevents run: peak RSS (VmHWM) / RSS p50, p95 after ${fmt(st['warmupSeconds'])} s warmup / RSS at the end, MB`,

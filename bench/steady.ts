@@ -17,17 +17,21 @@
  *   ack), and every created Event's record present (none lost); alerts and incidents by name.
  *
  * The first `--warmup-seconds` (15) of the load are left out of the steady-state numbers. One run
- * per `--heaps` entry (default `none,153`: Node's default heap limit, and the --max-old-space-size
- * deploy/entrypoint.sh gives a 256 MiB container limit), each a fresh process with fresh topics and
- * checkpoint; the Events of one run (in the Pods' namespace and in `default`) are deleted before
- * the next, so each lists the same few.
+ * per `--variants` entry (`|`-separated; default `none|153`: Node's default heap limit, and the
+ * --max-old-space-size deploy/entrypoint.sh gives a 256 MiB container limit); an entry is a heap
+ * size in MiB (or `none`), then optionally more node flags (`--max-semi-space-size=2`) and
+ * environment variables (`MALLOC_ARENA_MAX=2`), space-separated. Each run is a fresh process with
+ * fresh topics and checkpoint; the Events of one run (in the Pods' namespace and in `default`) are
+ * deleted before the next (and those of an earlier invocation before the first), so each lists
+ * the same few. The child's stderr (its log) and stdout (console sinks; V8's lines with
+ * `--trace-gc`) are kept in the work directory.
  *
  *   node dist/bench/steady.js --kubeconfig FILE --brokers HOST:PORT [--rate 500] [--seconds 120]
- *        [--warmup-seconds 15] [--heaps none,153] [--nodes 4] [--pods 200] [--concurrency 64]
+ *        [--warmup-seconds 15] [--variants 'none|153'] [--nodes 4] [--pods 200] [--concurrency 64]
  *        [--sample-ms 250] [--drain-timeout-seconds 60] [--result-file FILE]
  */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -51,10 +55,21 @@ const pods = intArg(args, 'pods', 200);
 const concurrency = intArg(args, 'concurrency', 64);
 const sampleMs = intArg(args, 'sample-ms', 250);
 const drainTimeoutMs = intArg(args, 'drain-timeout-seconds', 60) * 1000;
-/** --max-old-space-size per run; null: Node's default */
-const heaps: Array<number | null> = (args.get('heaps') ?? 'none,153')
-  .split(',')
-  .map((h) => (h.trim() === 'none' || h.trim() === '0' ? null : intArg(new Map([['heaps', h.trim()]]), 'heaps', 0)));
+interface Variant {
+  /** --max-old-space-size; null: Node's default */
+  heapMb: number | null;
+  nodeFlags: string[];
+  env: Record<string, string>;
+  name: string;
+}
+const variants: Variant[] = (args.get('variants') ?? args.get('heaps')?.replaceAll(',', '|') ?? 'none|153').split('|').map((spec) => {
+  const [heap, ...rest] = spec.trim().split(/\s+/);
+  const heapMb = heap === 'none' || heap === '0' ? null : Number(heap);
+  if (heapMb !== null && !(heapMb > 0)) throw new Error(`--variants: '${spec}' does not start with a heap size in MiB or 'none'`);
+  const nodeFlags = rest.filter((r) => r.startsWith('--'));
+  const env = Object.fromEntries(rest.filter((r) => !r.startsWith('--')).map((r) => [r.slice(0, r.indexOf('=')), r.slice(r.indexOf('=') + 1)]));
+  return { heapMb, nodeFlags, env, name: [heapMb === null ? 'heap=default' : `heap=${heapMb}`, ...rest].join(' ') };
+});
 
 const run = randomUUID().slice(0, 8);
 const workDir = join(tmpdir(), `kubevents-steady-${run}`);
@@ -171,14 +186,16 @@ function eventOf(i: number, eventTime: string): Record<string, unknown> {
   };
 }
 
+/** Deletes every Event of `ns` (a collection DELETE of 60,000 Events takes the apiserver ~100 s here, longer than a request may: repeated until none is left). */
 async function deleteEvents(ns: string): Promise<void> {
-  await api.request('DELETE', `/apis/events.k8s.io/v1/namespaces/${ns}/events`);
-  for (let i = 0; i < 1500; i++) {
+  const deadline = Date.now() + 600_000;
+  while (Date.now() < deadline) {
+    await api.request('DELETE', `/apis/events.k8s.io/v1/namespaces/${ns}/events`).catch(() => undefined);
     const r = await api.request('GET', `/apis/events.k8s.io/v1/namespaces/${ns}/events?limit=1`);
     if (r.status === 200 && (r.json.items as unknown[]).length === 0) return;
-    await sleep(200);
+    await sleep(1_000);
   }
-  throw new Error(`Events in ${ns} not deleted after 300 s`);
+  throw new Error(`Events in ${ns} not deleted after 600 s`);
 }
 
 function stats(xs: number[]): { p50: number; p95: number; p99: number; max: number; n: number } {
@@ -191,7 +208,8 @@ interface Sample extends ProcStats {
   at: number;
 }
 
-async function oneRun(heapMb: number | null, index: number): Promise<Record<string, unknown>> {
+async function oneRun(variant: Variant, index: number): Promise<Record<string, unknown>> {
+  const { heapMb } = variant;
   const id = `${run}-${index}-${heapMb ?? 'default'}`;
   await deleteEvents(namespace);
   await deleteEvents('default');
@@ -240,6 +258,8 @@ async function oneRun(heapMb: number | null, index: number): Promise<Record<stri
   writeFileSync(configFile, kubeventsConfig(brokers, topics));
   const memLog = join(workDir, `mem-${id}.jsonl`);
   const log = createWriteStream(join(workDir, `kubevents-${id}.log`));
+  // stdout: the console sinks' lines, and V8's with --trace-gc
+  const stdout = openSync(join(workDir, `kubevents-${id}.stdout`), 'w');
   const samples: Sample[] = [];
   const procStart = Date.now();
   const child = new MeasuredProcess(
@@ -249,9 +269,9 @@ async function oneRun(heapMb: number | null, index: number): Promise<Record<stri
       checkpointFile: join(workDir, `kubevents-${id}.checkpoint.json`),
       cluster: 'steady',
       heapMb,
-      nodeFlags: ['--import', MEM_LOG],
-      env: { KUBEVENTS_BENCH_MEM_LOG: memLog },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      nodeFlags: [...variant.nodeFlags, '--import', MEM_LOG],
+      env: { ...variant.env, KUBEVENTS_BENCH_MEM_LOG: memLog },
+      stdio: ['ignore', stdout, 'pipe'],
     }),
     sampleMs,
     (s) => samples.push({ at: Date.now(), ...s }),
@@ -267,7 +287,7 @@ async function oneRun(heapMb: number | null, index: number): Promise<Record<stri
   if (syncedAt === null) throw new Error(`kubevents did not start (log: ${join(workDir, `kubevents-${id}.log`)})`);
   await sleep(3_000);
   const atSync = child.sample();
-  progress(`steady heap=${heapMb ?? 'default'}: synced in ${syncedAt - procStart} ms, RSS ${atSync?.rssMB} MB (peak ${atSync?.hwmMB} MB)`);
+  progress(`steady ${variant.name}: synced in ${syncedAt - procStart} ms, RSS ${atSync?.rssMB} MB (peak ${atSync?.hwmMB} MB)`);
 
   // ---- the load
   const loadavgBefore = loadAverage();
@@ -288,7 +308,7 @@ async function oneRun(heapMb: number | null, index: number): Promise<Record<stri
   const atLoadEnd = child.sample();
   const loadavgAtLoadEnd = loadAverage();
   progress(
-    `steady heap=${heapMb ?? 'default'}: ${load.created} created at ${load.achievedPerSec}/s (${load.failed} failed), RSS ${atLoadEnd?.rssMB} MB (peak ${atLoadEnd?.hwmMB} MB)`,
+    `steady ${variant.name}: ${load.created} created at ${load.achievedPerSec}/s (${load.failed} failed), RSS ${atLoadEnd?.rssMB} MB (peak ${atLoadEnd?.hwmMB} MB)`,
   );
 
   const drainDeadline = Date.now() + drainTimeoutMs;
@@ -303,6 +323,7 @@ async function oneRun(heapMb: number | null, index: number): Promise<Record<stri
   const loadavgAfter = loadAverage();
   await child.stop('SIGTERM');
   log.end();
+  closeSync(stdout);
   await consumer.disconnect();
 
   // ---- the numbers
@@ -347,7 +368,10 @@ async function oneRun(heapMb: number | null, index: number): Promise<Record<stri
   const peakMem = memAll.reduce<Record<string, any> | null>((best, m) => (best === null || m['rss'] > best['rss'] ? m : best), null);
 
   const result = {
+    variant: variant.name,
     heapMb,
+    nodeFlags: variant.nodeFlags,
+    env: variant.env,
     heapSizeLimitMB: heapSizeLimit ? MB(heapSizeLimit) : null,
     syncMs: (syncedAt as number) - procStart,
     atSync,
@@ -389,18 +413,18 @@ async function oneRun(heapMb: number | null, index: number): Promise<Record<stri
     loadStartedAtMs: loadStartedAt - procStart,
     loadEndedAtMs: loadEndedAt - procStart,
     log: join(workDir, `kubevents-${id}.log`),
+    stdout: join(workDir, `kubevents-${id}.stdout`),
     memLog,
   };
   progress(
-    `steady heap=${heapMb ?? 'default'}: peak RSS ${result.rssMB.peakVmHWM} MB, steady RSS p50 ${result.rssMB.steady.p50} p95 ${result.rssMB.steady.p95} MB, end ${result.rssMB.atEnd} MB; ${result.cpu.sPer1000Events} CPU-s/1000; lag p50 ${result.lagMs.steady.p50} p99 ${result.lagMs.steady.p99} ms; lost ${lost}`,
+    `steady ${variant.name}: peak RSS ${result.rssMB.peakVmHWM} MB, steady RSS p50 ${result.rssMB.steady.p50} p95 ${result.rssMB.steady.p95} MB, end ${result.rssMB.atEnd} MB; ${result.cpu.sPer1000Events} CPU-s/1000; lag p50 ${result.lagMs.steady.p50} p99 ${result.lagMs.steady.p99} ms; lost ${lost}`,
   );
   return result;
 }
 
 const runs: Array<Record<string, unknown>> = [];
-for (let i = 0; i < heaps.length; i++) runs.push(await oneRun(heaps[i]!, i));
-await deleteEvents(namespace);
-await deleteEvents('default');
+for (let i = 0; i < variants.length; i++) runs.push(await oneRun(variants[i]!, i));
+// the Events are left (a collection DELETE of many takes minutes): the next run deletes them first
 api.close();
 
 writeResult(args, {
@@ -411,7 +435,7 @@ writeResult(args, {
   nodes,
   pods,
   cluster: ensured,
-  heaps,
+  variants: variants.map((v) => v.name),
   eventMix: { podEvents: POD_MIX.map((m) => `${m.type} ${m.reason}`), nodeEventsPer100: 2 },
   runs,
   workDir,
