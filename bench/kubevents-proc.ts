@@ -24,10 +24,12 @@ export interface ProcStats {
   cpuS: number;
 }
 
-/** A process's RSS, peak RSS and CPU seconds from /proc; null once it is gone. */
+/** A process's RSS, peak RSS and CPU seconds from /proc; null once it has exited. */
 export function procStats(pid: number): ProcStats | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    // a zombie (exited, not yet reaped) has no memory lines: gone
+    if (!/^VmRSS:/m.test(status)) return null;
     const kb = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

@@ -277,6 +277,8 @@ async function oneRun(variant: Variant, index: number): Promise<Record<string, u
     (s) => samples.push({ at: Date.now(), ...s }),
   );
   let syncedAt: number | null = null;
+  let exited: { code: number | null; signal: string | null; atMs: number } | null = null;
+  child.proc.once('exit', (code, signal) => (exited = { code, signal, atMs: Date.now() - procStart }));
   child.proc.stderr!.setEncoding('utf8');
   child.proc.stderr!.on('data', (chunk: string) => {
     log.write(chunk);
@@ -305,7 +307,9 @@ async function oneRun(variant: Variant, index: number): Promise<Record<string, u
     onCreated: (_i, created, eventTimeMs) => eventTimes.set(`${created.metadata.uid}/1`, eventTimeMs),
   });
   const loadEndedAt = Date.now();
-  const atLoadEnd = child.sample();
+  /** a fresh sample, or null once the child has exited (MeasuredProcess.sample() keeps the last one) */
+  const live = (): ProcStats | null => (exited === null ? child.sample() : null);
+  const atLoadEnd = live();
   const loadavgAtLoadEnd = loadAverage();
   progress(
     `steady ${variant.name}: ${load.created} created at ${load.achievedPerSec}/s (${load.failed} failed), RSS ${atLoadEnd?.rssMB} MB (peak ${atLoadEnd?.hwmMB} MB)`,
@@ -319,8 +323,9 @@ async function oneRun(variant: Variant, index: number): Promise<Record<string, u
   while (!allIn() && Date.now() < drainDeadline) await sleep(200);
   const drainedAt = Date.now();
   await sleep(2_000);
-  const atEnd = child.sample();
+  const atEnd = live();
   const loadavgAfter = loadAverage();
+  const exitedDuringRun = exited as typeof exited;
   await child.stop('SIGTERM');
   log.end();
   closeSync(stdout);
@@ -374,6 +379,8 @@ async function oneRun(variant: Variant, index: number): Promise<Record<string, u
     env: variant.env,
     heapSizeLimitMB: heapSizeLimit ? MB(heapSizeLimit) : null,
     syncMs: (syncedAt as number) - procStart,
+    /** the child's exit before the end of the run (a crash: see its log), or null */
+    exitedDuringRun,
     atSync,
     load: { ...load, steadyFromMs: warmupSeconds * 1000 },
     rssMB: {
@@ -416,6 +423,7 @@ async function oneRun(variant: Variant, index: number): Promise<Record<string, u
     stdout: join(workDir, `kubevents-${id}.stdout`),
     memLog,
   };
+  if (exitedDuringRun) progress(`steady ${variant.name}: kubevents EXITED during the run: ${JSON.stringify(exitedDuringRun)} (log: ${result.log})`);
   progress(
     `steady ${variant.name}: peak RSS ${result.rssMB.peakVmHWM} MB, steady RSS p50 ${result.rssMB.steady.p50} p95 ${result.rssMB.steady.p95} MB, end ${result.rssMB.atEnd} MB; ${result.cpu.sPer1000Events} CPU-s/1000; lag p50 ${result.lagMs.steady.p50} p99 ${result.lagMs.steady.p99} ms; lost ${lost}`,
   );
