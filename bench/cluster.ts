@@ -24,14 +24,14 @@
  * --heap-mb: --max-old-space-size for kubevents (default 307: what deploy/entrypoint.sh gives the
  * manifests' 512 MiB limit); 0 leaves Node's default.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createKafka } from '../src/kafka/client.js';
 import { HEADERS } from '../src/avro/encodings.js';
-import { ensureNamespace, microTimeNow } from './kube-load.js';
+import { microTimeNow } from './kube-load.js';
+import { ClusterLayout, createAll, ensureCluster } from './kube-objects.js';
+import { kubeventsConfig, procStats, spawnKubevents } from './kubevents-proc.js';
 import { KubeConfig } from '@kubernetes/client-node';
 import { connectKubeApi } from './kube-api.js';
 import { calibrate, intArg, loadAverage, parseArgs, percentile, progress, round2, sleep, writeResult } from './lib.js';
@@ -47,10 +47,7 @@ const concurrency = intArg(args, 'concurrency', 48);
 const heapMb = Number(args.get('heap-mb') ?? 307);
 const notReadySeconds = intArg(args, 'notready-seconds', 40);
 const NAMESPACES = 10;
-const LABEL = 'kubevents.bench/scale';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const cli = join(here, '..', 'src', 'cli', 'main.js');
 const loadStart = loadAverage();
 const calibrationCpuMs = calibrate();
 const kc = new KubeConfig();
@@ -58,94 +55,14 @@ kc.loadFromFile(kubeconfig);
 const api = await connectKubeApi(kc, concurrency);
 const request = api.request;
 
-/** Runs `make(i)` for i in [0, count) with `concurrency` requests at a time; objects/s. */
-async function createAll(
-  count: number,
-  make: (i: number) => Promise<number>,
-): Promise<{ created: number; existed: number; failed: number; perSec: number; ms: number; firstError: string | null }> {
-  let next = 0;
-  let created = 0;
-  let existed = 0;
-  let failed = 0;
-  let firstError: string | null = null;
-  const t0 = performance.now();
-  let lastReport = t0;
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      const i = next++;
-      if (i >= count) return;
-      const status = await make(i).catch((e: unknown) => {
-        firstError ??= String(e);
-        return 0;
-      });
-      if (status === 201 || status === 200) created++;
-      else if (status === 409) existed++;
-      else {
-        failed++;
-        firstError ??= `HTTP ${status}`;
-      }
-      const now = performance.now();
-      if (now - lastReport > 10_000) {
-        lastReport = now;
-        progress(`  ${created + existed + failed}/${count} (${Math.round((created + existed) / ((now - t0) / 1000))}/s)`);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, () => worker()));
-  const ms = performance.now() - t0;
-  return { created, existed, failed, perSec: Math.round(created / (ms / 1000)), ms: Math.round(ms), firstError };
-}
-
-async function countOf(path: string): Promise<number> {
-  let n = 0;
-  let cont = '';
-  for (;;) {
-    const r = await request('GET', `${path}${path.includes('?') ? '&' : '?'}limit=5000${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`);
-    if (r.status !== 200) throw new Error(`GET ${path}: HTTP ${r.status}`);
-    n += (r.json.items as unknown[]).length;
-    cont = r.json.metadata?.continue ?? '';
-    if (!cont) return n;
-  }
-}
-
-const nodeName = (i: number): string => `scale-node-${i}`;
-const podNamespace = (i: number): string => `scale-${i % NAMESPACES}`;
-const podName = (i: number): string => `scale-pod-${i}`;
+const layout = new ClusterLayout('scale', nodes, pods, NAMESPACES);
+const nodeName = (i: number): string => layout.nodeName(i);
+const podNamespace = (i: number): string => layout.podNamespace(i);
+const podName = (i: number): string => layout.podName(i);
 
 // ---- the cluster's objects (created when missing)
 progress(`cluster: ensuring ${nodes.toLocaleString('en')} Nodes and ${pods.toLocaleString('en')} Pods`);
-for (let n = 0; n < NAMESPACES; n++) await ensureNamespace(kc, podNamespace(n));
-const existingNodes = await countOf(`/api/v1/nodes?labelSelector=${encodeURIComponent(LABEL)}`);
-const nodeCreate =
-  existingNodes >= nodes
-    ? null
-    : await createAll(nodes, async (i) => {
-        const r = await request('POST', '/api/v1/nodes', {
-          metadata: {
-            name: nodeName(i),
-            labels: { [LABEL]: 'true', 'kubernetes.io/hostname': nodeName(i), 'kubernetes.io/os': 'linux', type: 'kwok' },
-            annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
-          },
-          spec: {},
-        });
-        return r.status;
-      });
-const existingPods = await countOf(`/api/v1/pods?labelSelector=${encodeURIComponent(LABEL)}`);
-const podCreate =
-  existingPods >= pods
-    ? null
-    : await createAll(pods, async (i) => {
-        const app = `app-${i % 500}`;
-        const r = await request('POST', `/api/v1/namespaces/${podNamespace(i)}/pods`, {
-          metadata: { name: podName(i), labels: { [LABEL]: 'true', app, team: `team-${i % 7}` } },
-          spec: {
-            nodeName: nodeName(i % nodes),
-            containers: [{ name: 'app', image: `registry.example.com/${app}:1.0`, resources: { requests: { cpu: '10m', memory: '16Mi' } } }],
-            tolerations: [{ operator: 'Exists' }],
-          },
-        });
-        return r.status;
-      });
+const { nodesCreated: nodeCreate, podsCreated: podCreate, existingNodes, existingPods } = await ensureCluster(kc, api, layout, concurrency);
 progress(
   `cluster: nodes ${nodeCreate ? `${nodeCreate.created} created at ${nodeCreate.perSec}/s` : `${existingNodes} cached`}, pods ${podCreate ? `${podCreate.created} created at ${podCreate.perSec}/s` : `${existingPods} cached`}`,
 );
@@ -154,22 +71,15 @@ progress(
 const run = randomUUID().slice(0, 8);
 const topics = { events: `scale.events.${run}`, alerts: `scale.alerts.${run}`, incidents: `scale.incidents.${run}` };
 const configFile = join(dirname(kubeconfig), `kubevents-scale-${run}.yaml`);
-const { writeFileSync } = await import('node:fs');
 writeFileSync(
   configFile,
-  [
-    'kafka:',
-    `  brokers: [${brokers.map((b) => JSON.stringify(b)).join(', ')}]`,
-    'encoding: avro-binary',
-    'metrics: {address: 127.0.0.1, port: 0}',
-    'topics:',
-    `  events: ${topics.events}`,
-    `  alerts: ${topics.alerts}`,
-    `  incidents: ${topics.incidents}`,
-    `  gaps: scale.gaps.${run}`,
-    `  deadLetters: scale.deadletter.${run}`,
-    '',
-  ].join('\n'),
+  kubeventsConfig(brokers, {
+    events: topics.events,
+    alerts: topics.alerts,
+    incidents: topics.incidents,
+    gaps: `scale.gaps.${run}`,
+    deadLetters: `scale.deadletter.${run}`,
+  }),
 );
 const consumerKafka = createKafka({ brokers, clientId: 'kubevents-bench-cluster' });
 const admin = consumerKafka.admin();
@@ -217,48 +127,21 @@ await consumer.run({
 });
 
 const procStart = performance.now();
-const child = spawn(
-  process.execPath,
-  [
-    ...(heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : []),
-    cli,
-    'run',
-    '--source',
-    'kube',
-    '--kubeconfig',
-    kubeconfig,
-    '--config',
-    configFile,
-    '--checkpoint-file',
-    join(dirname(kubeconfig), `kubevents-scale-${run}.checkpoint.json`),
-    '--create-topics',
-    '--cluster',
-    'scale',
-    '--log-level',
-    'info',
-  ],
-  { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KUBEVENTS_LEADER_ELECTION_ENABLED: 'false' } },
-);
+const child = spawnKubevents({
+  kubeconfig,
+  configFile,
+  checkpointFile: join(dirname(kubeconfig), `kubevents-scale-${run}.checkpoint.json`),
+  cluster: 'scale',
+  heapMb,
+  stdio: ['ignore', 'ignore', 'pipe'],
+});
 let syncedMs: number | null = null;
 let stderrTail = '';
-child.stderr.setEncoding('utf8');
-child.stderr.on('data', (chunk: string) => {
+child.stderr!.setEncoding('utf8');
+child.stderr!.on('data', (chunk: string) => {
   stderrTail = (stderrTail + chunk).slice(-4000);
   if (syncedMs === null && chunk.includes('live job running')) syncedMs = performance.now() - procStart;
 });
-
-function procStats(pid: number): { rssMB: number; hwmMB: number; cpuS: number } | null {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return { rssMB: round2(kb('VmRSS') / 1024), hwmMB: round2(kb('VmHWM') / 1024), cpuS: round2(ticks / 100) };
-  } catch {
-    return null;
-  }
-}
 
 let peak = { rssMB: 0, hwmMB: 0, cpuS: 0 };
 const sampler = setInterval(() => {
@@ -277,7 +160,7 @@ await sleep(5_000);
 const stormPrefix = `storm-${run}`;
 const eventTimes = new Map<string, number>();
 const stormStart = performance.now();
-const stormCreate = await createAll(storm, async (i) => {
+const stormCreate = await createAll(storm, concurrency, async (i) => {
   const p = Math.floor((i * pods) / storm);
   const now = microTimeNow();
   const r = await request('POST', `/apis/events.k8s.io/v1/namespaces/${podNamespace(p)}/events`, {

@@ -33,6 +33,10 @@ export interface CreateOptions {
   prefix: string;
   /** regarding Pods are spread over this many names */
   pods?: number;
+  /** the Event to create as request i (without apiVersion, kind; metadata.namespace: default `namespace`); default: a BackOff (1 in 10) or Started on `pod-(i mod pods)` */
+  event?: (i: number, eventTime: string) => Record<string, unknown>;
+  /** called with each created Event (the apiserver's answer) and the eventTime it was given, ms since the epoch */
+  onCreated?: (i: number, created: any, eventTimeMs: number) => void;
 }
 
 export interface CreateStats {
@@ -71,18 +75,19 @@ export async function createEvents(options: CreateOptions): Promise<CreateStats>
   const { kc, namespace, count, rate, concurrency, prefix } = options;
   const pods = options.pods ?? 200;
   const { server, agent, headers } = await keepAliveAgent(kc, concurrency);
-  const url = new URL(`${server}/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/events`);
+  const urlOf = (ns: string): URL => new URL(`${server}/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(ns)}/events`);
 
-  const post = (body: string): Promise<void> =>
+  const onCreated = options.onCreated;
+  const post = (url: URL, body: string): Promise<string> =>
     new Promise((resolvePost, reject) => {
       const req = https.request(url, { method: 'POST', agent, headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) } }, (res) => {
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => {
-          if (text.length < 2000) text += c;
+          if (onCreated || text.length < 2000) text += c;
         });
         res.on('end', () => {
-          if (res.statusCode === 201 || res.statusCode === 200) resolvePost();
+          if (res.statusCode === 201 || res.statusCode === 200) resolvePost(text);
           else reject(new Error(`HTTP ${res.statusCode}: ${text.slice(0, 300)}`));
         });
       });
@@ -91,6 +96,7 @@ export async function createEvents(options: CreateOptions): Promise<CreateStats>
       req.end(body);
     });
 
+  const url = urlOf(namespace);
   const durations: number[] = [];
   const lags: number[] = [];
   let created = 0;
@@ -111,10 +117,8 @@ export async function createEvents(options: CreateOptions): Promise<CreateStats>
       }
       const now = microTimeNow();
       const pod = `pod-${i % pods}`;
-      const body = JSON.stringify({
-        apiVersion: 'events.k8s.io/v1',
-        kind: 'Event',
-        metadata: { name: `${prefix}-${i}`, namespace },
+      const event = options.event?.(i, now.text) ?? {
+        metadata: { name: `${prefix}-${i}` },
         eventTime: now.text,
         reportingController: 'kubevents.io/bench',
         reportingInstance: 'bench-load-1',
@@ -123,12 +127,15 @@ export async function createEvents(options: CreateOptions): Promise<CreateStats>
         type: i % 10 === 0 ? 'Warning' : 'Normal',
         note: `benchmark event ${i} for ${pod}`,
         regarding: { kind: 'Pod', namespace, name: pod, apiVersion: 'v1', uid: `00000000-0000-4000-8000-${String(i % pods).padStart(12, '0')}` },
-      });
+      };
+      const metadata = { name: `${prefix}-${i}`, namespace, ...(event['metadata'] as { namespace?: string } | undefined) };
+      const body = JSON.stringify({ ...event, apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata });
       const t0 = performance.now();
       try {
-        await post(body);
+        const text = await post(metadata.namespace === namespace ? url : urlOf(metadata.namespace), body);
         created++;
         durations.push(performance.now() - t0);
+        onCreated?.(i, JSON.parse(text), now.ms);
       } catch (error) {
         failed++;
         firstError ??= (error as Error).message;

@@ -29,18 +29,18 @@
  * KEE's binary: --kee-bin, else $KUBEVENTS_BENCH_KEE_BIN, else the one bench/peer-build.sh leaves
  * in ~/.cache/kubevents/bench/kee/v1.7/.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createKafka } from '../src/kafka/client.js';
 import { HEADERS } from '../src/avro/encodings.js';
 import { deleteNamespace, ensureNamespace, microTimeNow } from './kube-load.js';
 import { KubeConfig } from '@kubernetes/client-node';
 import { connectKubeApi } from './kube-api.js';
 import { calibrate, intArg, loadAverage, parseArgs, progress, round2, sleep, writeResult } from './lib.js';
+import { MeasuredProcess as Exporter, kubeventsConfig, spawnKubevents } from './kubevents-proc.js';
 
 const args = parseArgs(process.argv.slice(2));
 const kubeconfig = args.get('kubeconfig');
@@ -84,8 +84,6 @@ function resolveKeeBinary(): string {
   );
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-const cli = join(here, '..', 'src', 'cli', 'main.js');
 const run = randomUUID().slice(0, 8);
 const workDir = join(tmpdir(), `kubevents-peer-${run}`);
 mkdirSync(workDir, { recursive: true });
@@ -268,49 +266,6 @@ class Reader {
 }
 
 // ---- the exporters
-interface ProcStats {
-  rssMB: number;
-  hwmMB: number;
-  cpuS: number;
-}
-
-function procStats(pid: number): ProcStats | null {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return { rssMB: round2(kb('VmRSS') / 1024), hwmMB: round2(kb('VmHWM') / 1024), cpuS: round2(ticks / 100) };
-  } catch {
-    return null;
-  }
-}
-
-/** A running exporter: its last /proc sample is kept, so its numbers survive a kill -9. */
-class Exporter {
-  last: ProcStats | null = null;
-  private readonly timer: NodeJS.Timeout;
-  constructor(readonly proc: ChildProcess) {
-    this.timer = setInterval(() => this.sample(), 200);
-  }
-  sample(): ProcStats | null {
-    const s = this.proc.pid ? procStats(this.proc.pid) : null;
-    if (s) this.last = s;
-    return this.last;
-  }
-  async stop(signal: NodeJS.Signals): Promise<ProcStats | null> {
-    const s = this.sample();
-    clearInterval(this.timer);
-    if (this.proc.exitCode === null && this.proc.signalCode === null) {
-      const exited = new Promise((r) => this.proc.once('exit', r));
-      this.proc.kill(signal);
-      await exited;
-    }
-    return s;
-  }
-}
-
 /** KEE's config: everything to one Kafka receiver (JSON, its default layout). */
 function keeConfig(topic: string): string {
   return [
@@ -338,20 +293,14 @@ function keeConfig(topic: string): string {
   ].join('\n');
 }
 
-function kubeventsConfig(topic: string, id: string): string {
-  return [
-    'kafka:',
-    `  brokers: [${brokers.map((b) => JSON.stringify(b)).join(', ')}]`,
-    'encoding: avro-binary',
-    'metrics: {address: 127.0.0.1, port: 0}',
-    'topics:',
-    `  events: ${topic}`,
-    `  alerts: peer.alerts.${id}`,
-    `  incidents: peer.incidents.${id}`,
-    `  gaps: peer.gaps.${id}`,
-    `  deadLetters: peer.deadletter.${id}`,
-    '',
-  ].join('\n');
+function kubeventsRunConfig(topic: string, id: string): string {
+  return kubeventsConfig(brokers, {
+    events: topic,
+    alerts: `peer.alerts.${id}`,
+    incidents: `peer.incidents.${id}`,
+    gaps: `peer.gaps.${id}`,
+    deadLetters: `peer.deadletter.${id}`,
+  });
 }
 
 function startExporter(tool: Tool, topic: string, id: string, logName: string): Exporter {
@@ -367,30 +316,16 @@ function startExporter(tool: Tool, topic: string, id: string, logName: string): 
     );
   }
   const conf = join(workDir, `kubevents-${id}.yaml`);
-  writeFileSync(conf, kubeventsConfig(topic, id));
+  writeFileSync(conf, kubeventsRunConfig(topic, id));
   return new Exporter(
-    spawn(
-      process.execPath,
-      [
-        ...(heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : []),
-        cli,
-        'run',
-        '--source',
-        'kube',
-        '--kubeconfig',
-        kubeconfig!,
-        '--config',
-        conf,
-        '--checkpoint-file',
-        join(workDir, `kubevents-${id}.checkpoint.json`),
-        '--create-topics',
-        '--cluster',
-        'peer',
-        '--log-level',
-        'info',
-      ],
-      { stdio: ['ignore', log, log], env: { ...process.env, KUBEVENTS_LEADER_ELECTION_ENABLED: 'false' } },
-    ),
+    spawnKubevents({
+      kubeconfig: kubeconfig!,
+      configFile: conf,
+      checkpointFile: join(workDir, `kubevents-${id}.checkpoint.json`),
+      cluster: 'peer',
+      heapMb,
+      stdio: ['ignore', log, log],
+    }),
   );
 }
 

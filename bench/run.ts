@@ -5,8 +5,8 @@
  *   node dist/bench/run.js [--only inprocess|kafka|e2e|startup|profile[,...]] [--events N]
  *        [--repeat N] [--save] [--kafka-brokers HOST:PORT] [--kubeconfig FILE]
  *
- * Default: inprocess, kafka, e2e, startup, profile, whatif (the hot spots' suggested fixes, measured)
- * and state (operator state checkpoints: snapshot, deltas, restore); peer (kubernetes-event-exporter on the
+ * Default: inprocess, kafka, e2e, startup, profile, whatif (the hot spots' suggested fixes, measured),
+ * cluster, steady (the CLI's memory at a steady 500 Events/s, bench/steady.ts) and state (operator state checkpoints: snapshot, deltas, restore); peer (kubernetes-event-exporter on the
  * same control plane and broker, bench/peer.ts) only with --only peer. The in-process benchmarks need no service;
  * kafka and e2e start the test broker (test/env/kafka.ts startKafka()), e2e and startup the test
  * control plane (test/env/kube.ts startKube()), unless given --kafka-brokers / --kubeconfig.
@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { intArg, loadAverage, machineInfo, parseArgs, progress, type MachineInfo } from './lib.js';
 import { profileMarkdown, summarizeProfile, type CpuProfile, type ProfileSummary } from './profile-summary.js';
 
-const BENCHES = ['inprocess', 'kafka', 'e2e', 'startup', 'profile', 'whatif', 'cluster', 'state', 'peer'] as const;
+const BENCHES = ['inprocess', 'kafka', 'e2e', 'startup', 'profile', 'whatif', 'cluster', 'steady', 'state', 'peer'] as const;
 /** Run only when asked for by --only: they take long and need more than the test environment (peer: a KEE binary). */
 const ON_REQUEST: readonly Bench[] = ['peer'];
 type Bench = (typeof BENCHES)[number];
@@ -94,8 +94,8 @@ async function main(): Promise<void> {
   const failures: string[] = [];
   let profileMd: string | null = null;
 
-  const needKafka = only.includes('kafka') || only.includes('e2e') || only.includes('cluster') || only.includes('peer');
-  const needKube = only.includes('e2e') || only.includes('startup') || only.includes('cluster') || only.includes('peer');
+  const needKafka = only.includes('kafka') || only.includes('e2e') || only.includes('cluster') || only.includes('steady') || only.includes('peer');
+  const needKube = only.includes('e2e') || only.includes('startup') || only.includes('cluster') || only.includes('steady') || only.includes('peer');
   try {
     /** Starts the services the remaining benchmarks need (in parallel; provisioning is cached), after the in-process ones so those run without them. */
     const startServices = async (): Promise<void> => {
@@ -479,6 +479,34 @@ async function main(): Promise<void> {
           target: '',
           load: '',
         });
+      }
+    }
+    if (only.includes('steady')) {
+      if (!brokers || !kubeconfig) failures.push('steady: needs the broker and the control plane');
+      else {
+        const passOn = ['rate', 'seconds', 'warmup-seconds', 'variants', 'nodes', 'pods'].flatMap((name) => {
+          const v = args.get(`steady-${name}`);
+          return v === undefined ? [] : [`--${name}`, v];
+        });
+        const st = await child<Json>('steady.js', ['--kubeconfig', kubeconfig, '--brokers', brokers, ...passOn]);
+        results.steady = st;
+        for (const r of st['runs'] as Json[]) {
+          const heap = `${r['heapMb'] === null ? "Node's default heap" : `--max-old-space-size=${r['heapMb']}`}${[...r['nodeFlags'], ...Object.entries(r['env']).map(([k, v]) => `${k}=${v}`)].map((f) => ` ${f}`).join('')}`;
+          rows.push({
+            benchmark: `steady ${fmt(st['rate'])}/s for ${fmt(st['seconds'])} s (${fmt(st['nodes'])} Nodes, ${fmt(st['pods'])} Pods), ${heap} (V8 limit ${fmt(r['heapSizeLimitMB'])} MB)`,
+            metric: `kubevents run: peak RSS (VmHWM) / RSS p50, p95 after ${fmt(st['warmupSeconds'])} s warmup / RSS at the end, MB`,
+            value: `${fmt(r['rssMB'].peakVmHWM, 1)} / ${fmt(r['rssMB'].steady.p50, 1)}, ${fmt(r['rssMB'].steady.p95, 1)} / ${fmt(r['rssMB'].atEnd, 1)}`,
+            target: `peak ≤ 150 MB: ${check(r['rssMB'].peakVmHWM <= 150)}`,
+            load: `${fmt(r['loadavgBefore'][0], 2)} → ${fmt(r['loadavgAfter'][0], 2)}`,
+          });
+          rows.push({
+            benchmark: '',
+            metric: 'CPU-s per 1,000 Events (load + drain); creation → read back from Kafka p50 / p99 ms (steady); created/s achieved; lost',
+            value: `${fmt(r['cpu'].sPer1000Events, 2)}; ${fmt(r['lagMs'].steady.p50)} / ${fmt(r['lagMs'].steady.p99)}; ${fmt(r['load'].achievedPerSec)}; ${fmt(r['readBack'].lost)} of ${fmt(r['readBack'].created)}`,
+            target: '',
+            load: '',
+          });
+        }
       }
     }
     if (only.includes('peer')) {
