@@ -55,6 +55,16 @@ class FakeState {
 const fold = (chain: unknown[]): number =>
   chain.reduce<number>((n, v) => ((v as { full: boolean }).full ? (v as { total: number }).total : n + (v as { add: number }).add), 0);
 
+/** `inner`, whose commitState throws when `fail()` says so (pieces are still written to `inner`). */
+function failingCommits(inner: MemoryCheckpointStore, fail: () => boolean): CheckpointStore {
+  return Object.assign(Object.create(inner) as MemoryCheckpointStore, {
+    commitState: async (...args: Parameters<MemoryCheckpointStore['commitState']>) => {
+      if (fail()) throw new Error('broker away');
+      return inner.commitState(...args);
+    },
+  });
+}
+
 /** Lets the acknowledgements and the commit they allow happen (a commit writes files: on a loaded machine it outlasts any fixed wait). */
 const settle = async (cp: JobCheckpointer): Promise<void> => {
   await new Promise((r) => setTimeout(r, 20));
@@ -159,14 +169,10 @@ describe('JobCheckpointer', () => {
   it('after a failed commit the next cut is full (the delta it would build on is lost)', async () => {
     const inner = new MemoryCheckpointStore();
     let failNext = false;
-    const store: CheckpointStore = Object.assign(Object.create(inner) as MemoryCheckpointStore, {
-      commitState: async (...args: Parameters<MemoryCheckpointStore['commitState']>) => {
-        if (failNext) {
-          failNext = false;
-          throw new Error('broker away');
-        }
-        return inner.commitState(...args);
-      },
+    const store = failingCommits(inner, () => {
+      const fail = failNext;
+      failNext = false;
+      return fail;
     });
     const state = new FakeState();
     const source = new FakeSource();
@@ -194,16 +200,8 @@ describe('JobCheckpointer', () => {
 
   it('a failed full commit: its piece is replaced by the next full one at the same epoch, and kept', async () => {
     const inner = new MemoryCheckpointStore();
-    let fail = true;
-    const store: CheckpointStore = Object.assign(Object.create(inner) as MemoryCheckpointStore, {
-      commitState: async (...args: Parameters<MemoryCheckpointStore['commitState']>) => {
-        if (fail) {
-          fail = false;
-          throw new Error('broker away');
-        }
-        return inner.commitState(...args);
-      },
-    });
+    let commits = 0;
+    const store = failingCommits(inner, () => commits++ === 0);
     const state = new FakeState();
     const source = new FakeSource();
     const cp = new JobCheckpointer({ store, key: stateKey, snapshot: state.snapshot, logger: silentLogger });
