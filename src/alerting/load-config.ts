@@ -14,7 +14,7 @@ import type { KafkaClientConfig } from '../kafka/client.js';
 import type { SchemaRegistryConfig } from '../avro/registry.js';
 import type { Encoding } from '../avro/encodings.js';
 import { didYouMean, formatDiagnosticWithSource, sortDiagnostics, type Diagnostic } from '../core/diagnostics.js';
-import { addDuplicateKeyErrors, diagnosticAt, DocumentLocator, formatPath, yamlErrorDiagnostics, type PathSegment } from '../core/yaml-locator.js';
+import { addDuplicateKeyErrors, diagnosticAt, DocumentLocator, formatPath, YAML_PARSE_OPTIONS, yamlErrorDiagnostics, type PathSegment } from '../core/yaml-locator.js';
 import { getIn, typeName, zodProblems, type Issue } from '../core/zod-diagnostics.js';
 import { AlertsConfigSchema, type AlertsConfigDocument, type ReceiverDocument, type RouteInput } from './config.js';
 import { MatcherSyntaxError, parseMatcher, type Matcher } from './matchers.js';
@@ -612,7 +612,7 @@ function maskSpans(text: string, spans: ReadonlyArray<{ line: number; column: nu
 /** Parses and checks configuration text. Never throws for problems in the text: they are diagnostics. */
 export function parseAlertsConfig(text: string, file = 'alerts.yaml', options: LoadOptions = {}): LoadResult {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  const doc = parseDocument(text, { lineCounter, ...YAML_PARSE_OPTIONS });
   addDuplicateKeyErrors(doc, lineCounter);
   const diagnostics: Diagnostic[] = [];
   diagnostics.push(...yamlErrorDiagnostics(file, doc.errors, lineCounter));

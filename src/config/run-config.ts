@@ -25,7 +25,7 @@ import { isSeq, LineCounter, parseDocument, stringify } from 'yaml';
 import { z } from 'zod';
 import { didYouMean } from '../core/diagnostics.js';
 import { durationOrNumber, MAX_TIMER_MS, showDuration } from '../core/duration.js';
-import { addDuplicateKeyErrors, DocumentLocator, YAML_ERRORS_REPORTED, type PathSegment } from '../core/yaml-locator.js';
+import { addDuplicateKeyErrors, DocumentLocator, YAML_ERRORS_REPORTED, YAML_PARSE_OPTIONS, type PathSegment } from '../core/yaml-locator.js';
 import { quoteShort, zodProblems } from '../core/zod-diagnostics.js';
 import { displayValue, shapeOf } from '../core/zod-schema.js';
 import { DEFAULT_TOPICS } from '../sinks/kafka-topics.js';
@@ -576,7 +576,7 @@ export function loadRunConfig(options: LoadRunConfigOptions = {}): LoadedRunConf
       throw new ConfigError([{ where: file, path: '', message: `cannot read the configuration file: ${(error as Error).message}` }]);
     }
     const lineCounter = new LineCounter();
-    const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+    const doc = parseDocument(text, { lineCounter, ...YAML_PARSE_OPTIONS });
     addDuplicateKeyErrors(doc, lineCounter);
     if (doc.errors.length > 0) {
       const reported = doc.errors.slice(0, YAML_ERRORS_REPORTED).map((e) => {
@@ -600,6 +600,11 @@ export function loadRunConfig(options: LoadRunConfigOptions = {}): LoadedRunConf
       throw new ConfigError(reported);
     }
     locator = new DocumentLocator(file, doc, lineCounter);
+    // an unresolved tag (`!!binary`, `!custom`): the value is read as written, the tag named
+    for (const w of doc.warnings.slice(0, YAML_ERRORS_REPORTED)) {
+      const { line, col } = lineCounter.linePos(w.pos[0]);
+      warnings.push(`${file}:${line}:${col}: YAML: ${clip(w.message.split('\n')[0]!)} (tags are not read: the value is taken as plain YAML; remove the tag)`);
+    }
     let contents: unknown;
     try {
       contents = doc.toJS({ maxAliasCount: 100 });

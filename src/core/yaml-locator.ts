@@ -144,6 +144,17 @@ export interface YamlProblem {
 }
 
 /**
+ * The parse options of every file kubevents reads as YAML (pipelines, run and alerts
+ * configuration, recordings). `prettyErrors` off: see yamlErrorDiagnostic. `uniqueKeys` off: the
+ * library checks duplicate keys in quadratic time (20,000 keys took 9 s); addDuplicateKeyErrors
+ * reports them in linear time. `resolveKnownTags` off: the YAML 1.1 tags !!binary, !!set, !!omap,
+ * !!pairs and !!timestamp would give a Buffer, a Set, a Map or a Date where every schema expects
+ * JSON values (a `!!binary` document was read as a mapping with one unknown field per byte, found
+ * by fuzzing); off, such a tag is a positioned warning and the value stays a string, list or map.
+ */
+export const YAML_PARSE_OPTIONS = { prettyErrors: false, uniqueKeys: false, resolveKnownTags: false } as const;
+
+/**
  * YAML syntax errors reported one by one per document; the rest are counted in one more line.
  * A file of garbage gives one error per character (100,000 for 200 KB of `"`), which no one reads.
  */
@@ -163,7 +174,8 @@ export function yamlErrorDiagnostic(file: string, error: YamlProblem, severity: 
     .trim();
   // yaml quotes the offending token, which may be the rest of the file
   const message = full.length > 300 ? `${full.slice(0, 300)}…` : full;
-  return { file, line: pos.line, column: pos.col, severity, message: `YAML: ${message}` };
+  const hint = error.code === 'TAG_RESOLVE_FAILED' ? 'tags are not read: the value is taken as plain YAML; remove the tag' : undefined;
+  return { file, line: pos.line, column: pos.col, severity, message: `YAML: ${message}`, ...(hint ? { hint } : {}) };
 }
 
 /** The first YAML_ERRORS_REPORTED problems as diagnostics, and one that counts the rest. */

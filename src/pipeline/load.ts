@@ -12,7 +12,7 @@ import { extname, join } from 'node:path';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { packageRoot } from '../core/paths.js';
 import { hasErrors, sortDiagnostics, type Diagnostic } from '../core/diagnostics.js';
-import { addDuplicateKeyErrors, DocumentLocator, yamlErrorDiagnostics, type PathSegment } from '../core/yaml-locator.js';
+import { addDuplicateKeyErrors, DocumentLocator, YAML_PARSE_OPTIONS, yamlErrorDiagnostics, type PathSegment } from '../core/yaml-locator.js';
 import { issuesToDiagnostics } from './errors.js';
 import { allSinks, buildGraph, type PipelineGraph } from './graph.js';
 import { PipelineSchema, type PipelineDocument } from './schema.js';
@@ -118,7 +118,7 @@ export async function expandPaths(paths: readonly string[]): Promise<{ files: st
 /** Parses and checks one file's text (all its documents). Cross-file checks are checkPipelineSet's. */
 export function parsePipelineText(text: string, file: string): { pipelines: LoadedPipeline[]; diagnostics: Diagnostic[] } {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  const docs = parseAllDocuments(text, { lineCounter, ...YAML_PARSE_OPTIONS });
   const pipelines: LoadedPipeline[] = [];
   const diagnostics: Diagnostic[] = [];
   const list: Document[] = [...docs];

@@ -1,4 +1,5 @@
 import { isMap, isSeq, parseDocument, type Document } from 'yaml';
+import { YAML_PARSE_OPTIONS } from '../core/yaml-locator.js';
 import { CHANGE_TYPES, type ChangeType } from '../model/kube-event.js';
 import type { ObjectChange } from '../model/watch-event.js';
 import { inferObjectType } from './infer-kind.js';
@@ -881,9 +882,8 @@ function parseYaml(text: string, lines: Lines, collector: Collector): void {
     const source = text.slice(docStart, docEnd);
     let doc: Document.Parsed;
     try {
-      // uniqueKeys off: the YAML library checks duplicate keys in quadratic time (20,000 keys took
-      // 9 s); a duplicate key then keeps its last value, as JSON.parse does
-      doc = parseDocument(source, { prettyErrors: false, uniqueKeys: false });
+      // a duplicate key keeps its last value, as JSON.parse does (uniqueKeys off: YAML_PARSE_OPTIONS)
+      doc = parseDocument(source, YAML_PARSE_OPTIONS);
     } catch (error) {
       collector.bad(docLine, `cannot parse as YAML: ${(error as Error).message}`);
       continue;
