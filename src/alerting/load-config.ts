@@ -14,7 +14,15 @@ import type { KafkaClientConfig } from '../kafka/client.js';
 import type { SchemaRegistryConfig } from '../avro/registry.js';
 import type { Encoding } from '../avro/encodings.js';
 import { didYouMean, formatDiagnosticWithSource, sortDiagnostics, type Diagnostic } from '../core/diagnostics.js';
-import { addDuplicateKeyErrors, diagnosticAt, DocumentLocator, formatPath, YAML_PARSE_OPTIONS, yamlErrorDiagnostics, type PathSegment } from '../core/yaml-locator.js';
+import {
+  addDuplicateKeyErrors,
+  diagnosticAt,
+  DocumentLocator,
+  formatPath,
+  YAML_PARSE_OPTIONS,
+  yamlErrorDiagnostics,
+  type PathSegment,
+} from '../core/yaml-locator.js';
 import { getIn, typeName, zodProblems, type Issue } from '../core/zod-diagnostics.js';
 import { AlertsConfigSchema, type AlertsConfigDocument, type ReceiverDocument, type RouteInput } from './config.js';
 import { MatcherSyntaxError, parseMatcher, type Matcher } from './matchers.js';

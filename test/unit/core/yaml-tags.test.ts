@@ -15,14 +15,30 @@ describe('YAML 1.1 tags', () => {
     const result = parseAlertsConfig('!!binary aGVsbG8=\n', 'alerts.yaml', { env: {}, baseDir: '/etc/kubevents', readFile: () => '' });
     expect(result.config).toBeNull();
     expect(result.diagnostics).toHaveLength(2);
-    expect(result.diagnostics[0]).toMatchObject({ file: 'alerts.yaml', line: 1, column: 1, severity: 'warning', message: expect.stringContaining('tag:yaml.org,2002:binary') });
+    expect(result.diagnostics[0]).toMatchObject({
+      file: 'alerts.yaml',
+      line: 1,
+      column: 1,
+      severity: 'warning',
+      message: expect.stringContaining('tag:yaml.org,2002:binary'),
+    });
     expect(result.diagnostics[0]!.hint).toMatch(/remove the tag/);
     expect(result.diagnostics[1]).toMatchObject({ severity: 'error', message: expect.stringContaining('got the string "aGVsbG8="') });
   });
 
   it('pipeline file: a !!set mapping is read as the mapping it is written as', () => {
     const { pipelines, diagnostics } = parsePipelineText(
-      ['!!set', 'apiVersion: kubevents/v1', 'kind: Pipeline', 'metadata: {name: tagged}', 'spec:', '  source: {resource: events}', '  stages: []', '  sinks: [{console: {}}]', ''].join('\n'),
+      [
+        '!!set',
+        'apiVersion: kubevents/v1',
+        'kind: Pipeline',
+        'metadata: {name: tagged}',
+        'spec:',
+        '  source: {resource: events}',
+        '  stages: []',
+        '  sinks: [{console: {}}]',
+        '',
+      ].join('\n'),
       'tagged.yaml',
     );
     expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
