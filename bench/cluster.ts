@@ -34,12 +34,10 @@ import { ClusterLayout, createAll, ensureCluster } from './kube-objects.js';
 import { kubeventsConfig, procStats, spawnKubevents } from './kubevents-proc.js';
 import { KubeConfig } from '@kubernetes/client-node';
 import { connectKubeApi } from './kube-api.js';
-import { calibrate, intArg, loadAverage, parseArgs, percentile, progress, round2, sleep, writeResult } from './lib.js';
+import { calibrate, clusterArgs, intArg, loadAverage, parseArgs, percentile, progress, round2, sleep, writeResult } from './lib.js';
 
 const args = parseArgs(process.argv.slice(2));
-const kubeconfig = args.get('kubeconfig');
-const brokers = (args.get('brokers') ?? '').split(',').filter(Boolean);
-if (!kubeconfig || brokers.length === 0) throw new Error('--kubeconfig FILE and --brokers HOST:PORT are required');
+const { kubeconfig, brokers } = clusterArgs(args);
 const nodes = intArg(args, 'nodes', 5_000);
 const pods = intArg(args, 'pods', 100_000);
 const storm = Math.min(intArg(args, 'storm', 5_000), pods);

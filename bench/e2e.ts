@@ -23,14 +23,12 @@ import { silentLogger } from '../src/core/logger.js';
 import { createKubeSource } from '../src/sources/kube-source.js';
 import { kubeEventRecord } from '../src/model/out-record.js';
 import { connectKafkaSink } from '../src/sinks/kafka-publisher.js';
-import { calibrate, intArg, loadAverage, mb, parseArgs, peakRss, percentile, progress, round2, RssSampler, sleep, writeResult } from './lib.js';
+import { calibrate, clusterArgs, intArg, loadAverage, mb, parseArgs, peakRss, percentile, progress, round2, RssSampler, sleep, writeResult } from './lib.js';
 import { deleteNamespace, ensureNamespace, type CreateStats } from './kube-load.js';
 import { processItems } from './processing.js';
 
 const args = parseArgs(process.argv.slice(2));
-const kubeconfig = args.get('kubeconfig');
-const brokers = (args.get('brokers') ?? '').split(',').filter(Boolean);
-if (!kubeconfig || brokers.length === 0) throw new Error('--kubeconfig FILE and --brokers HOST:PORT are required');
+const { kubeconfig, brokers } = clusterArgs(args);
 const rate = intArg(args, 'rate', 500);
 const seconds = intArg(args, 'seconds', 60);
 const warmupSeconds = Number(args.get('warmup-seconds') ?? 5);

@@ -6,6 +6,14 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 
+/** `--kubeconfig` and `--brokers`, which every benchmark on the test control plane and broker needs. */
+export function clusterArgs(args: Map<string, string>): { kubeconfig: string; brokers: string[] } {
+  const kubeconfig = args.get('kubeconfig');
+  const brokers = (args.get('brokers') ?? '').split(',').filter(Boolean);
+  if (!kubeconfig || brokers.length === 0) throw new Error('--kubeconfig FILE and --brokers HOST:PORT are required');
+  return { kubeconfig, brokers };
+}
+
 /** `--name value` and `--flag` arguments into a map. */
 export function parseArgs(argv: readonly string[]): Map<string, string> {
   const out = new Map<string, string>();

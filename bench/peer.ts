@@ -39,13 +39,11 @@ import { HEADERS } from '../src/avro/encodings.js';
 import { deleteNamespace, ensureNamespace, microTimeNow } from './kube-load.js';
 import { KubeConfig } from '@kubernetes/client-node';
 import { connectKubeApi } from './kube-api.js';
-import { calibrate, intArg, loadAverage, parseArgs, progress, round2, sleep, writeResult } from './lib.js';
+import { calibrate, clusterArgs, intArg, loadAverage, parseArgs, progress, round2, sleep, writeResult } from './lib.js';
 import { MeasuredProcess as Exporter, kubeventsConfig, spawnKubevents } from './kubevents-proc.js';
 
 const args = parseArgs(process.argv.slice(2));
-const kubeconfig = args.get('kubeconfig');
-const brokers = (args.get('brokers') ?? '').split(',').filter(Boolean);
-if (!kubeconfig || brokers.length === 0) throw new Error('--kubeconfig FILE and --brokers HOST:PORT are required');
+const { kubeconfig, brokers } = clusterArgs(args);
 const backlog = intArg(args, 'events', 20_000);
 const bumps = Math.min(intArg(args, 'bumps', 2_000), backlog);
 const rounds = intArg(args, 'rounds', 1);

@@ -41,12 +41,10 @@ import { connectKubeApi } from './kube-api.js';
 import { createEvents, type CreateStats } from './kube-load.js';
 import { ClusterLayout, ensureCluster, forEachItem } from './kube-objects.js';
 import { MEM_LOG, MeasuredProcess, kubeventsConfig, spawnKubevents, type ProcStats } from './kubevents-proc.js';
-import { calibrate, intArg, loadAverage, parseArgs, percentile, progress, round2, sleep, writeResult } from './lib.js';
+import { calibrate, clusterArgs, intArg, loadAverage, parseArgs, percentile, progress, round2, sleep, writeResult } from './lib.js';
 
 const args = parseArgs(process.argv.slice(2));
-const kubeconfig = args.get('kubeconfig');
-const brokers = (args.get('brokers') ?? '').split(',').filter(Boolean);
-if (!kubeconfig || brokers.length === 0) throw new Error('--kubeconfig FILE and --brokers HOST:PORT are required');
+const { kubeconfig, brokers } = clusterArgs(args);
 const rate = intArg(args, 'rate', 500);
 const seconds = intArg(args, 'seconds', 120);
 const warmupSeconds = Math.min(intArg(args, 'warmup-seconds', 15), seconds - 1);
