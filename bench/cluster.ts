@@ -27,7 +27,7 @@
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createKafka } from '../src/kafka/client.js';
+import { createKafka, headersToStrings } from '../src/kafka/client.js';
 import { HEADERS } from '../src/avro/encodings.js';
 import { microTimeNow } from './kube-load.js';
 import { ClusterLayout, createAll, ensureCluster } from './kube-objects.js';
@@ -106,8 +106,7 @@ const decoder = new RecordDecoder();
 await consumer.run({
   eachMessage: async ({ topic, message }) => {
     const now = Date.now();
-    const h: Record<string, string> = {};
-    for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) h[k] = String(v);
+    const h = headersToStrings(message.headers);
     if (topic === topics.events) {
       const key = h[HEADERS.idempotencyKey];
       if (key && !received.has(key)) received.set(key, now);

@@ -35,7 +35,7 @@ import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { createKafka } from '../src/kafka/client.js';
+import { createKafka, headersToStrings } from '../src/kafka/client.js';
 import { HEADERS, RecordDecoder } from '../src/avro/encodings.js';
 import { connectKubeApi } from './kube-api.js';
 import { createEvents, type CreateStats } from './kube-load.js';
@@ -235,8 +235,7 @@ async function oneRun(variant: Variant, index: number): Promise<Record<string, u
   await consumer.run({
     eachMessage: async ({ topic, message }) => {
       const now = Date.now();
-      const h: Record<string, string> = {};
-      for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) h[k] = String(v);
+      const h = headersToStrings(message.headers);
       if (topic === topics.events) {
         records++;
         const key = h[HEADERS.idempotencyKey];
