@@ -25,7 +25,14 @@ import { isSeq, LineCounter, parseDocument, stringify } from 'yaml';
 import { z } from 'zod';
 import { didYouMean } from '../core/diagnostics.js';
 import { durationOrNumber, MAX_TIMER_MS, showDuration } from '../core/duration.js';
-import { addDuplicateKeyErrors, DocumentLocator, YAML_ERRORS_REPORTED, YAML_PARSE_OPTIONS, type PathSegment } from '../core/yaml-locator.js';
+import {
+  addDuplicateKeyErrors,
+  DocumentLocator,
+  YAML_ERRORS_REPORTED,
+  YAML_PARSE_OPTIONS,
+  yamlErrorDiagnostics,
+  type PathSegment,
+} from '../core/yaml-locator.js';
 import { quoteShort, zodProblems } from '../core/zod-diagnostics.js';
 import { displayValue, shapeOf } from '../core/zod-schema.js';
 import { DEFAULT_TOPICS } from '../sinks/kafka-topics.js';
@@ -601,9 +608,8 @@ export function loadRunConfig(options: LoadRunConfigOptions = {}): LoadedRunConf
     }
     locator = new DocumentLocator(file, doc, lineCounter);
     // an unresolved tag (`!!binary`, `!custom`): the value is read as written, the tag named
-    for (const w of doc.warnings.slice(0, YAML_ERRORS_REPORTED)) {
-      const { line, col } = lineCounter.linePos(w.pos[0]);
-      warnings.push(`${file}:${line}:${col}: YAML: ${clip(w.message.split('\n')[0]!)} (tags are not read: the value is taken as plain YAML; remove the tag)`);
+    for (const d of yamlErrorDiagnostics(file, doc.warnings, lineCounter, 'warning')) {
+      warnings.push(`${d.file}:${d.line}:${d.column}: ${d.message}${d.hint ? ` (${d.hint})` : ''}`);
     }
     let contents: unknown;
     try {
